@@ -1,0 +1,228 @@
+// Package audit writes what every request leaves behind: one audit line naming
+// where the request went and why, and one CloudWatch Embedded Metric Format
+// line. Neither ever holds prompt or completion text or a key.
+package audit
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Record is one request's audit record. Its JSON names are the contract's.
+type Record struct {
+	RequestID     string
+	Time          time.Time
+	KeyID         string
+	Route         string
+	DataClass     string
+	Require       []string
+	Model         string
+	Provider      string
+	UpstreamModel string
+	Status        int
+	Attempts      []Attempt
+	LatencyMs     float64
+	TTFBMs        float64
+	Usage         Usage
+	CostUSD       float64
+	Tags          map[string]string
+	Stream        bool
+	// ErrorCode is the error code answered, if any.
+	ErrorCode string
+	// ProviderCompliance is the serving provider's compliance tags.
+	ProviderCompliance []string
+	// UsageMissing is set when a stream ended without reporting usage, so the
+	// cost is unknown rather than zero.
+	UsageMissing bool
+	// Endpoint is the API path served, e.g. chat.completions.
+	Endpoint string
+	// ClientRequestID is the X-Client-Request-Id the caller sent, if any.
+	ClientRequestID string
+	// Metrics formats the record's metrics line; nil writes none. It comes
+	// with the configuration the request was served under.
+	Metrics *EMF
+}
+
+// Usage is the token count of a record.
+type Usage struct {
+	PromptTokens, CompletionTokens, CachedTokens int
+}
+
+// Attempt is one try of one target.
+type Attempt struct {
+	Model     string
+	Provider  string
+	Outcome   string
+	Status    int
+	LatencyMs float64
+}
+
+// Attempt outcomes.
+const (
+	OutcomeOK               = "ok"
+	OutcomeError            = "error"              // a retryable upstream error status
+	OutcomeRejected         = "rejected"           // a client error the upstream reported; not retried
+	OutcomeUnavailable      = "unavailable"        // could not connect
+	OutcomeFirstByteTimeout = "first_byte_timeout" // no first byte in time
+	OutcomeTimeout          = "timeout"            // the attempt's own timeout
+	OutcomeDeadline         = "deadline"           // the request's deadline passed
+	OutcomeCancelled        = "cancelled"          // the client went away, or a hedge lost
+	OutcomeStreamError      = "stream_error"       // failed after the first byte was sent
+)
+
+// AppendJSON appends the record's audit line (no newline) to dst.
+func (r *Record) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"type":"audit","request_id":`...)
+	dst = AppendString(dst, r.RequestID)
+	dst = append(dst, `,"time":"`...)
+	dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","key_id":`...)
+	dst = AppendString(dst, r.KeyID)
+	dst = append(dst, `,"route":`...)
+	dst = AppendString(dst, r.Route)
+	dst = append(dst, `,"data_class":`...)
+	dst = AppendString(dst, r.DataClass)
+	dst = append(dst, `,"require":`...)
+	dst = appendStrings(dst, r.Require)
+	dst = append(dst, `,"model":`...)
+	dst = AppendString(dst, r.Model)
+	dst = append(dst, `,"provider":`...)
+	dst = AppendString(dst, r.Provider)
+	dst = append(dst, `,"upstream_model":`...)
+	dst = AppendString(dst, r.UpstreamModel)
+	dst = append(dst, `,"status":`...)
+	dst = strconv.AppendInt(dst, int64(r.Status), 10)
+	dst = append(dst, `,"attempts":[`...)
+	for i, a := range r.Attempts {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"model":`...)
+		dst = AppendString(dst, a.Model)
+		dst = append(dst, `,"provider":`...)
+		dst = AppendString(dst, a.Provider)
+		dst = append(dst, `,"outcome":`...)
+		dst = AppendString(dst, a.Outcome)
+		dst = append(dst, `,"status":`...)
+		dst = strconv.AppendInt(dst, int64(a.Status), 10)
+		dst = append(dst, `,"latency_ms":`...)
+		dst = appendFloat(dst, a.LatencyMs)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `],"latency_ms":`...)
+	dst = appendFloat(dst, r.LatencyMs)
+	dst = append(dst, `,"ttfb_ms":`...)
+	dst = appendFloat(dst, r.TTFBMs)
+	dst = append(dst, `,"prompt_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(r.Usage.PromptTokens), 10)
+	dst = append(dst, `,"completion_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(r.Usage.CompletionTokens), 10)
+	dst = append(dst, `,"cached_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(r.Usage.CachedTokens), 10)
+	dst = append(dst, `,"cost_usd":`...)
+	dst = appendFloat(dst, r.CostUSD)
+	dst = append(dst, `,"tags":{`...)
+	keys := make([]string, 0, len(r.Tags))
+	for k := range r.Tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, k)
+		dst = append(dst, ':')
+		dst = AppendString(dst, r.Tags[k])
+	}
+	dst = append(dst, `},"stream":`...)
+	dst = strconv.AppendBool(dst, r.Stream)
+	if r.Endpoint != "" {
+		dst = append(dst, `,"endpoint":`...)
+		dst = AppendString(dst, r.Endpoint)
+	}
+	if r.ClientRequestID != "" {
+		dst = append(dst, `,"client_request_id":`...)
+		dst = AppendString(dst, r.ClientRequestID)
+	}
+	if r.ErrorCode != "" {
+		dst = append(dst, `,"error_code":`...)
+		dst = AppendString(dst, r.ErrorCode)
+	}
+	if r.Provider != "" {
+		dst = append(dst, `,"provider_compliance":`...)
+		dst = appendStrings(dst, r.ProviderCompliance)
+	}
+	if r.UsageMissing {
+		dst = append(dst, `,"usage_missing":true`...)
+	}
+	return append(dst, '}')
+}
+
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendFloat writes a finite number in plain decimal; NaN and infinities,
+// which JSON cannot hold, are written as 0.
+func appendFloat(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, '0')
+	}
+	return strconv.AppendFloat(dst, f, 'f', -1, 64)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string, escaping what JSON requires and
+// replacing invalid UTF-8.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

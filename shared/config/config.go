@@ -1,0 +1,276 @@
+// Package config is the router's configuration model: providers, models,
+// routes, data classes, keys and metrics, as YAML files and the DynamoDB config
+// table hold it, with loading and validation that name the offending field.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a whole routing configuration.
+type Config struct {
+	Providers []Provider `yaml:"providers" json:"providers"`
+	Models    []Model    `yaml:"models" json:"models"`
+	Routes    []Route    `yaml:"routes" json:"routes"`
+	// DataClasses maps a request classification (e.g. phi) to the compliance
+	// tags a provider needs to receive such data (e.g. [hipaa]).
+	DataClasses map[string][]string `yaml:"data_classes,omitempty" json:"data_classes,omitempty"`
+	// Keys are the router's API keys, by hash. With none, a local router runs
+	// open (and says so); a Lambda refuses to.
+	Keys    []Key   `yaml:"keys,omitempty" json:"keys,omitempty"`
+	Metrics Metrics `yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	Limits  Limits  `yaml:"limits,omitempty" json:"limits,omitempty"`
+}
+
+// Provider types the router knows.
+const (
+	TypeOpenAI    = "openai"
+	TypeAzure     = "azure"
+	TypeAnthropic = "anthropic"
+	TypeGemini    = "gemini"
+	TypeBedrock   = "bedrock"
+	TypeMock      = "mock"
+)
+
+// Provider is one upstream endpoint with its credentials.
+type Provider struct {
+	Name string `yaml:"name" json:"name"`
+	// Type is openai | azure | anthropic | gemini | bedrock | mock.
+	Type string `yaml:"type" json:"type"`
+	// BaseURL is the API root, e.g. https://api.openai.com/v1. Types with a
+	// well-known endpoint default it.
+	BaseURL string `yaml:"base_url,omitempty" json:"base_url,omitempty"`
+	// Key is a reference: env:NAME, secret:SECRET_ID#field or secret:SECRET_ID.
+	// Literal keys are refused.
+	Key string `yaml:"key,omitempty" json:"key,omitempty"`
+	// Compliance lists the tags this endpoint satisfies, e.g. [hipaa].
+	Compliance []string `yaml:"compliance,omitempty" json:"compliance,omitempty"`
+	// Timeout is the default total time for one attempt on its models (default 60s).
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Headers are extra request headers (e.g. OpenRouter's HTTP-Referer). Not for secrets.
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	// Region is the AWS region of a bedrock provider.
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+	// APIVersion is the api-version query parameter of an azure provider.
+	APIVersion string `yaml:"api_version,omitempty" json:"api_version,omitempty"`
+	// Probe chooses the health probe: models (list models) or chat (a
+	// one-token completion); empty picks the provider type's cheapest honest probe.
+	Probe string `yaml:"probe,omitempty" json:"probe,omitempty"`
+	// Mock configures a mock provider.
+	Mock *Mock `yaml:"mock,omitempty" json:"mock,omitempty"`
+}
+
+// Mock is the behaviour of the built-in simulated provider. It is
+// deterministic: the same seed and request sequence give the same answers.
+type Mock struct {
+	// Latency is the time before the first byte of an answer.
+	Latency Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
+	// ChunkDelay is the time between streamed chunks.
+	ChunkDelay Duration `yaml:"chunk_delay,omitempty" json:"chunk_delay,omitempty"`
+	// FailRate is the share of requests, 0 to 1, answered with FailStatus.
+	FailRate float64 `yaml:"fail_rate,omitempty" json:"fail_rate,omitempty"`
+	// FailStatus is the HTTP status of simulated failures (default 503).
+	FailStatus int `yaml:"fail_status,omitempty" json:"fail_status,omitempty"`
+	// Seed makes the failure sequence repeatable.
+	Seed uint64 `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// Reply is the answer text; empty gives a fixed sentence naming the model.
+	Reply string `yaml:"reply,omitempty" json:"reply,omitempty"`
+}
+
+// Model is a model id clients and routes use, served by one provider.
+type Model struct {
+	ID       string `yaml:"id" json:"id"`
+	Provider string `yaml:"provider" json:"provider"`
+	// Upstream is the provider's name for the model (default: ID). For azure,
+	// it is the deployment name; for bedrock, the model or inference profile id.
+	Upstream string `yaml:"upstream,omitempty" json:"upstream,omitempty"`
+	// Price is in USD per 1M tokens.
+	Price *Price `yaml:"price,omitempty" json:"price,omitempty"`
+	// Timeout is the total time allowed for one attempt (default: the provider's).
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// ContextWindow is the model's context size in tokens, for documentation
+	// and for the cost strategy's estimates.
+	ContextWindow int `yaml:"context_window,omitempty" json:"context_window,omitempty"`
+	// MaxTokens is the output limit sent to providers that require one when the
+	// client sets none (default 4096).
+	MaxTokens int `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
+}
+
+// Price is a model's price in USD per 1M tokens.
+type Price struct {
+	Input  float64 `yaml:"input" json:"input"`
+	Output float64 `yaml:"output" json:"output"`
+	// CachedInput prices prompt tokens read from a cache (default: Input).
+	CachedInput *float64 `yaml:"cached_input,omitempty" json:"cached_input,omitempty"`
+	// CacheWrite prices prompt tokens written to a cache (default: Input).
+	CacheWrite *float64 `yaml:"cache_write,omitempty" json:"cache_write,omitempty"`
+}
+
+// Routing strategies.
+const (
+	StrategyOrdered  = "ordered"
+	StrategyWeighted = "weighted"
+	StrategyLatency  = "latency"
+	StrategyCost     = "cost"
+)
+
+// Route maps a name clients use to a primary model and its fallbacks.
+type Route struct {
+	Name string `yaml:"name" json:"name"`
+	// Strategy orders the targets: ordered (default) | weighted | latency | cost.
+	Strategy string `yaml:"strategy,omitempty" json:"strategy,omitempty"`
+	// Require lists compliance tags every target must have.
+	Require []string `yaml:"require,omitempty" json:"require,omitempty"`
+	// Targets are tried in the strategy's order.
+	Targets []Target `yaml:"targets" json:"targets"`
+	// Timeout is the whole request's deadline across attempts (default 120s).
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// Target is one model of a route.
+type Target struct {
+	Model string `yaml:"model" json:"model"`
+	// FirstByteTimeout moves to the next target when no first byte arrived in
+	// time: response headers for a plain request, the first chunk for a stream.
+	FirstByteTimeout Duration `yaml:"first_byte_timeout,omitempty" json:"first_byte_timeout,omitempty"`
+	// Timeout overrides the model's attempt timeout on this route.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Weight is the target's share under the weighted strategy (default 1).
+	Weight int `yaml:"weight,omitempty" json:"weight,omitempty"`
+	// HedgeAfter starts the next target in parallel when this one has sent no
+	// first byte after this long; the first to answer wins.
+	HedgeAfter Duration `yaml:"hedge_after,omitempty" json:"hedge_after,omitempty"`
+}
+
+// Key is a router API key, stored by hash only.
+type Key struct {
+	ID string `yaml:"id" json:"id"`
+	// Hash is sha256:HEX of the key.
+	Hash string `yaml:"hash" json:"hash"`
+	// Routes the key may use; ["*"] for all routes and models.
+	Routes []string `yaml:"routes,omitempty" json:"routes,omitempty"`
+	// Models the key may call directly by model id (besides its routes).
+	Models []string `yaml:"models,omitempty" json:"models,omitempty"`
+	// DataClass is the default classification of the key's requests.
+	DataClass string `yaml:"data_class,omitempty" json:"data_class,omitempty"`
+	// RPM is the requests-per-minute limit (0: none).
+	RPM int `yaml:"rpm,omitempty" json:"rpm,omitempty"`
+	// TPM is the tokens-per-minute limit (0: none).
+	TPM    int     `yaml:"tpm,omitempty" json:"tpm,omitempty"`
+	Budget *Budget `yaml:"budget,omitempty" json:"budget,omitempty"`
+	// Tags are default cost-attribution tags; request tags override them.
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// Expires, when set, is when the key stops working.
+	Expires *time.Time `yaml:"expires,omitempty" json:"expires,omitempty"`
+	// Disabled keys are refused (revoked).
+	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
+}
+
+// Budget limits a key's spend.
+type Budget struct {
+	MonthlyUSD float64 `yaml:"monthly_usd" json:"monthly_usd"`
+}
+
+// Metrics configures the EMF metrics.
+type Metrics struct {
+	// TagDimensions lists the request tags that become CloudWatch dimensions.
+	// Keep it short: every distinct value is a metric.
+	TagDimensions []string `yaml:"tag_dimensions,omitempty" json:"tag_dimensions,omitempty"`
+}
+
+// Limits bounds what a request may carry.
+type Limits struct {
+	// MaxBodyBytes caps a request body (default 8 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes,omitempty" json:"max_body_bytes,omitempty"`
+}
+
+// Defaults used when the configuration leaves a value unset.
+const (
+	DefaultProviderTimeout = 60 * time.Second
+	DefaultRouteTimeout    = 120 * time.Second
+	DefaultMaxTokens       = 4096
+	DefaultMaxBodyBytes    = 8 << 20
+)
+
+// Duration is a time.Duration written as "30s" or "1m30s" in YAML and JSON.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML reads a Go duration string. Its error is a *yaml.TypeError
+// with the line, like the decoder's own, so Parse can name the field.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parseDuration(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	*d = v
+	return nil
+}
+
+// MarshalYAML writes a Go duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New("a duration must be a string such as \"30s\"")
+	}
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// MarshalJSON writes a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func parseDuration(s string) (Duration, error) {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("bad duration %q (use a form such as 500ms, 30s or 2m)", s)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("bad duration %q: must not be negative", s)
+	}
+	return Duration(v), nil
+}
+
+// AttemptTimeout is the total time allowed for one attempt on target t of
+// model m at provider p.
+func AttemptTimeout(p *Provider, m *Model, t *Target) time.Duration {
+	switch {
+	case t != nil && t.Timeout > 0:
+		return t.Timeout.D()
+	case m.Timeout > 0:
+		return m.Timeout.D()
+	case p.Timeout > 0:
+		return p.Timeout.D()
+	}
+	return DefaultProviderTimeout
+}
+
+// UpstreamName is the provider's name for the model.
+func (m *Model) UpstreamName() string {
+	if m.Upstream != "" {
+		return m.Upstream
+	}
+	return m.ID
+}
+
+// OutputLimit is the default output token limit for providers that need one.
+func (m *Model) OutputLimit() int {
+	if m.MaxTokens > 0 {
+		return m.MaxTokens
+	}
+	return DefaultMaxTokens
+}

@@ -1,0 +1,235 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/cost"
+	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/route"
+)
+
+// Response headers of the contract, in canonical form so they are set without
+// re-canonicalising on every request.
+const (
+	hdrRoute    = "X-Router-Route"
+	hdrModel    = "X-Router-Model"
+	hdrProvider = "X-Router-Provider"
+	hdrAttempts = "X-Router-Attempts"
+	hdrCost     = "X-Router-Cost-Usd"
+)
+
+// The causes an attempt's context is cancelled with, so its error can be told
+// apart from the request's own deadline or the client leaving.
+var (
+	errFirstByteTimeout = errors.New("no first byte within the target's first_byte_timeout")
+	errAttemptTimeout   = errors.New("the attempt exceeded the model's timeout")
+)
+
+func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request) {
+	c := g.newCall(w, r, "chat.completions")
+	if e := c.prepare(); e != nil {
+		c.fail(e)
+		return
+	}
+	d := c.plan()
+	if len(d.Candidates) == 0 {
+		c.fail(noCandidates(&d))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), c.route.Timeout)
+	defer cancel()
+	if c.chat.Stream {
+		c.stream(ctx, &d)
+	} else {
+		c.complete(ctx, &d)
+	}
+}
+
+// attempt is one try of one target, with its contexts.
+type attempt struct {
+	t       *route.Target
+	p       llm.Provider
+	req     *llm.Request
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	tcancel context.CancelFunc
+	fb      *time.Timer
+	start   time.Time
+}
+
+// begin sets up an attempt's contexts: the model's timeout, and, when the
+// target has one, the first-byte timer. For a plain request the first byte is
+// the upstream's first response byte (seen through httptrace, which every
+// HTTP-based adapter's transport reports); for a stream the relay stops the
+// timer at the first chunk.
+func (c *call) begin(ctx context.Context, t *route.Target, stream bool) *attempt {
+	a := &attempt{t: t, p: c.snap.providers[t.Provider.Name], start: c.g.now()}
+	a.req = &llm.Request{Chat: c.chat, Body: c.body, Model: t.Model.ID, Upstream: t.Model.UpstreamName(),
+		MaxTokens: t.Model.OutputLimit()}
+	actx, cancel := context.WithCancelCause(ctx)
+	a.cancel = cancel
+	a.ctx, a.tcancel = context.WithTimeoutCause(actx, t.Timeout, errAttemptTimeout)
+	if t.FirstByteTimeout > 0 {
+		a.fb = time.AfterFunc(t.FirstByteTimeout, func() { cancel(errFirstByteTimeout) })
+		if !stream {
+			a.ctx = httptrace.WithClientTrace(a.ctx, &httptrace.ClientTrace{GotFirstResponseByte: a.gotFirstByte})
+		}
+	}
+	return a
+}
+
+func (a *attempt) gotFirstByte() {
+	if a.fb != nil {
+		a.fb.Stop()
+	}
+}
+
+func (a *attempt) end() {
+	a.gotFirstByte()
+	a.tcancel()
+	a.cancel(nil)
+}
+
+// failure classifies an attempt's error. The request's own context is looked
+// at first: when the client left or the deadline passed, no fallback can help.
+func (c *call) failure(ctx context.Context, a *attempt, err error) (e *llm.Error, outcome string) {
+	switch cause := context.Cause(a.ctx); {
+	case c.r.Context().Err() != nil:
+		return &llm.Error{Kind: llm.KindTimeout, Status: 499, Type: "api_error", Code: "client_closed",
+			Message: "the client closed the connection"}, audit.OutcomeCancelled
+	case ctx.Err() != nil:
+		return errDeadline(), audit.OutcomeDeadline
+	case errors.Is(cause, errFirstByteTimeout):
+		return &llm.Error{Kind: llm.KindTimeout, Status: http.StatusGatewayTimeout, Type: "api_error", Code: "first_byte_timeout",
+			Provider: a.t.Provider.Name, Message: "no first byte within " + a.t.FirstByteTimeout.String()}, audit.OutcomeFirstByteTimeout
+	case errors.Is(cause, errAttemptTimeout):
+		return &llm.Error{Kind: llm.KindTimeout, Status: http.StatusGatewayTimeout, Type: "api_error", Code: "timeout",
+			Provider: a.t.Provider.Name, Message: "no answer within " + a.t.Timeout.String()}, audit.OutcomeTimeout
+	}
+	e = llm.AsError(err)
+	if e == nil {
+		e = llm.Unavailable(a.t.Provider.Name, err)
+	}
+	switch {
+	case e.Kind == llm.KindUnavailable:
+		outcome = audit.OutcomeUnavailable
+	case e.Retryable():
+		outcome = audit.OutcomeError
+	default:
+		outcome = audit.OutcomeRejected
+	}
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		// The provider refused the router's key: drop any cached copy, so a
+		// rotated key is fetched again.
+		if inv, ok := c.g.Deps.Keys.(llm.KeyInvalidator); ok {
+			inv.Invalidate(a.t.Provider.Key)
+		}
+	}
+	return e, outcome
+}
+
+// record adds an attempt to the audit record and tells the observer.
+func (c *call) record(a *attempt, outcome string, status int) {
+	lat := c.g.now().Sub(a.start)
+	c.rec.Attempts = append(c.rec.Attempts, audit.Attempt{Model: a.t.Model.ID, Provider: a.t.Provider.Name,
+		Outcome: outcome, Status: status, LatencyMs: ms(lat)})
+	if c.g.Observer != nil && outcome != audit.OutcomeCancelled && outcome != audit.OutcomeDeadline {
+		c.g.Observer.Observe(a.t.Provider.Name, a.t.Model.ID, outcome, lat)
+	}
+}
+
+// complete runs the attempt loop for a plain (non-streaming) request.
+func (c *call) complete(ctx context.Context, d *route.Decision) {
+	var failures []string
+	for _, t := range d.Candidates {
+		a := c.begin(ctx, t, false)
+		resp, err := a.p.Chat(a.ctx, a.req)
+		a.end()
+		if err == nil {
+			c.record(a, audit.OutcomeOK, http.StatusOK)
+			c.servedBy(a.t)
+			c.meter(a.t, resp.Usage)
+			h := c.w.Header()
+			h[hdrCost] = []string{strconv.FormatFloat(c.rec.CostUSD, 'f', -1, 64)}
+			h["Content-Type"] = jsonContentType
+			h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+			c.w.WriteHeader(http.StatusOK)
+			_, _ = c.w.Write(resp.Body)
+			c.rec.TTFBMs = ms(c.g.now().Sub(c.start))
+			c.finish(http.StatusOK)
+			return
+		}
+		e, outcome := c.failure(ctx, a, err)
+		c.record(a, outcome, e.Status)
+		c.logAttempt(a, e, outcome)
+		if outcome == audit.OutcomeCancelled || outcome == audit.OutcomeDeadline || outcome == audit.OutcomeRejected {
+			c.fail(upstreamAnswer(e))
+			return
+		}
+		failures = append(failures, describe(a.t, e, outcome))
+	}
+	c.fail(errAllFailed("all targets failed: " + strings.Join(failures, "; ")))
+}
+
+// servedBy records the target that answered and sets the response headers
+// that name it.
+func (c *call) servedBy(t *route.Target) {
+	c.rec.Model = t.Model.ID
+	c.rec.Provider = t.Provider.Name
+	c.rec.UpstreamModel = t.Model.UpstreamName()
+	c.rec.ProviderCompliance = t.Provider.Compliance
+	h := c.w.Header()
+	h[hdrRoute] = []string{c.route.Name}
+	h[hdrModel] = []string{t.Model.ID}
+	h[hdrProvider] = []string{t.Provider.Name}
+	h[hdrAttempts] = []string{strconv.Itoa(len(c.rec.Attempts))}
+}
+
+// meter records the usage the provider reported and its cost.
+func (c *call) meter(t *route.Target, u llm.Usage) {
+	c.rec.Usage = audit.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, CachedTokens: u.CachedTokens}
+	c.rec.CostUSD = cost.USD(t.Model.Price, u)
+}
+
+// upstreamAnswer is the error returned to the client for a failure that ends
+// the request: the provider's own 4xx, or the router's timeout.
+func upstreamAnswer(e *llm.Error) *llm.Error {
+	if e.Provider != "" && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden) {
+		// Say whose credentials were refused: the caller's key was fine.
+		out := *e
+		out.Message = "provider " + e.Provider + " refused the router's credentials: " + e.Message
+		return &out
+	}
+	return e
+}
+
+// describe is one attempt's part of an all_targets_failed message.
+func describe(t *route.Target, e *llm.Error, outcome string) string {
+	s := t.Model.ID + " (" + t.Provider.Name + "): "
+	switch outcome {
+	case audit.OutcomeFirstByteTimeout, audit.OutcomeTimeout:
+		return s + e.Message
+	case audit.OutcomeUnavailable:
+		return s + "could not connect"
+	}
+	return s + "status " + strconv.Itoa(e.Status) + " " + e.Message
+}
+
+// logAttempt logs a failed attempt: kind, status and code, never the
+// upstream's message (some providers quote the request back in errors).
+func (c *call) logAttempt(a *attempt, e *llm.Error, outcome string) {
+	c.g.logger().Warn("attempt failed", "request_id", c.rec.RequestID, "route", c.route.Name,
+		"model", a.t.Model.ID, "provider", a.t.Provider.Name, "outcome", outcome, "status", e.Status,
+		"kind", e.Kind.String(), "code", e.Code)
+}
+
+// eof reports whether err is the end of a stream.
+func eof(err error) bool { return errors.Is(err, io.EOF) }

@@ -1,0 +1,284 @@
+// Package gateway is the router's http.Handler: it authenticates, parses,
+// plans, runs the attempt loop with every fallback trigger, relays answers
+// (streamed or not) in OpenAI's shapes, and leaves one audit record per
+// request. The local server and both Lambda adapters serve this same handler.
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/route"
+)
+
+// ProviderFactory builds the adapter of one provider type.
+type ProviderFactory func(p *config.Provider, d llm.Deps) (llm.Provider, error)
+
+// ConfigSource gives the current configuration. It must be cheap: it is called
+// on every request, and returns the same pointer while the configuration is
+// unchanged (stores cache with a TTL and keep their last good copy).
+type ConfigSource interface {
+	Config(ctx context.Context) (*config.Config, error)
+}
+
+// Static is a ConfigSource that never changes.
+type Static struct{ C *config.Config }
+
+// Config returns the configuration.
+func (s Static) Config(context.Context) (*config.Config, error) { return s.C, nil }
+
+// Observer learns the outcome of every attempt (passive health).
+type Observer interface {
+	Observe(provider, model, outcome string, latency time.Duration)
+}
+
+// Gateway is the router's HTTP handler. Set the fields, then serve; the zero
+// values of optional fields disable what they provide.
+type Gateway struct {
+	// Source gives the configuration (required).
+	Source ConfigSource
+	// Providers builds adapters by provider type (required).
+	Providers map[string]ProviderFactory
+	// Deps are handed to every adapter.
+	Deps llm.Deps
+	// Health, when set, removes unusable targets from candidates.
+	Health route.Health
+	// Latency, when set, feeds the latency strategy.
+	Latency route.LatencyEstimator
+	// Observer, when set, is told every attempt's outcome.
+	Observer Observer
+	// Sink receives every request's audit record.
+	Sink audit.Sink
+	// Namespace is the CloudWatch namespace of the metrics line.
+	Namespace string
+	// Log receives operational logs; never prompt text, never a key.
+	Log *slog.Logger
+	// RequireKeys refuses to run open when the configuration has no keys (Lambda).
+	RequireKeys bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	snap   atomic.Pointer[snapshot]
+	mu     sync.Mutex // serialises snapshot builds
+	badCfg *config.Config
+}
+
+// snapshot is a configuration compiled for serving.
+type snapshot struct {
+	cfg       *config.Config
+	table     *route.Table
+	providers map[string]llm.Provider
+	keys      map[[sha256.Size]byte]keyEntry
+	open      bool
+	maxBody   int64
+	emf       *audit.EMF
+}
+
+// keyEntry is a key with its decoded digest.
+type keyEntry struct {
+	key    *config.Key
+	digest [sha256.Size]byte
+}
+
+// openKey is the identity of requests on a router with no keys (local only).
+var openKey = &config.Key{ID: "anonymous", Routes: []string{"*"}}
+
+// Init loads and compiles the configuration once, so a router that cannot
+// start says why at start rather than on its first request.
+func (g *Gateway) Init(ctx context.Context) error {
+	s, err := g.current(ctx)
+	if err != nil {
+		return err
+	}
+	if s.open {
+		g.logger().Warn("no router keys are configured: the router accepts every request (local use only)")
+	}
+	return nil
+}
+
+func (g *Gateway) logger() *slog.Logger {
+	if g.Log != nil {
+		return g.Log
+	}
+	return slog.Default()
+}
+
+func (g *Gateway) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+// current returns the snapshot for the source's current configuration,
+// compiling it when it changed. A configuration that fails to compile is
+// logged once and the last good snapshot keeps serving.
+func (g *Gateway) current(ctx context.Context) (*snapshot, error) {
+	cfg, err := g.Source.Config(ctx)
+	old := g.snap.Load()
+	if err != nil {
+		if old != nil {
+			return old, nil
+		}
+		return nil, err
+	}
+	if old != nil && old.cfg == cfg {
+		return old, nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s := g.snap.Load(); s != nil && s.cfg == cfg {
+		return s, nil
+	}
+	if cfg == g.badCfg && old != nil {
+		return old, nil
+	}
+	s, err := g.compile(cfg)
+	if err != nil {
+		g.badCfg = cfg
+		if old != nil {
+			g.logger().Error("new configuration refused; serving the last good one", "error", err)
+			return old, nil
+		}
+		return nil, err
+	}
+	g.snap.Store(s)
+	return s, nil
+}
+
+func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
+	if len(cfg.Keys) == 0 && g.RequireKeys {
+		return nil, config.ErrNoKeys
+	}
+	s := &snapshot{cfg: cfg, table: route.Compile(cfg), providers: make(map[string]llm.Provider, len(cfg.Providers)),
+		keys: make(map[[sha256.Size]byte]keyEntry, len(cfg.Keys)), open: len(cfg.Keys) == 0,
+		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewEMF(g.Namespace, cfg.Metrics.TagDimensions)}
+	if s.maxBody == 0 {
+		s.maxBody = config.DefaultMaxBodyBytes
+	}
+	for i := range cfg.Providers {
+		p := &cfg.Providers[i]
+		factory := g.Providers[p.Type]
+		if factory == nil {
+			return nil, fmt.Errorf("providers[%d]: provider type %q is not built into this router", i, p.Type)
+		}
+		adapter, err := factory(p, g.Deps)
+		if err != nil {
+			return nil, fmt.Errorf("providers[%d] (%s): %w", i, p.Name, err)
+		}
+		s.providers[p.Name] = adapter
+	}
+	for i := range cfg.Keys {
+		k := &cfg.Keys[i]
+		digest, err := hex.DecodeString(strings.TrimPrefix(k.Hash, "sha256:"))
+		if err != nil || len(digest) != sha256.Size {
+			return nil, fmt.Errorf("keys[%d].hash: not a sha256 digest", i)
+		}
+		s.keys[[sha256.Size]byte(digest)] = keyEntry{key: k, digest: [sha256.Size]byte(digest)}
+	}
+	return s, nil
+}
+
+// ServeHTTP routes the API's paths. Paths are accepted with or without the
+// /v1 prefix, since SDK base URLs are written both ways.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if path == "/healthz" {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			g.methodNotAllowed(w, r, "GET")
+			return
+		}
+		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+		return
+	}
+	path = strings.TrimPrefix(path, "/v1")
+	var method string
+	var serve func(http.ResponseWriter, *http.Request)
+	switch path {
+	case "/chat/completions":
+		method, serve = http.MethodPost, g.serveChat
+	case "/models":
+		method, serve = http.MethodGet, g.serveModels
+	case "/router/explain":
+		method, serve = http.MethodPost, g.serveExplain
+	case "/router/health":
+		method, serve = http.MethodGet, g.serveHealth
+	default:
+		w.Header()["X-Request-Id"] = []string{newRequestID()}
+		writeError(w, &llm.Error{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
+			Message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"})
+		return
+	}
+	if r.Method != method {
+		g.methodNotAllowed(w, r, method)
+		return
+	}
+	serve(w, r)
+}
+
+func (g *Gateway) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	w.Header()["X-Request-Id"] = []string{newRequestID()}
+	writeError(w, &llm.Error{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
+		Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + allow})
+}
+
+// authenticate finds the caller's key. The digest of the presented key is the
+// map index, and the stored digest is compared in constant time as well, so
+// the time taken says nothing about how close a guess was.
+func (s *snapshot) authenticate(r *http.Request, now time.Time) (*config.Key, *llm.Error) {
+	if s.open {
+		return openKey, nil
+	}
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		token, ok = strings.CutPrefix(auth, "bearer ")
+	}
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		return nil, errAuth("missing API key: send Authorization: Bearer <key>")
+	}
+	digest := sha256.Sum256([]byte(token))
+	e, found := s.keys[digest]
+	if !found || subtle.ConstantTimeCompare(e.digest[:], digest[:]) != 1 {
+		return nil, errAuth("invalid API key")
+	}
+	k := e.key
+	if k.Disabled {
+		return nil, errAuth("this API key has been revoked")
+	}
+	if k.Expires != nil && now.After(*k.Expires) {
+		return nil, errAuth("this API key has expired")
+	}
+	return k, nil
+}
+
+// allows reports whether key k may use route rt.
+func allows(k *config.Key, rt *route.Route) bool {
+	for _, name := range k.Routes {
+		if name == "*" || name == rt.Name {
+			return true
+		}
+	}
+	if rt.Implicit {
+		for _, m := range k.Models {
+			if m == rt.Name {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,52 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+type modelList struct {
+	Object string        `json:"object"`
+	Data   []modelObject `json:"data"`
+}
+
+type modelObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+// routeOwner is the owned_by of routes in /v1/models; models are owned by
+// their provider.
+const routeOwner = "llm-router"
+
+// serveModels lists, in OpenAI's format, the routes and models the caller's
+// key may use.
+func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request) {
+	w.Header()["X-Request-Id"] = []string{newRequestID()}
+	snap, err := g.current(r.Context())
+	if err != nil {
+		writeError(w, errInternal("the router has no usable configuration"))
+		return
+	}
+	key, e := snap.authenticate(r, g.now())
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	list := modelList{Object: "list", Data: []modelObject{}}
+	for _, name := range snap.table.Names {
+		rt, _ := snap.table.Lookup(name)
+		if !allows(key, rt) {
+			continue
+		}
+		owner := routeOwner
+		if rt.Implicit {
+			owner = rt.Targets[0].Provider.Name
+		}
+		list.Data = append(list.Data, modelObject{ID: name, Object: "model", OwnedBy: owner})
+	}
+	body, _ := json.Marshal(list)
+	writeJSON(w, http.StatusOK, body)
+}

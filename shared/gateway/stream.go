@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/route"
+)
+
+var (
+	sseContentType = []string{"text/event-stream"}
+	noCache        = []string{"no-cache"}
+	noBuffering    = []string{"no"}
+	doneEvent      = []byte("data: [DONE]\n\n")
+)
+
+// stream runs the attempt loop for a streaming request. An attempt counts as
+// answered at its first chunk: until then any failure falls back; after it
+// the answer belongs to that target, and a later failure ends the stream with
+// an error event.
+func (c *call) stream(ctx context.Context, d *route.Decision) {
+	var failures []string
+	for _, t := range d.Candidates {
+		a := c.begin(ctx, t, true)
+		st, err := a.p.Stream(a.ctx, a.req)
+		var first llm.Chunk
+		if err == nil {
+			first, err = st.Next()
+			a.gotFirstByte()
+			if err != nil {
+				_ = st.Close()
+				if eof(err) {
+					err = &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
+						Code: "empty_stream", Message: "the provider's stream ended before its first chunk", Provider: t.Provider.Name}
+				}
+			}
+		}
+		if err == nil {
+			c.relay(ctx, a, st, first)
+			return
+		}
+		a.end()
+		e, outcome := c.failure(ctx, a, err)
+		c.record(a, outcome, e.Status)
+		c.logAttempt(a, e, outcome)
+		if outcome == audit.OutcomeCancelled || outcome == audit.OutcomeDeadline || outcome == audit.OutcomeRejected {
+			c.fail(upstreamAnswer(e))
+			return
+		}
+		failures = append(failures, describe(a.t, e, outcome))
+	}
+	c.fail(errAllFailed("all targets failed: " + strings.Join(failures, "; ")))
+}
+
+// relay sends the stream to the client as OpenAI server-sent events, flushing
+// every event. The usage-only chunk, which the router asked the upstream for
+// to meter the request, reaches only clients that asked for it themselves.
+func (c *call) relay(ctx context.Context, a *attempt, st llm.Stream, first llm.Chunk) {
+	defer a.end()
+	defer st.Close()
+	h := c.w.Header()
+	h["Content-Type"] = sseContentType
+	h["Cache-Control"] = noCache
+	h["X-Accel-Buffering"] = noBuffering
+	c.rec.Attempts = append(c.rec.Attempts, audit.Attempt{}) // this attempt, filled in below
+	c.servedBy(a.t)
+	c.w.WriteHeader(http.StatusOK)
+	flusher, _ := c.w.(http.Flusher)
+	wantUsage := c.chat.WantsUsage()
+
+	var usage *llm.Usage
+	var buf []byte
+	write := func(data []byte) bool {
+		buf = append(buf[:0], "data: "...)
+		buf = append(buf, data...)
+		buf = append(buf, '\n', '\n')
+		if _, err := c.w.Write(buf); err != nil {
+			return false
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return true
+	}
+
+	outcome, status := audit.OutcomeOK, http.StatusOK
+	chunk, err := first, error(nil)
+	sent := false
+	for {
+		if err != nil {
+			if eof(err) {
+				if _, werr := c.w.Write(doneEvent); werr == nil && flusher != nil {
+					flusher.Flush()
+				}
+				break
+			}
+			e, o := c.failure(ctx, a, err)
+			outcome, status = audit.OutcomeStreamError, e.Status
+			if o == audit.OutcomeCancelled {
+				outcome = o
+				break
+			}
+			c.rec.ErrorCode = e.Code
+			c.logAttempt(a, e, outcome)
+			write(appendError(nil, e))
+			break
+		}
+		if chunk.Usage != nil {
+			u := *chunk.Usage
+			usage = &u
+		}
+		if !chunk.UsageOnly || wantUsage {
+			if !write(chunk.Data) {
+				outcome, status = audit.OutcomeCancelled, 499
+				break
+			}
+			if !sent {
+				sent = true
+				c.rec.TTFBMs = ms(c.g.now().Sub(c.start))
+			}
+		}
+		chunk, err = st.Next()
+	}
+
+	lat := c.g.now().Sub(a.start)
+	c.rec.Attempts[len(c.rec.Attempts)-1] = audit.Attempt{Model: a.t.Model.ID, Provider: a.t.Provider.Name,
+		Outcome: outcome, Status: status, LatencyMs: ms(lat)}
+	if c.g.Observer != nil && outcome != audit.OutcomeCancelled {
+		c.g.Observer.Observe(a.t.Provider.Name, a.t.Model.ID, outcome, lat)
+	}
+	if usage != nil {
+		c.meter(a.t, *usage)
+	} else {
+		c.rec.UsageMissing = true
+	}
+	c.finish(http.StatusOK)
+}

@@ -1,0 +1,107 @@
+package llm
+
+import (
+	"context"
+	"net/http"
+)
+
+// Provider sends one attempt of a chat completion to one upstream and answers in
+// OpenAI's shapes. Adapters only translate: timeouts, fallback, metering and error
+// rendering are the gateway's. Errors are *Error values carrying a Kind and the
+// upstream status, so the gateway can decide on fallback with errors.As.
+type Provider interface {
+	// Name is the provider's configured name.
+	Name() string
+	// Chat returns the whole answer.
+	Chat(ctx context.Context, req *Request) (*Response, error)
+	// Stream returns once the upstream has accepted the request; an upstream
+	// error status is returned here, before any chunk.
+	Stream(ctx context.Context, req *Request) (Stream, error)
+}
+
+// Request is one attempt's input. Chat and Body are shared between attempts
+// and must not be modified.
+type Request struct {
+	Chat *ChatRequest
+	// Body is the client's JSON body as received.
+	Body []byte
+	// Model is the model id the client sees in answers.
+	Model string
+	// Upstream is the provider's own model name.
+	Upstream string
+	// MaxTokens is the output limit to send when the client set none and the
+	// provider requires one (the model's configured default).
+	MaxTokens int
+}
+
+// Response is a whole chat completion.
+type Response struct {
+	// Body is an OpenAI chat.completion JSON object whose model is Request.Model.
+	Body  []byte
+	Usage Usage
+}
+
+// Stream yields OpenAI chat.completion.chunk objects.
+type Stream interface {
+	// Next returns the next chunk, io.EOF after the last one, or an *Error the
+	// upstream reported mid-stream. Chunk.Data is valid until the next call.
+	Next() (Chunk, error)
+	// Close releases the upstream connection; it is safe to call twice.
+	Close() error
+}
+
+// Chunk is one streamed chat.completion.chunk.
+type Chunk struct {
+	// Data is one chat.completion.chunk JSON object with model = Request.Model.
+	Data []byte
+	// Usage is set on the chunk that carries the stream's usage.
+	Usage *Usage
+	// UsageOnly marks the final chunk with no choices that exists only to carry
+	// usage; the gateway hides it from clients that did not ask for usage.
+	UsageOnly bool
+}
+
+// Deps are what adapters are built with, once per configuration.
+type Deps struct {
+	// HTTP is the client for upstream calls; its transport is shared.
+	HTTP *http.Client
+	// Keys resolves key references such as env:NAME or secret:ID#field.
+	Keys KeyResolver
+}
+
+// KeyResolver resolves a provider key reference to the key. Implementations
+// cache; Resolve is called on every attempt.
+type KeyResolver interface {
+	Resolve(ctx context.Context, ref string) (string, error)
+}
+
+// KeyInvalidator is implemented by resolvers that can drop a cached key, so a
+// key rotated in its store is fetched again after a provider rejects it.
+type KeyInvalidator interface {
+	Invalidate(ref string)
+}
+
+// Embedder is implemented by providers that serve embeddings.
+type Embedder interface {
+	Embed(ctx context.Context, req *EmbeddingRequest) (*Response, error)
+}
+
+// EmbeddingRequest is one attempt of an embeddings call.
+type EmbeddingRequest struct {
+	// Body is the client's JSON body as received.
+	Body     []byte
+	Input    []string
+	Model    string
+	Upstream string
+	// Dimensions is the requested output size, 0 for the model's default.
+	Dimensions int
+	// EncodingFormat is "float" (default) or "base64".
+	EncodingFormat string
+}
+
+// Prober is implemented by providers that can check their own health cheaply.
+type Prober interface {
+	// Probe checks that the endpoint answers and the key is accepted, for the
+	// given upstream model where the provider needs one.
+	Probe(ctx context.Context, upstream string) error
+}

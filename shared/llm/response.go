@@ -1,0 +1,137 @@
+package llm
+
+import (
+	"encoding/json"
+)
+
+// Usage is token usage in the router's terms. PromptTokens includes CachedTokens
+// and CacheWriteTokens; CompletionTokens includes ReasoningTokens (OpenAI's
+// convention, which adapters normalise to).
+type Usage struct {
+	PromptTokens     int
+	CompletionTokens int
+	CachedTokens     int // prompt tokens read from a cache
+	CacheWriteTokens int // prompt tokens written to a cache (Anthropic, Bedrock)
+	ReasoningTokens  int
+}
+
+// Total is prompt plus completion tokens.
+func (u Usage) Total() int { return u.PromptTokens + u.CompletionTokens }
+
+type usageDetailsIn struct {
+	CachedTokens     int `json:"cached_tokens"`
+	CacheWriteTokens int `json:"cache_write_tokens"`
+}
+
+type completionDetails struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
+}
+
+type usageWire struct {
+	PromptTokens            int                `json:"prompt_tokens"`
+	CompletionTokens        int                `json:"completion_tokens"`
+	TotalTokens             int                `json:"total_tokens"`
+	PromptTokensDetails     *usageDetailsIn    `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails *completionDetails `json:"completion_tokens_details,omitempty"`
+	// DeepSeek reports cache hits under its own name.
+	PromptCacheHitTokens int `json:"prompt_cache_hit_tokens,omitempty"`
+}
+
+// MarshalJSON writes OpenAI's usage object.
+func (u Usage) MarshalJSON() ([]byte, error) {
+	w := usageWire{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+		TotalTokens: u.Total()}
+	if u.CachedTokens != 0 || u.CacheWriteTokens != 0 {
+		w.PromptTokensDetails = &usageDetailsIn{CachedTokens: u.CachedTokens, CacheWriteTokens: u.CacheWriteTokens}
+	}
+	if u.ReasoningTokens != 0 {
+		w.CompletionTokensDetails = &completionDetails{ReasoningTokens: u.ReasoningTokens}
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads OpenAI's usage object, including DeepSeek's cache field.
+func (u *Usage) UnmarshalJSON(data []byte) error {
+	var w usageWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*u = Usage{PromptTokens: w.PromptTokens, CompletionTokens: w.CompletionTokens}
+	if w.PromptTokensDetails != nil {
+		u.CachedTokens = w.PromptTokensDetails.CachedTokens
+		u.CacheWriteTokens = w.PromptTokensDetails.CacheWriteTokens
+	}
+	if u.CachedTokens == 0 && w.PromptCacheHitTokens > 0 {
+		u.CachedTokens = w.PromptCacheHitTokens
+	}
+	if w.CompletionTokensDetails != nil {
+		u.ReasoningTokens = w.CompletionTokensDetails.ReasoningTokens
+	}
+	return nil
+}
+
+// ChatResponse is a chat.completion object, for adapters that build answers
+// rather than relay them.
+type ChatResponse struct {
+	ID      string   `json:"id"`
+	Object  string   `json:"object"`
+	Created int64    `json:"created"`
+	Model   string   `json:"model"`
+	Choices []Choice `json:"choices"`
+	Usage   *Usage   `json:"usage,omitempty"`
+}
+
+// Choice is one choice of a chat.completion.
+type Choice struct {
+	Index        int             `json:"index"`
+	Message      ResponseMessage `json:"message"`
+	FinishReason string          `json:"finish_reason"`
+	Logprobs     json.RawMessage `json:"logprobs"`
+}
+
+// ResponseMessage is the assistant message of a choice. Content is null when the
+// model only called tools.
+type ResponseMessage struct {
+	Role             string     `json:"role"`
+	Content          *string    `json:"content"`
+	Refusal          *string    `json:"refusal"`
+	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
+	ReasoningContent string     `json:"reasoning_content,omitempty"`
+}
+
+// ChunkResponse is a chat.completion.chunk object.
+type ChunkResponse struct {
+	ID      string        `json:"id"`
+	Object  string        `json:"object"`
+	Created int64         `json:"created"`
+	Model   string        `json:"model"`
+	Choices []ChunkChoice `json:"choices"`
+	Usage   *Usage        `json:"usage,omitempty"`
+}
+
+// ChunkChoice is one choice of a chunk; FinishReason is null until the end.
+type ChunkChoice struct {
+	Index        int     `json:"index"`
+	Delta        Delta   `json:"delta"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+// Delta is the incremental message of a chunk.
+type Delta struct {
+	Role             string     `json:"role,omitempty"`
+	Content          *string    `json:"content,omitempty"`
+	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
+	ReasoningContent string     `json:"reasoning_content,omitempty"`
+	Refusal          *string    `json:"refusal,omitempty"`
+}
+
+// Finish reasons of OpenAI's vocabulary.
+const (
+	FinishStop          = "stop"
+	FinishLength        = "length"
+	FinishToolCalls     = "tool_calls"
+	FinishContentFilter = "content_filter"
+)
+
+// Ptr returns a pointer to v, for the optional fields of wire types.
+func Ptr[T any](v T) *T { return &v }

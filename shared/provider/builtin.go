@@ -1,0 +1,40 @@
+// Package provider lists the adapters built into the router and the HTTP
+// client they share. The map is built explicitly (no init registries), so a
+// binary's providers are what its main asks for.
+package provider
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/gateway"
+	"github.com/llm-router/router/shared/provider/mock"
+	"github.com/llm-router/router/shared/provider/openai"
+)
+
+// Builtin returns the adapter factory of every provider type.
+func Builtin() map[string]gateway.ProviderFactory {
+	return map[string]gateway.ProviderFactory{
+		config.TypeOpenAI: openai.New,
+		config.TypeMock:   mock.New,
+	}
+}
+
+// HTTPClient is the client every HTTP adapter shares. It has no overall
+// timeout: each attempt's context carries the model's timeout. Idle
+// connections are kept per host in numbers that match a busy router, so warm
+// requests skip the TCP and TLS handshakes.
+func HTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+}

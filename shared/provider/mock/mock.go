@@ -1,0 +1,254 @@
+// Package mock is the built-in simulated provider: configurable latency,
+// failure rate and status, streaming and tool calls, deterministic for a given
+// seed and request sequence. The default configuration, demos, tests and
+// benchmarks run on it.
+package mock
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/llm"
+)
+
+// Provider simulates an upstream.
+type Provider struct {
+	name string
+	spec config.Mock
+	n    atomic.Uint64 // requests seen; drives the failure sequence
+	now  func() time.Time
+}
+
+var (
+	_ llm.Provider = (*Provider)(nil)
+	_ llm.Prober   = (*Provider)(nil)
+)
+
+// New builds a mock provider from its configuration.
+func New(p *config.Provider, _ llm.Deps) (llm.Provider, error) {
+	m := &Provider{name: p.Name, now: time.Now}
+	if p.Mock != nil {
+		m.spec = *p.Mock
+	}
+	if m.spec.FailStatus == 0 {
+		m.spec.FailStatus = http.StatusServiceUnavailable
+	}
+	return m, nil
+}
+
+// Name is the provider's configured name.
+func (m *Provider) Name() string { return m.name }
+
+// next numbers a request and decides, deterministically, whether it fails.
+func (m *Provider) next() (n uint64, fail bool) {
+	n = m.n.Add(1)
+	if m.spec.FailRate <= 0 {
+		return n, false
+	}
+	x := splitmix64(m.spec.Seed + n)
+	return n, float64(x>>11)/(1<<53) < m.spec.FailRate
+}
+
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	z := x
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// wait sleeps d or until ctx ends.
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// firstByte waits for the simulated latency, then tells an HTTP trace in ctx
+// that the first byte arrived, as a real transport would.
+func (m *Provider) firstByte(ctx context.Context) error {
+	if err := wait(ctx, m.spec.Latency.D()); err != nil {
+		return llm.Unavailable(m.name, err)
+	}
+	if tr := httptrace.ContextClientTrace(ctx); tr != nil && tr.GotFirstResponseByte != nil {
+		tr.GotFirstResponseByte()
+	}
+	return nil
+}
+
+func (m *Provider) failure() error {
+	s := m.spec.FailStatus
+	e := llm.UpstreamError(m.name, s, "", "", "simulated failure ("+strconv.Itoa(s)+")")
+	if s == http.StatusTooManyRequests {
+		e.RetryAfter = time.Second
+	}
+	return e
+}
+
+// answer is what the mock says to a request.
+type answer struct {
+	text     string
+	toolCall *llm.ToolCall
+	usage    llm.Usage
+}
+
+func (m *Provider) answer(req *llm.Request, n uint64) answer {
+	c := req.Chat
+	var a answer
+	last := c.Messages[len(c.Messages)-1]
+	choice, _ := llm.ParseToolChoice(c.ToolChoice)
+	if len(c.Tools) > 0 && last.Role != "tool" && choice.Mode != "none" {
+		name := c.Tools[0].Function.Name
+		if choice.Mode == "function" {
+			name = choice.Name
+		}
+		a.toolCall = &llm.ToolCall{ID: "call_mock" + strconv.FormatUint(n, 10), Type: "function",
+			Function: llm.FunctionCall{Name: name, Arguments: "{}"}}
+	} else {
+		a.text = m.spec.Reply
+		if a.text == "" {
+			a.text = "This is a simulated answer from " + req.Model + "."
+		}
+	}
+	// Token counts are estimates (4 bytes a token), stable for a given request.
+	prompt := 0
+	for _, msg := range c.Messages {
+		prompt += 4 + (len(msg.Content.String())+3)/4
+	}
+	completion := len(strings.Fields(a.text))
+	if a.toolCall != nil {
+		completion = 8
+	}
+	if limit := c.MaxOutputTokens(); limit > 0 && completion > limit {
+		completion = limit
+	}
+	a.usage = llm.Usage{PromptTokens: prompt, CompletionTokens: completion}
+	return a
+}
+
+// Chat answers after the simulated latency, or fails as configured.
+func (m *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	n, failing := m.next()
+	if err := m.firstByte(ctx); err != nil {
+		return nil, err
+	}
+	if failing {
+		return nil, m.failure()
+	}
+	a := m.answer(req, n)
+	msg := llm.ResponseMessage{Role: "assistant"}
+	finish := llm.FinishStop
+	if a.toolCall != nil {
+		msg.ToolCalls = []llm.ToolCall{*a.toolCall}
+		finish = llm.FinishToolCalls
+	} else {
+		msg.Content = &a.text
+	}
+	body, err := json.Marshal(llm.ChatResponse{
+		ID: "chatcmpl-mock-" + strconv.FormatUint(n, 10), Object: "chat.completion",
+		Created: m.now().Unix(), Model: req.Model,
+		Choices: []llm.Choice{{Message: msg, FinishReason: finish, Logprobs: json.RawMessage("null")}},
+		Usage:   &a.usage,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &llm.Response{Body: body, Usage: a.usage}, nil
+}
+
+// Stream answers word by word, a chunk every ChunkDelay, then a usage chunk.
+func (m *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	n, failing := m.next()
+	if err := m.firstByte(ctx); err != nil {
+		return nil, err
+	}
+	if failing {
+		return nil, m.failure()
+	}
+	a := m.answer(req, n)
+	s := &stream{ctx: ctx, delay: m.spec.ChunkDelay.D(), usage: a.usage,
+		base: llm.ChunkResponse{ID: "chatcmpl-mock-" + strconv.FormatUint(n, 10),
+			Object: "chat.completion.chunk", Created: m.now().Unix(), Model: req.Model}}
+	s.deltas = append(s.deltas, llm.Delta{Role: "assistant", Content: llm.Ptr("")})
+	if a.toolCall != nil {
+		tc := *a.toolCall
+		tc.Index = llm.Ptr(0)
+		s.deltas = append(s.deltas, llm.Delta{ToolCalls: []llm.ToolCall{tc}})
+		s.finish = llm.FinishToolCalls
+	} else {
+		words := strings.SplitAfter(a.text, " ")
+		for _, w := range words {
+			s.deltas = append(s.deltas, llm.Delta{Content: llm.Ptr(w)})
+		}
+		s.finish = llm.FinishStop
+	}
+	return s, nil
+}
+
+type stream struct {
+	ctx    context.Context
+	delay  time.Duration
+	base   llm.ChunkResponse
+	deltas []llm.Delta
+	finish string
+	usage  llm.Usage
+	i      int
+}
+
+func (s *stream) Next() (llm.Chunk, error) {
+	c := s.base
+	switch {
+	case s.i < len(s.deltas):
+		if s.i > 0 {
+			if err := wait(s.ctx, s.delay); err != nil {
+				return llm.Chunk{}, err
+			}
+		}
+		c.Choices = []llm.ChunkChoice{{Delta: s.deltas[s.i]}}
+	case s.i == len(s.deltas):
+		c.Choices = []llm.ChunkChoice{{Delta: llm.Delta{}, FinishReason: &s.finish}}
+	case s.i == len(s.deltas)+1:
+		c.Choices = []llm.ChunkChoice{}
+		c.Usage = &s.usage
+		s.i++
+		data, err := json.Marshal(c)
+		return llm.Chunk{Data: data, Usage: &s.usage, UsageOnly: true}, err
+	default:
+		return llm.Chunk{}, io.EOF
+	}
+	s.i++
+	data, err := json.Marshal(c)
+	return llm.Chunk{Data: data}, err
+}
+
+func (s *stream) Close() error {
+	s.i = len(s.deltas) + 2
+	return nil
+}
+
+// Probe succeeds after the simulated latency unless the provider always fails.
+func (m *Provider) Probe(ctx context.Context, _ string) error {
+	if err := wait(ctx, m.spec.Latency.D()); err != nil {
+		return llm.Unavailable(m.name, err)
+	}
+	if m.spec.FailRate >= 1 {
+		return m.failure()
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package openai
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/rawjson"
+)
+
+// Stream reads an OpenAI server-sent event stream. Other adapters whose
+// upstream speaks OpenAI's stream format (Azure, compatible APIs) use it too.
+type Stream struct {
+	provider string
+	body     io.ReadCloser
+	r        *bufio.Reader
+	model    []byte // quoted model id
+	buf      []byte // the current chunk, rewritten
+	line     []byte // a line longer than the reader's buffer
+	finished bool   // a finish_reason has been seen
+	done     bool
+	usage    llm.Usage
+}
+
+// NewStream reads chunks from body, rewriting each chunk's model to model.
+func NewStream(provider string, body io.ReadCloser, model string) *Stream {
+	return &Stream{provider: provider, body: body, r: bufio.NewReaderSize(body, 16<<10), model: quote(model)}
+}
+
+var (
+	dataPrefix = []byte("data:")
+	doneMarker = []byte("[DONE]")
+	nullValue  = []byte("null")
+)
+
+// Next returns the next chunk.
+func (s *Stream) Next() (llm.Chunk, error) {
+	if s.done {
+		return llm.Chunk{}, io.EOF
+	}
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			s.done = true
+			if errors.Is(err, io.EOF) && s.finished {
+				return llm.Chunk{}, io.EOF // some compatible servers omit [DONE]
+			}
+			if errors.Is(err, io.EOF) {
+				return llm.Chunk{}, &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
+					Code: "stream_truncated", Message: "the provider's stream ended before the answer was complete", Provider: s.provider}
+			}
+			return llm.Chunk{}, llm.Unavailable(s.provider, err)
+		}
+		if !bytes.HasPrefix(line, dataPrefix) {
+			continue // blank separators, ": keep-alive" comments, event: names
+		}
+		payload := bytes.TrimLeft(line[len(dataPrefix):], " ")
+		if bytes.Equal(payload, doneMarker) {
+			s.done = true
+			return llm.Chunk{}, io.EOF
+		}
+		return s.chunk(payload)
+	}
+}
+
+// chunk rewrites one data payload and extracts its usage.
+func (s *Stream) chunk(payload []byte) (llm.Chunk, error) {
+	mStart, mEnd, uStart, uEnd := -1, -1, -1, -1
+	hasError, noChoices := false, false
+	err := rawjson.Scan(payload, func(k []byte, st, e int) {
+		switch string(k) {
+		case "model":
+			mStart, mEnd = st, e
+		case "usage":
+			uStart, uEnd = st, e
+		case "choices":
+			noChoices = bytes.Equal(bytes.TrimSpace(payload[st:e]), []byte("[]"))
+		case "error":
+			hasError = !bytes.Equal(payload[st:e], nullValue)
+		}
+	})
+	if err != nil {
+		s.done = true
+		return llm.Chunk{}, &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
+			Code: "bad_upstream_response", Message: "the provider sent a malformed stream event", Provider: s.provider}
+	}
+	if hasError {
+		s.done = true
+		e := ParseError(http.StatusBadGateway, payload)
+		e.Provider = s.provider
+		return llm.Chunk{}, e
+	}
+	if !s.finished {
+		s.finished = hasFinishReason(payload)
+	}
+	c := llm.Chunk{Data: payload}
+	if uStart >= 0 && !bytes.Equal(payload[uStart:uEnd], nullValue) {
+		if s.usage.UnmarshalJSON(payload[uStart:uEnd]) == nil {
+			c.Usage = &s.usage
+			c.UsageOnly = noChoices
+		}
+	}
+	if mStart >= 0 && !bytes.Equal(payload[mStart:mEnd], s.model) {
+		s.buf = append(s.buf[:0], payload[:mStart]...)
+		s.buf = append(s.buf, s.model...)
+		s.buf = append(s.buf, payload[mEnd:]...)
+		c.Data = s.buf
+	}
+	return c, nil
+}
+
+// readLine returns one line without its line ending; the slice is valid until
+// the next call.
+func (s *Stream) readLine() ([]byte, error) {
+	line, err := s.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		s.line = append(s.line[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = s.r.ReadSlice('\n')
+			s.line = append(s.line, line...)
+		}
+		line = s.line
+	}
+	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
+		return nil, err
+	}
+	return bytes.TrimRight(line, "\r\n"), nil
+}
+
+// Close releases the upstream connection.
+func (s *Stream) Close() error {
+	s.done = true
+	return s.body.Close()
+}
+
+var finishKey = []byte(`"finish_reason"`)
+
+// hasFinishReason reports whether a chunk sets a non-null finish_reason.
+func hasFinishReason(payload []byte) bool {
+	for {
+		i := bytes.Index(payload, finishKey)
+		if i < 0 {
+			return false
+		}
+		payload = bytes.TrimLeft(payload[i+len(finishKey):], " \t")
+		if len(payload) > 0 && payload[0] == ':' {
+			rest := bytes.TrimLeft(payload[1:], " \t")
+			if len(rest) > 0 && rest[0] == '"' {
+				return true
+			}
+		}
+	}
+}

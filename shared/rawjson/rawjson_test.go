@@ -1,0 +1,115 @@
+package rawjson
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func TestFind(t *testing.T) {
+	tests := []struct {
+		obj, key, want string
+		ok             bool
+	}{
+		{`{"model":"gpt","stream":true}`, "model", `"gpt"`, true},
+		{`{"model":"gpt","stream":true}`, "stream", `true`, true},
+		{` { "a" : {"model":"inner"} , "model" : "outer" } `, "model", `"outer"`, true},
+		{`{"a":"he said \"model\":1","b":[1,{"c":"]"}],"usage":{"prompt_tokens":3}}`, "usage", `{"prompt_tokens":3}`, true},
+		{`{"a":1}`, "model", "", false},
+		{`{}`, "model", "", false},
+		{`{"mo\u0064el":"esc"}`, "model", `"esc"`, true},
+		{`{"n":-1.5e3,"x":null}`, "n", `-1.5e3`, true},
+		{`{"model":"a","model":"b"}`, "model", `"b"`, true},
+		{`[1,2]`, "model", "", false},
+		{`{"model":"unterminated}`, "model", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := Find([]byte(tt.obj), tt.key)
+		if ok != tt.ok || string(got) != tt.want {
+			t.Errorf("Find(%s, %q) = %s, %v; want %s, %v", tt.obj, tt.key, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestSet(t *testing.T) {
+	tests := []struct{ obj, key, value, want string }{
+		{`{"model":"demo","messages":[]}`, "model", `"gpt-4o"`, `{"model":"gpt-4o","messages":[]}`},
+		{`{"messages":[]}`, "model", `"m"`, `{"model":"m","messages":[]}`},
+		{`{}`, "model", `"m"`, `{"model":"m"}`},
+		{` { } `, "a", `1`, ` {"a":1 } `},
+		{`{"stream":true,"stream_options":{"include_usage":false}}`, "stream_options", `{"include_usage":true}`,
+			`{"stream":true,"stream_options":{"include_usage":true}}`},
+	}
+	for _, tt := range tests {
+		got, err := Set([]byte(tt.obj), tt.key, []byte(tt.value))
+		if err != nil || string(got) != tt.want {
+			t.Errorf("Set(%s, %q, %s) = %s, %v; want %s", tt.obj, tt.key, tt.value, got, err, tt.want)
+		}
+	}
+}
+
+func TestDelete(t *testing.T) {
+	tests := []struct{ obj, key, want string }{
+		{`{"a":1,"b":2,"c":3}`, "b", `{"a":1,"c":3}`},
+		{`{"a":1,"b":2,"c":3}`, "a", `{"b":2,"c":3}`},
+		{`{"a":1,"b":2,"c":3}`, "c", `{"a":1,"b":2}`},
+		{`{"a":1}`, "a", `{}`},
+		{`{ "a" : 1 , "b" : 2 }`, "b", `{ "a" : 1}`},
+		{`{"a":1}`, "zz", `{"a":1}`},
+	}
+	for _, tt := range tests {
+		got, err := Delete([]byte(tt.obj), tt.key)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("Delete(%s, %q) = %s, %v; want %s", tt.obj, tt.key, got, err, tt.want)
+		}
+		if !json.Valid(got) {
+			t.Errorf("Delete(%s, %q) produced invalid JSON %s", tt.obj, tt.key, got)
+		}
+	}
+}
+
+func TestEach(t *testing.T) {
+	var keys []string
+	err := Each([]byte(`{"a":1,"b":{"x":[1,2]},"c":"s"}`), func(k, v []byte) { keys = append(keys, string(k)+"="+string(v)) })
+	want := []string{"a=1", `b={"x":[1,2]}`, `c="s"`}
+	if err != nil || !reflect.DeepEqual(keys, want) {
+		t.Fatalf("Each = %v, %v; want %v", keys, err, want)
+	}
+}
+
+// FuzzFind checks the scanner against encoding/json: on any valid object, the
+// value Find returns decodes to the same value encoding/json gives the key, and
+// Set and Delete keep the object valid.
+func FuzzFind(f *testing.F) {
+	for _, s := range []string{`{"model":"x","usage":{"a":[1,"]"]}}`, `{}`, `{"a":"\"}"}`, `{"model":null}`, `{"model":1e5,"b":true}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, obj []byte) {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(obj, &m) != nil || m == nil {
+			return
+		}
+		for key, want := range m {
+			got, ok := Find(obj, key)
+			if !ok {
+				t.Fatalf("Find(%s, %q) missed a member", obj, key)
+			}
+			var g, w any
+			if json.Unmarshal(got, &g) != nil || json.Unmarshal(want, &w) != nil || !reflect.DeepEqual(g, w) {
+				t.Fatalf("Find(%s, %q) = %s, want %s", obj, key, got, want)
+			}
+			out, err := Set(obj, key, []byte(`"v"`))
+			if err != nil || !json.Valid(out) {
+				t.Fatalf("Set(%s, %q) = %s, %v", obj, key, out, err)
+			}
+			out, err = Delete(obj, key)
+			if err != nil || !json.Valid(out) {
+				t.Fatalf("Delete(%s, %q) = %s, %v", obj, key, out, err)
+			}
+		}
+		out, err := Set(obj, "added", []byte(`1`))
+		if err != nil || !json.Valid(out) {
+			t.Fatalf("Set(%s, added) = %s, %v", obj, out, err)
+		}
+	})
+}

@@ -1,0 +1,229 @@
+package route
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/llm-router/router/shared/config"
+)
+
+// Health tells the planner whether a target may receive traffic now.
+type Health interface {
+	// Usable reports whether provider/model may be tried, and if not, why.
+	Usable(provider, model string) (ok bool, reason string)
+}
+
+// LatencyEstimator gives a recent latency estimate for the latency strategy.
+type LatencyEstimator interface {
+	// Estimate returns the estimate and whether there is one.
+	Estimate(provider, model string) (time.Duration, bool)
+}
+
+// Input is what a routing decision depends on.
+type Input struct {
+	Route *Route
+	// Require is every compliance tag the request needs: its data class's and
+	// the route's own, combined.
+	Require []string
+	// Seed drives the weighted strategy; the same seed gives the same order.
+	Seed uint64
+	// PromptTokens and OutputTokens are estimates for the cost strategy.
+	PromptTokens, OutputTokens int
+}
+
+// Decision is the ordered list of targets to try and why others were left out.
+type Decision struct {
+	Route      string
+	Strategy   string
+	Require    []string
+	Candidates []*Target
+	Excluded   []Exclusion
+}
+
+// Exclusion names a target left out and the reason.
+type Exclusion struct {
+	Model    string `json:"model"`
+	Provider string `json:"provider"`
+	Reason   string `json:"reason"`
+}
+
+// Exclusion reasons start with one of these words, so tools can group them.
+const (
+	ReasonCompliance = "compliance"
+	ReasonUnhealthy  = "unhealthy"
+)
+
+// Plan decides the candidates of a request. Compliance is checked first and
+// unconditionally: no later step can add a target back.
+func Plan(in Input, h Health, lat LatencyEstimator) Decision {
+	r := in.Route
+	d := Decision{Route: r.Name, Strategy: r.Strategy, Require: in.Require,
+		Candidates: make([]*Target, 0, len(r.Targets))}
+	for _, t := range r.Targets {
+		if missing := missingTags(t.Provider.Compliance, in.Require); missing != "" {
+			d.Excluded = append(d.Excluded, Exclusion{Model: t.Model.ID, Provider: t.Provider.Name,
+				Reason: ReasonCompliance + ": provider " + t.Provider.Name + " lacks " + missing})
+			continue
+		}
+		if h != nil {
+			if ok, why := h.Usable(t.Provider.Name, t.Model.ID); !ok {
+				d.Excluded = append(d.Excluded, Exclusion{Model: t.Model.ID, Provider: t.Provider.Name,
+					Reason: ReasonUnhealthy + ": " + why})
+				continue
+			}
+		}
+		d.Candidates = append(d.Candidates, t)
+	}
+	switch r.Strategy {
+	case config.StrategyWeighted:
+		orderWeighted(d.Candidates, in.Seed)
+	case config.StrategyCost:
+		orderByCost(d.Candidates, in.PromptTokens, in.OutputTokens)
+	case config.StrategyLatency:
+		orderByLatency(d.Candidates, lat)
+	}
+	return d
+}
+
+// CompliantTargets reports whether any target of the route satisfies the
+// compliance tags, whatever its health: when none does the answer is 403, not 502.
+func (d *Decision) CompliantTargets() bool {
+	if len(d.Candidates) > 0 {
+		return true
+	}
+	for _, e := range d.Excluded {
+		if !strings.HasPrefix(e.Reason, ReasonCompliance) {
+			return true
+		}
+	}
+	return false
+}
+
+func missingTags(have, want []string) string {
+	var missing []string
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			missing = append(missing, w)
+		}
+	}
+	return strings.Join(missing, ", ")
+}
+
+// orderWeighted draws a weighted random order without replacement
+// (Efraimidis-Spirakis: sort by u^(1/w)), so the first target is chosen in
+// proportion to its weight and the rest remain as fallbacks.
+func orderWeighted(ts []*Target, seed uint64) {
+	if len(ts) < 2 {
+		return
+	}
+	keys := make([]float64, len(ts))
+	s := seed
+	for i, t := range ts {
+		s = splitmix64(s)
+		u := (float64(s>>11) + 0.5) / (1 << 53) // in (0,1)
+		keys[i] = math.Log(u) / float64(t.Weight)
+	}
+	sort.Sort(byKeyDesc{ts, keys})
+}
+
+type byKeyDesc struct {
+	ts   []*Target
+	keys []float64
+}
+
+func (b byKeyDesc) Len() int           { return len(b.ts) }
+func (b byKeyDesc) Less(i, j int) bool { return b.keys[i] > b.keys[j] }
+func (b byKeyDesc) Swap(i, j int) {
+	b.ts[i], b.ts[j] = b.ts[j], b.ts[i]
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+}
+
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	z := x
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// DefaultOutputEstimate is the completion size the cost strategy assumes when
+// the request sets no limit.
+const DefaultOutputEstimate = 512
+
+// orderByCost puts the cheapest expected request first; unpriced models go
+// last, since their cost is unknown, not zero. Ties keep configuration order.
+func orderByCost(ts []*Target, promptTokens, outputTokens int) {
+	if outputTokens <= 0 {
+		outputTokens = DefaultOutputEstimate
+	}
+	cost := func(t *Target) float64 {
+		p := t.Model.Price
+		if p == nil {
+			return math.Inf(1)
+		}
+		return float64(promptTokens)*p.Input + float64(outputTokens)*p.Output
+	}
+	slices.SortStableFunc(ts, func(a, b *Target) int {
+		ca, cb := cost(a), cost(b)
+		switch {
+		case ca < cb:
+			return -1
+		case ca > cb:
+			return 1
+		}
+		return 0
+	})
+}
+
+// orderByLatency puts the fastest recent estimate first; targets without an
+// estimate go first of all, so they get the samples that give them one.
+func orderByLatency(ts []*Target, lat LatencyEstimator) {
+	if lat == nil {
+		return
+	}
+	est := func(t *Target) time.Duration {
+		if d, ok := lat.Estimate(t.Provider.Name, t.Model.ID); ok {
+			return d
+		}
+		return -1
+	}
+	slices.SortStableFunc(ts, func(a, b *Target) int {
+		ea, eb := est(a), est(b)
+		switch {
+		case ea < eb:
+			return -1
+		case ea > eb:
+			return 1
+		}
+		return 0
+	})
+}
+
+// RequiredTags combines the compliance tags a request needs: its data
+// classes' tags and the route's own require, without duplicates. A request can
+// only add tags to its key's default class, never remove them.
+func RequiredTags(route []string, classes ...[]string) []string {
+	n := len(route)
+	for _, c := range classes {
+		n += len(c)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	add := func(tags []string) {
+		for _, t := range tags {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	for _, c := range classes {
+		add(c)
+	}
+	add(route)
+	return out
+}

@@ -1,0 +1,120 @@
+// Package route decides where a request may go: it compiles routes, removes
+// targets that lack the request's compliance tags or are unhealthy, and orders
+// the rest by the route's strategy. The same Plan serves real requests and the
+// explain endpoint, so explain cannot disagree with what a request would do.
+package route
+
+import (
+	"time"
+
+	"github.com/llm-router/router/shared/config"
+)
+
+// Table is a compiled configuration: every route and model, resolved.
+type Table struct {
+	routes      map[string]*Route
+	models      map[string]*config.Model
+	providers   map[string]*config.Provider
+	dataClasses map[string][]string
+	// Names lists routes then models, in configuration order, for /v1/models.
+	Names []string
+}
+
+// Route is a compiled route. A model id used directly is an implicit route
+// with that single target.
+type Route struct {
+	Name     string
+	Strategy string
+	Require  []string
+	// Timeout is the deadline of a whole request on this route.
+	Timeout  time.Duration
+	Targets  []*Target
+	Implicit bool
+}
+
+// Target is one resolved target of a route.
+type Target struct {
+	Model    *config.Model
+	Provider *config.Provider
+	// FirstByteTimeout is 0 when unset (no first-byte threshold).
+	FirstByteTimeout time.Duration
+	// Timeout is the total time for one attempt.
+	Timeout    time.Duration
+	Weight     int
+	HedgeAfter time.Duration
+}
+
+// Compile resolves a validated configuration.
+func Compile(c *config.Config) *Table {
+	t := &Table{
+		routes:      make(map[string]*Route, len(c.Routes)+len(c.Models)),
+		models:      make(map[string]*config.Model, len(c.Models)),
+		providers:   make(map[string]*config.Provider, len(c.Providers)),
+		dataClasses: c.DataClasses,
+	}
+	for i := range c.Providers {
+		t.providers[c.Providers[i].Name] = &c.Providers[i]
+	}
+	for i := range c.Models {
+		t.models[c.Models[i].ID] = &c.Models[i]
+	}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		cr := &Route{Name: r.Name, Strategy: r.Strategy, Require: r.Require, Timeout: r.Timeout.D()}
+		if cr.Strategy == "" {
+			cr.Strategy = config.StrategyOrdered
+		}
+		if cr.Timeout == 0 {
+			cr.Timeout = config.DefaultRouteTimeout
+		}
+		for j := range r.Targets {
+			if tg := t.target(&r.Targets[j]); tg != nil {
+				cr.Targets = append(cr.Targets, tg)
+			}
+		}
+		t.routes[r.Name] = cr
+		t.Names = append(t.Names, r.Name)
+	}
+	for i := range c.Models {
+		m := &c.Models[i]
+		tg := t.target(&config.Target{Model: m.ID})
+		if tg == nil {
+			continue
+		}
+		t.routes[m.ID] = &Route{Name: m.ID, Strategy: config.StrategyOrdered, Timeout: config.DefaultRouteTimeout,
+			Targets: []*Target{tg}, Implicit: true}
+		t.Names = append(t.Names, m.ID)
+	}
+	return t
+}
+
+func (t *Table) target(ct *config.Target) *Target {
+	m := t.models[ct.Model]
+	if m == nil {
+		return nil
+	}
+	p := t.providers[m.Provider]
+	if p == nil {
+		return nil
+	}
+	return &Target{Model: m, Provider: p, FirstByteTimeout: ct.FirstByteTimeout.D(),
+		Timeout: config.AttemptTimeout(p, m, ct), Weight: ct.EffectiveWeight(), HedgeAfter: ct.HedgeAfter.D()}
+}
+
+// Lookup finds a route, or a model used as an implicit route.
+func (t *Table) Lookup(name string) (*Route, bool) {
+	r, ok := t.routes[name]
+	return r, ok
+}
+
+// Model returns a model by id.
+func (t *Table) Model(id string) *config.Model { return t.models[id] }
+
+// Provider returns a provider by name.
+func (t *Table) Provider(name string) *config.Provider { return t.providers[name] }
+
+// DataClass returns the compliance tags a data class requires.
+func (t *Table) DataClass(name string) (tags []string, ok bool) {
+	tags, ok = t.dataClasses[name]
+	return tags, ok
+}

@@ -51,7 +51,6 @@ func errInternal(msg string) *llm.Error {
 	return &llm.Error{Status: http.StatusInternalServerError, Type: "api_error", Code: "internal_error", Message: msg}
 }
 
-
 var jsonContentType = []string{"application/json"}
 
 // appendError appends the OpenAI error body {"error":{...}} for e.

@@ -1,0 +1,296 @@
+// Package openaitest is a loopback OpenAI-compatible server for tests and
+// benchmarks. It speaks OpenAI's wire format (bodies, SSE chunks with
+// "usage":null and the final usage chunk, [DONE], error bodies and statuses),
+// records what it received, and is scripted per request.
+package openaitest
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Reply scripts one answer.
+type Reply struct {
+	// Status other than 200 answers with an OpenAI error body.
+	Status     int
+	ErrType    string
+	ErrCode    string
+	ErrMessage string
+	RetryAfter string
+	// Flat writes the error in the flat {"object":"error",...} shape of
+	// Mistral and vLLM instead of OpenAI's nested one.
+	Flat bool
+
+	// Text is the answer; empty gives "Hello from <model>.".
+	Text string
+	// ToolCall, when set, answers with one tool call of this function name
+	// and ToolArgs arguments instead of text.
+	ToolCall string
+	ToolArgs string
+	Usage    Usage
+
+	// Hang holds the answer (before any byte) until the client goes away.
+	Hang bool
+	// HangBody sends the headers, then holds the body until the client goes
+	// away (non-streaming), or sends no chunk (streaming).
+	HangBody bool
+	// BreakAfter, for a stream, sends that many content chunks and then drops
+	// the connection without finishing.
+	BreakAfter int
+	// Release, when set, holds the final chunks of a stream until it is closed.
+	Release chan struct{}
+	// Delay waits before answering (simulated model latency).
+	Delay time.Duration
+}
+
+// Usage is the usage the fake reports.
+type Usage struct {
+	Prompt, Completion, Cached int
+}
+
+// Received is one request the fake got.
+type Received struct {
+	Path   string
+	Header http.Header
+	Body   []byte
+	// Model and Stream are read from the body.
+	Model  string
+	Stream bool
+}
+
+// Server is the fake upstream.
+type Server struct {
+	*httptest.Server
+	// Name labels the server in test messages.
+	Name string
+
+	mu       sync.Mutex
+	script   func(Received) Reply
+	received []Received
+}
+
+// NewServer starts a fake that answers every request with what script says.
+// A nil script answers "Hello from <model>." with usage 10/5.
+func NewServer(name string, script func(Received) Reply) *Server {
+	s := &Server{Name: name, script: script}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// SetScript replaces the script.
+func (s *Server) SetScript(script func(Received) Reply) {
+	s.mu.Lock()
+	s.script = script
+	s.mu.Unlock()
+}
+
+// Received returns the requests received so far.
+func (s *Server) Received() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.received...)
+}
+
+// Calls is the number of chat completion requests received.
+func (s *Server) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.received)
+}
+
+// BaseURL is the /v1 root to configure a provider with.
+func (s *Server) BaseURL() string { return s.URL + "/v1" }
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1686935002,"owned_by":"openai"}]}`)
+		return
+	}
+	if r.URL.Path != "/v1/chat/completions" || r.Method != http.MethodPost {
+		writeError(w, Reply{Status: http.StatusNotFound, ErrType: "invalid_request_error", ErrMessage: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"})
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	var head struct {
+		Model         string `json:"model"`
+		Stream        bool   `json:"stream"`
+		StreamOptions *struct {
+			IncludeUsage bool `json:"include_usage"`
+		} `json:"stream_options"`
+	}
+	_ = json.Unmarshal(body, &head)
+	rec := Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Model: head.Model, Stream: head.Stream}
+	s.mu.Lock()
+	s.received = append(s.received, rec)
+	script := s.script
+	s.mu.Unlock()
+
+	reply := Reply{}
+	if script != nil {
+		reply = script(rec)
+	}
+	if reply.Text == "" && reply.ToolCall == "" {
+		reply.Text = "Hello from " + head.Model + "."
+	}
+	if reply.Usage == (Usage{}) {
+		reply.Usage = Usage{Prompt: 10, Completion: 5}
+	}
+	if reply.Delay > 0 {
+		t := time.NewTimer(reply.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if reply.Hang {
+		<-r.Context().Done()
+		return
+	}
+	w.Header().Set("X-Request-Id", "req_fake_"+strconv.Itoa(len(body)))
+	if reply.Status != 0 && reply.Status != http.StatusOK {
+		writeError(w, reply)
+		return
+	}
+	includeUsage := head.StreamOptions != nil && head.StreamOptions.IncludeUsage
+	if head.Stream {
+		s.stream(w, r, head.Model, reply, includeUsage)
+		return
+	}
+	if reply.HangBody {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		return
+	}
+	msg := map[string]any{"role": "assistant", "content": reply.Text, "refusal": nil, "annotations": []any{}}
+	finish := "stop"
+	if reply.ToolCall != "" {
+		msg["content"] = nil
+		msg["tool_calls"] = []any{map[string]any{"id": "call_abc123", "type": "function",
+			"function": map[string]any{"name": reply.ToolCall, "arguments": reply.ToolArgs}}}
+		finish = "tool_calls"
+	}
+	out := map[string]any{
+		"id": "chatcmpl-fake", "object": "chat.completion", "created": 1741570283, "model": head.Model + "-2024-08-06",
+		"choices":            []any{map[string]any{"index": 0, "message": msg, "logprobs": nil, "finish_reason": finish}},
+		"usage":              usageObject(reply.Usage),
+		"service_tier":       "default",
+		"system_fingerprint": "fp_fc9f1d7035",
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func usageObject(u Usage) map[string]any {
+	return map[string]any{
+		"prompt_tokens": u.Prompt, "completion_tokens": u.Completion, "total_tokens": u.Prompt + u.Completion,
+		"prompt_tokens_details":     map[string]any{"cached_tokens": u.Cached, "audio_tokens": 0},
+		"completion_tokens_details": map[string]any{"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+	}
+}
+
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, reply Reply, includeUsage bool) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	fl := w.(http.Flusher)
+	fl.Flush()
+	if reply.HangBody {
+		<-r.Context().Done()
+		return
+	}
+	upstreamModel := model + "-2024-08-06"
+	send := func(choices []any, usage any) {
+		c := map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1694268190,
+			"model": upstreamModel, "system_fingerprint": "fp_44709d6fcb", "choices": choices, "obfuscation": "x9Qz"}
+		if includeUsage {
+			c["usage"] = usage
+		}
+		data, _ := json.Marshal(c)
+		_, _ = io.WriteString(w, "data: "+string(data)+"\n\n")
+		fl.Flush()
+	}
+	delta := func(d map[string]any, finish any) []any {
+		return []any{map[string]any{"index": 0, "delta": d, "logprobs": nil, "finish_reason": finish}}
+	}
+	if reply.ToolCall != "" {
+		send(delta(map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{"index": 0,
+			"id": "call_abc123", "type": "function", "function": map[string]any{"name": reply.ToolCall, "arguments": ""}}}}, nil), nil)
+		args := reply.ToolArgs
+		half := len(args) / 2
+		for _, part := range []string{args[:half], args[half:]} {
+			send(delta(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "function": map[string]any{"arguments": part}}}}, nil), nil)
+		}
+		if reply.Release != nil {
+			<-reply.Release
+		}
+		send(delta(map[string]any{}, "tool_calls"), nil)
+	} else {
+		send(delta(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil), nil)
+		words := strings.SplitAfter(reply.Text, " ")
+		for i, word := range words {
+			if reply.BreakAfter > 0 && i == reply.BreakAfter {
+				// Drop the connection mid-answer, as a crashed upstream would.
+				if hj, ok := w.(http.Hijacker); ok {
+					if conn, _, err := hj.Hijack(); err == nil {
+						_ = conn.(*net.TCPConn).SetLinger(0)
+						_ = conn.Close()
+					}
+				}
+				return
+			}
+			if reply.Release != nil && i == len(words)-1 {
+				<-reply.Release
+			}
+			send(delta(map[string]any{"content": word}, nil), nil)
+		}
+		send(delta(map[string]any{}, "stop"), nil)
+	}
+	if includeUsage {
+		send([]any{}, usageObject(reply.Usage))
+	}
+	_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	fl.Flush()
+}
+
+func writeError(w http.ResponseWriter, reply Reply) {
+	msg := reply.ErrMessage
+	if msg == "" {
+		msg = http.StatusText(reply.Status)
+	}
+	var code any
+	if reply.ErrCode != "" {
+		code = reply.ErrCode
+	}
+	var body any = map[string]any{"error": map[string]any{"message": msg, "type": reply.ErrType, "param": nil, "code": code}}
+	if reply.Flat {
+		body = map[string]any{"object": "error", "message": msg, "type": reply.ErrType, "param": nil, "code": code}
+	}
+	if reply.RetryAfter != "" {
+		w.Header().Set("Retry-After", reply.RetryAfter)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(reply.Status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// ClosedURL returns a base URL on which nothing listens, for connect errors.
+func ClosedURL() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "http://127.0.0.1:1/v1"
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return "http://" + addr + "/v1"
+}

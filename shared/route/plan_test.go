@@ -1,0 +1,130 @@
+package route
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llm-router/router/shared/config"
+)
+
+func table(t *testing.T, yaml string) *Table {
+	t.Helper()
+	c, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Compile(c)
+}
+
+const cfg = `
+providers:
+  - {name: a, type: mock, compliance: [hipaa]}
+  - {name: b, type: mock}
+models:
+  - {id: ma, provider: a, price: {input: 3, output: 15}}
+  - {id: mb, provider: b, price: {input: 0.1, output: 0.4}}
+  - {id: mc, provider: b}
+routes:
+  - name: w
+    strategy: weighted
+    targets: [{model: ma, weight: 3}, {model: mb, weight: 1}]
+  - name: c
+    strategy: cost
+    targets: [{model: mc}, {model: ma}, {model: mb}]
+  - name: o
+    targets: [{model: mb, first_byte_timeout: 1s}, {model: ma}]
+`
+
+func names(ts []*Target) string {
+	var s []string
+	for _, t := range ts {
+		s = append(s, t.Model.ID)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestWeightedShares(t *testing.T) {
+	tb := table(t, cfg)
+	r, _ := tb.Lookup("w")
+	first := map[string]int{}
+	const n = 20000
+	for seed := uint64(0); seed < n; seed++ {
+		d := Plan(Input{Route: r, Seed: seed}, nil, nil)
+		if len(d.Candidates) != 2 {
+			t.Fatalf("candidates = %s", names(d.Candidates))
+		}
+		first[d.Candidates[0].Model.ID]++
+	}
+	// Weight 3 of 4: the first pick should be ma three times in four.
+	if share := float64(first["ma"]) / n; math.Abs(share-0.75) > 0.02 {
+		t.Errorf("ma first in %.3f of requests, want 0.75±0.02", share)
+	}
+	// The same seed gives the same order.
+	a := Plan(Input{Route: r, Seed: 42}, nil, nil)
+	b := Plan(Input{Route: r, Seed: 42}, nil, nil)
+	if names(a.Candidates) != names(b.Candidates) {
+		t.Error("the same seed gave two orders")
+	}
+}
+
+func TestCostOrderPutsUnpricedLast(t *testing.T) {
+	r, _ := table(t, cfg).Lookup("c")
+	d := Plan(Input{Route: r, PromptTokens: 1000, OutputTokens: 100}, nil, nil)
+	if got := names(d.Candidates); got != "mb,ma,mc" {
+		t.Errorf("order = %s, want mb,ma,mc", got)
+	}
+}
+
+type down map[string]string
+
+func (d down) Usable(provider, model string) (bool, string) {
+	why, bad := d[model]
+	return !bad, why
+}
+
+func TestComplianceBeforeHealth(t *testing.T) {
+	r, _ := table(t, cfg).Lookup("o")
+	d := Plan(Input{Route: r, Require: []string{"hipaa"}}, down{"ma": "3 failed probes"}, nil)
+	if len(d.Candidates) != 0 || len(d.Excluded) != 2 {
+		t.Fatalf("decision = %+v", d)
+	}
+	if !strings.HasPrefix(d.Excluded[0].Reason, ReasonCompliance) || !strings.HasPrefix(d.Excluded[1].Reason, ReasonUnhealthy) {
+		t.Errorf("reasons = %+v", d.Excluded)
+	}
+	if !d.CompliantTargets() {
+		t.Error("a compliant but unhealthy target exists, so the answer is 502 not 403")
+	}
+	d = Plan(Input{Route: r, Require: []string{"pci"}}, nil, nil)
+	if d.CompliantTargets() {
+		t.Error("no target has pci")
+	}
+}
+
+type estimates map[string]time.Duration
+
+func (e estimates) Estimate(_, model string) (time.Duration, bool) {
+	d, ok := e[model]
+	return d, ok
+}
+
+func TestLatencyOrder(t *testing.T) {
+	r, _ := table(t, cfg).Lookup("c")
+	ts := slices.Clone(r.Targets)
+	orderByLatency(ts, estimates{"ma": 50 * time.Millisecond, "mb": 300 * time.Millisecond})
+	if got := names(ts); got != "mc,ma,mb" {
+		t.Errorf("order = %s, want mc (no estimate yet), ma, mb", got)
+	}
+}
+
+func TestRequiredTags(t *testing.T) {
+	got := RequiredTags([]string{"soc2"}, []string{"hipaa"}, []string{"hipaa", "gdpr"})
+	if !slices.Equal(got, []string{"hipaa", "gdpr", "soc2"}) {
+		t.Errorf("RequiredTags = %v", got)
+	}
+	if RequiredTags(nil) != nil {
+		t.Error("no tags should give nil")
+	}
+}

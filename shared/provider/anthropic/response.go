@@ -1,0 +1,97 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/llm-router/router/shared/llm"
+)
+
+// toOpenAIFinishReason maps Anthropic's stop_reason to OpenAI's finish_reason.
+// pause_turn (a server tool paused a long turn) ends the answer here: the
+// router does not continue turns on the client's behalf.
+func toOpenAIFinishReason(stopReason string) string {
+	switch stopReason {
+	case "max_tokens", "model_context_window_exceeded":
+		return llm.FinishLength
+	case "tool_use":
+		return llm.FinishToolCalls
+	case "refusal":
+		return llm.FinishContentFilter
+	}
+	return llm.FinishStop // end_turn, stop_sequence, pause_turn, and any new reason
+}
+
+// toOpenAIUsage converts Anthropic's usage. input_tokens excludes cache reads
+// and writes, while OpenAI's prompt_tokens includes its cached tokens, so the
+// three are added up.
+func toOpenAIUsage(u usage) llm.Usage {
+	in, cacheWrite, cacheRead := deref(u.InputTokens), deref(u.CacheCreationInputTokens), deref(u.CacheReadInputTokens)
+	return llm.Usage{PromptTokens: in + cacheWrite + cacheRead, CompletionTokens: u.OutputTokens,
+		CachedTokens: cacheRead, CacheWriteTokens: cacheWrite}
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// badResponse is the error for an answer that is not what the API documents.
+func badResponse(msg string) *llm.Error {
+	return &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
+		Code: "bad_upstream_response", Message: msg}
+}
+
+// toOpenAIResponse translates a Messages API answer into a chat.completion
+// whose model is model: text blocks joined into content, tool_use blocks into
+// tool_calls (content null when there is only tool use), thinking into
+// reasoning_content.
+func toOpenAIResponse(data []byte, model string, created int64) ([]byte, llm.Usage, error) {
+	var r messageResponse
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, llm.Usage{}, badResponse("the provider's answer was not a Messages API object")
+	}
+	msg := llm.ResponseMessage{Role: "assistant"}
+	var text, reasoning strings.Builder
+	for _, b := range r.Content {
+		switch b.Type {
+		case "text":
+			text.WriteString(b.Text)
+		case "thinking":
+			reasoning.WriteString(b.Thinking)
+		case "tool_use":
+			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Type: "function",
+				Function: llm.FunctionCall{Name: b.Name, Arguments: toOpenAIArguments(b.Input)}})
+		}
+	}
+	if text.Len() > 0 || len(msg.ToolCalls) == 0 {
+		s := text.String()
+		msg.Content = &s
+	}
+	msg.ReasoningContent = reasoning.String()
+	u := toOpenAIUsage(r.Usage)
+	body, err := json.Marshal(llm.ChatResponse{ID: r.ID, Object: "chat.completion", Created: created, Model: model,
+		Choices: []llm.Choice{{Message: msg, FinishReason: toOpenAIFinishReason(r.StopReason), Logprobs: json.RawMessage("null")}},
+		Usage:   &u})
+	if err != nil {
+		return nil, llm.Usage{}, err
+	}
+	return body, u, nil
+}
+
+// toOpenAIArguments writes tool_use input as OpenAI's arguments string:
+// compact JSON text, {} when the input is missing.
+func toOpenAIArguments(input json.RawMessage) string {
+	if len(input) == 0 || bytes.Equal(input, []byte("null")) {
+		return "{}"
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, input) != nil {
+		return string(input)
+	}
+	return b.String()
+}

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"strconv"
+
+	"github.com/llm-router/router/shared/rawjson"
 )
 
 // Metric names, units and dimensions of the EMF line. The dashboard and alarms
@@ -58,11 +60,11 @@ func NewEMF(namespace string, tagDimensions []string) *EMF {
 	e := &EMF{tagDims: tagDimensions}
 	e.head = []byte(`{"_aws":{"Timestamp":`)
 	tail := []byte(`,"CloudWatchMetrics":[{"Namespace":`)
-	tail = AppendString(tail, namespace)
+	tail = rawjson.AppendString(tail, namespace)
 	tail = append(tail, `,"Dimensions":[["Route"],["Model","Provider"]`...)
 	for _, d := range tagDimensions {
 		tail = append(tail, ",["...)
-		tail = AppendString(tail, d)
+		tail = rawjson.AppendString(tail, d)
 		tail = append(tail, ']')
 	}
 	tail = append(tail, `],"Metrics":[`...)
@@ -94,20 +96,20 @@ func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = strconv.AppendInt(dst, r.Time.UnixMilli(), 10)
 	dst = append(dst, e.tail...)
 	dst = append(dst, `,"Route":`...)
-	dst = AppendString(dst, orNone(r.Route))
+	dst = rawjson.AppendString(dst, orNone(r.Route))
 	dst = append(dst, `,"Model":`...)
-	dst = AppendString(dst, orNone(r.Model))
+	dst = rawjson.AppendString(dst, orNone(r.Model))
 	dst = append(dst, `,"Provider":`...)
-	dst = AppendString(dst, orNone(r.Provider))
+	dst = rawjson.AppendString(dst, orNone(r.Provider))
 	for _, d := range e.tagDims {
 		dst = append(dst, ',')
-		dst = AppendString(dst, d)
+		dst = rawjson.AppendString(dst, d)
 		dst = append(dst, ':')
 		v := r.Tags[d]
 		if v == "" {
 			v = UntaggedValue
 		}
-		dst = AppendString(dst, v)
+		dst = rawjson.AppendString(dst, v)
 	}
 	errs, fallbacks := 0, 0
 	if r.Status >= 500 {
@@ -132,7 +134,7 @@ func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = appendFloat(dst, r.CostUSD)
 	// High-cardinality context stays out of dimensions but searchable in Logs Insights.
 	dst = append(dst, `,"request_id":`...)
-	dst = AppendString(dst, r.RequestID)
+	dst = rawjson.AppendString(dst, r.RequestID)
 	dst = append(dst, `,"status":`...)
 	dst = strconv.AppendInt(dst, int64(r.Status), 10)
 	return append(dst, '}')

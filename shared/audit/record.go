@@ -8,7 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/llm-router/router/shared/rawjson"
 )
 
 // Record is one request's audit record. Its JSON names are the contract's.
@@ -48,7 +49,7 @@ type Record struct {
 
 // Usage is the token count of a record.
 type Usage struct {
-	PromptTokens, CompletionTokens, CachedTokens int
+	PromptTokens, CompletionTokens, CachedTokens, CacheWriteTokens int
 }
 
 // Attempt is one try of one target.
@@ -76,23 +77,23 @@ const (
 // AppendJSON appends the record's audit line (no newline) to dst.
 func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"type":"audit","request_id":`...)
-	dst = AppendString(dst, r.RequestID)
+	dst = rawjson.AppendString(dst, r.RequestID)
 	dst = append(dst, `,"time":"`...)
 	dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","key_id":`...)
-	dst = AppendString(dst, r.KeyID)
+	dst = rawjson.AppendString(dst, r.KeyID)
 	dst = append(dst, `,"route":`...)
-	dst = AppendString(dst, r.Route)
+	dst = rawjson.AppendString(dst, r.Route)
 	dst = append(dst, `,"data_class":`...)
-	dst = AppendString(dst, r.DataClass)
+	dst = rawjson.AppendString(dst, r.DataClass)
 	dst = append(dst, `,"require":`...)
 	dst = appendStrings(dst, r.Require)
 	dst = append(dst, `,"model":`...)
-	dst = AppendString(dst, r.Model)
+	dst = rawjson.AppendString(dst, r.Model)
 	dst = append(dst, `,"provider":`...)
-	dst = AppendString(dst, r.Provider)
+	dst = rawjson.AppendString(dst, r.Provider)
 	dst = append(dst, `,"upstream_model":`...)
-	dst = AppendString(dst, r.UpstreamModel)
+	dst = rawjson.AppendString(dst, r.UpstreamModel)
 	dst = append(dst, `,"status":`...)
 	dst = strconv.AppendInt(dst, int64(r.Status), 10)
 	dst = append(dst, `,"attempts":[`...)
@@ -101,11 +102,11 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"model":`...)
-		dst = AppendString(dst, a.Model)
+		dst = rawjson.AppendString(dst, a.Model)
 		dst = append(dst, `,"provider":`...)
-		dst = AppendString(dst, a.Provider)
+		dst = rawjson.AppendString(dst, a.Provider)
 		dst = append(dst, `,"outcome":`...)
-		dst = AppendString(dst, a.Outcome)
+		dst = rawjson.AppendString(dst, a.Outcome)
 		dst = append(dst, `,"status":`...)
 		dst = strconv.AppendInt(dst, int64(a.Status), 10)
 		dst = append(dst, `,"latency_ms":`...)
@@ -122,6 +123,10 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendInt(dst, int64(r.Usage.CompletionTokens), 10)
 	dst = append(dst, `,"cached_tokens":`...)
 	dst = strconv.AppendInt(dst, int64(r.Usage.CachedTokens), 10)
+	if r.Usage.CacheWriteTokens > 0 {
+		dst = append(dst, `,"cache_write_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(r.Usage.CacheWriteTokens), 10)
+	}
 	dst = append(dst, `,"cost_usd":`...)
 	dst = appendFloat(dst, r.CostUSD)
 	dst = append(dst, `,"tags":{`...)
@@ -134,23 +139,23 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, k)
+		dst = rawjson.AppendString(dst, k)
 		dst = append(dst, ':')
-		dst = AppendString(dst, r.Tags[k])
+		dst = rawjson.AppendString(dst, r.Tags[k])
 	}
 	dst = append(dst, `},"stream":`...)
 	dst = strconv.AppendBool(dst, r.Stream)
 	if r.Endpoint != "" {
 		dst = append(dst, `,"endpoint":`...)
-		dst = AppendString(dst, r.Endpoint)
+		dst = rawjson.AppendString(dst, r.Endpoint)
 	}
 	if r.ClientRequestID != "" {
 		dst = append(dst, `,"client_request_id":`...)
-		dst = AppendString(dst, r.ClientRequestID)
+		dst = rawjson.AppendString(dst, r.ClientRequestID)
 	}
 	if r.ErrorCode != "" {
 		dst = append(dst, `,"error_code":`...)
-		dst = AppendString(dst, r.ErrorCode)
+		dst = rawjson.AppendString(dst, r.ErrorCode)
 	}
 	if r.Provider != "" {
 		dst = append(dst, `,"provider_compliance":`...)
@@ -168,7 +173,7 @@ func appendStrings(dst []byte, ss []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, s)
+		dst = rawjson.AppendString(dst, s)
 	}
 	return append(dst, ']')
 }
@@ -180,49 +185,4 @@ func appendFloat(dst []byte, f float64) []byte {
 		return append(dst, '0')
 	}
 	return strconv.AppendFloat(dst, f, 'f', -1, 64)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// AppendString appends s as a JSON string, escaping what JSON requires and
-// replacing invalid UTF-8.
-func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -126,7 +126,7 @@ func (c *call) failure(ctx context.Context, a *attempt, err error) (e *llm.Error
 	default:
 		outcome = audit.OutcomeRejected
 	}
-	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+	if e.Kind == llm.KindAuth || e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
 		// The provider refused the router's key: drop any cached copy, so a
 		// rotated key is fetched again.
 		if inv, ok := c.g.Deps.Keys.(llm.KeyInvalidator); ok {
@@ -195,7 +195,8 @@ func (c *call) servedBy(t *route.Target) {
 
 // meter records the usage the provider reported and its cost.
 func (c *call) meter(t *route.Target, u llm.Usage) {
-	c.rec.Usage = audit.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, CachedTokens: u.CachedTokens}
+	c.rec.Usage = audit.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+		CachedTokens: u.CachedTokens, CacheWriteTokens: u.CacheWriteTokens}
 	c.rec.CostUSD = cost.USD(t.Model.Price, u)
 }
 

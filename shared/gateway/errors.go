@@ -5,7 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/rawjson"
+
 	"github.com/llm-router/router/shared/llm"
 )
 
@@ -56,24 +57,24 @@ var jsonContentType = []string{"application/json"}
 // appendError appends the OpenAI error body {"error":{...}} for e.
 func appendError(dst []byte, e *llm.Error) []byte {
 	dst = append(dst, `{"error":{"message":`...)
-	dst = audit.AppendString(dst, e.Message)
+	dst = rawjson.AppendString(dst, e.Message)
 	dst = append(dst, `,"type":`...)
 	typ := e.Type
 	if typ == "" {
 		typ = llm.TypeForStatus(e.Status)
 	}
-	dst = audit.AppendString(dst, typ)
+	dst = rawjson.AppendString(dst, typ)
 	dst = append(dst, `,"param":`...)
 	if e.Param == "" {
 		dst = append(dst, "null"...)
 	} else {
-		dst = audit.AppendString(dst, e.Param)
+		dst = rawjson.AppendString(dst, e.Param)
 	}
 	dst = append(dst, `,"code":`...)
 	if e.Code == "" {
 		dst = append(dst, "null"...)
 	} else {
-		dst = audit.AppendString(dst, e.Code)
+		dst = rawjson.AppendString(dst, e.Code)
 	}
 	return append(dst, "}}"...)
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/gateway"
+	"github.com/llm-router/router/shared/provider/anthropic"
+	"github.com/llm-router/router/shared/provider/gemini"
 	"github.com/llm-router/router/shared/provider/mock"
 	"github.com/llm-router/router/shared/provider/openai"
 )
@@ -17,8 +19,10 @@ import (
 // Builtin returns the adapter factory of every provider type.
 func Builtin() map[string]gateway.ProviderFactory {
 	return map[string]gateway.ProviderFactory{
-		config.TypeOpenAI: openai.New,
-		config.TypeMock:   mock.New,
+		config.TypeOpenAI:    openai.New,
+		config.TypeAnthropic: anthropic.New,
+		config.TypeGemini:    gemini.New,
+		config.TypeMock:      mock.New,
 	}
 }
 

@@ -113,3 +113,28 @@ func FuzzFind(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendString checks the escaper against encoding/json: what it writes
+// is valid JSON that decodes to the input (invalid UTF-8 aside, which both
+// replace with U+FFFD).
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote \" and \\ backslash", "ctl \x00\x01\x1f\t\n\r", "ünïcödé ✓ 😀", "bad \xff utf8", "</script>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := AppendString(nil, s)
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("AppendString(%q) = %s: invalid JSON: %v", s, out, err)
+		}
+		want, _ := json.Marshal(s)
+		var w string
+		_ = json.Unmarshal(want, &w)
+		if got != w {
+			t.Fatalf("AppendString(%q) decodes to %q, encoding/json gives %q", s, got, w)
+		}
+		if b := AppendString(nil, []byte(s)); string(b) != string(out) {
+			t.Fatalf("string and []byte forms differ: %s vs %s", out, b)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,18 @@ func TestParseErrorsNameTheField(t *testing.T) {
 func TestParseEmpty(t *testing.T) {
 	if _, err := Parse(nil); err == nil {
 		t.Error("an empty file parsed without error")
+	}
+}
+
+// The example configurations shipped in infra/ must stay valid.
+func TestInfraExamplesAreValid(t *testing.T) {
+	paths, err := filepath.Glob("../../infra/config*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no example configs found: %v", err)
+	}
+	for _, p := range paths {
+		if _, err := LoadFile(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
 	}
 }

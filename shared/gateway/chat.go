@@ -35,7 +35,7 @@ var (
 
 func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request) {
 	c := g.newCall(w, r, "chat.completions")
-	if e := c.prepare(); e != nil {
+	if e := c.prepare(c.parseChat); e != nil {
 		c.fail(e)
 		return
 	}
@@ -49,7 +49,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request) {
 	if c.chat.Stream {
 		c.stream(ctx, &d)
 	} else {
-		c.complete(ctx, &d)
+		c.complete(ctx, &d, func(a *attempt) (*llm.Response, error) { return a.p.Chat(a.ctx, a.req) })
 	}
 }
 
@@ -146,12 +146,13 @@ func (c *call) record(a *attempt, outcome string, status int) {
 	}
 }
 
-// complete runs the attempt loop for a plain (non-streaming) request.
-func (c *call) complete(ctx context.Context, d *route.Decision) {
+// complete runs the attempt loop for a request answered in one piece (a
+// plain chat completion, embeddings); invoke makes one attempt.
+func (c *call) complete(ctx context.Context, d *route.Decision, invoke func(*attempt) (*llm.Response, error)) {
 	var failures []string
 	for _, t := range d.Candidates {
 		a := c.begin(ctx, t, false)
-		resp, err := a.p.Chat(a.ctx, a.req)
+		resp, err := invoke(a)
 		a.end()
 		if err == nil {
 			c.record(a, audit.OutcomeOK, http.StatusOK)

@@ -43,7 +43,7 @@ type candidate struct {
 // parsing and permission errors are the real request's errors.
 func (g *Gateway) serveExplain(w http.ResponseWriter, r *http.Request) {
 	c := g.newCall(w, r, "")
-	if e := c.prepare(); e != nil {
+	if e := c.prepare(c.parseChat); e != nil {
 		c.fail(e)
 		return
 	}

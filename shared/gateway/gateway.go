@@ -209,6 +209,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch path {
 	case "/chat/completions":
 		method, serve = http.MethodPost, g.serveChat
+	case "/embeddings":
+		method, serve = http.MethodPost, g.serveEmbeddings
 	case "/models":
 		method, serve = http.MethodGet, g.serveModels
 	case "/router/explain":

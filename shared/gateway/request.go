@@ -42,7 +42,8 @@ type call struct {
 
 	key     *config.Key
 	body    []byte
-	chat    *llm.ChatRequest
+	chat    *llm.ChatRequest      // a chat completion's body
+	embed   *llm.EmbeddingRequest // an embeddings body
 	route   *route.Route
 	classes []string
 	require []string
@@ -74,10 +75,11 @@ func newRequestID() string {
 	return string(b[:])
 }
 
-// prepare does everything a chat completion and an explain share: it
-// authenticates, reads and parses the body, finds the route, checks the key may
-// use it, and works out the data class, compliance tags and cost tags.
-func (c *call) prepare() *llm.Error {
+// prepare does everything the routed endpoints share: it authenticates, reads
+// the body and parses it with parse (which returns the model or route the body
+// names), finds the route, checks the key may use it, and works out the data
+// class, compliance tags and cost tags.
+func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 	snap, err := c.g.current(c.r.Context())
 	if err != nil {
 		c.g.logger().Error("no configuration to serve with", "error", err)
@@ -94,13 +96,10 @@ func (c *call) prepare() *llm.Error {
 	if aerr := c.readBody(); aerr != nil {
 		return aerr
 	}
-	chat, err := llm.ParseChat(c.body)
-	if err != nil {
-		return llm.AsError(err)
+	name, perr := parse()
+	if perr != nil {
+		return perr
 	}
-	c.chat = chat
-	c.rec.Stream = chat.Stream
-	name := chat.Model
 	if h := c.r.Header.Get(headerRoute); h != "" {
 		name = h
 	}
@@ -276,17 +275,36 @@ func printable(s string) bool {
 	return true
 }
 
+// parseChat reads a chat completion body.
+func (c *call) parseChat() (string, *llm.Error) {
+	chat, err := llm.ParseChat(c.body)
+	if err != nil {
+		return "", llm.AsError(err)
+	}
+	c.chat = chat
+	c.rec.Stream = chat.Stream
+	return chat.Model, nil
+}
+
 // plan makes the routing decision; explain and the attempt loop share it.
 func (c *call) plan() route.Decision {
-	return route.Plan(route.Input{Route: c.route, Require: c.require, Seed: c.seed,
-		PromptTokens: len(c.body) / 4, OutputTokens: c.chat.MaxOutputTokens()}, c.g.Health, c.g.Latency)
+	in := route.Input{Route: c.route, Require: c.require, Seed: c.seed, PromptTokens: len(c.body) / 4}
+	if c.chat != nil {
+		in.OutputTokens = c.chat.MaxOutputTokens()
+	}
+	return route.Plan(in, c.g.Health, c.g.Latency)
 }
 
 // noCandidates is the error when the plan left nothing to try: 403 when no
-// target could ever take this request's data, else 502 naming every reason.
+// target could ever take this request's data, 400 when no target serves the
+// endpoint at all, else 502 naming every reason.
 func noCandidates(d *route.Decision) *llm.Error {
 	if !d.CompliantTargets() {
 		return errNoCompliantTarget(d.Route, d.Require)
+	}
+	if d.OnlyExcludedFor(route.ReasonCapability) {
+		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusBadRequest, Type: "invalid_request_error",
+			Code: "model_not_supported", Param: "model", Message: "no target of " + strconv.Quote(d.Route) + " serves this endpoint"}
 	}
 	reasons := make([]string, len(d.Excluded))
 	for i, e := range d.Excluded {

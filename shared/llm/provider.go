@@ -89,10 +89,13 @@ type Embedder interface {
 // EmbeddingRequest is one attempt of an embeddings call.
 type EmbeddingRequest struct {
 	// Body is the client's JSON body as received.
-	Body     []byte
-	Input    []string
-	Model    string
-	Upstream string
+	Body []byte
+	// Input is the text inputs; nil when the client sent token arrays, which
+	// only OpenAI-compatible upstreams accept (TokenInput is then set).
+	Input      []string
+	TokenInput bool
+	Model      string
+	Upstream   string
 	// Dimensions is the requested output size, 0 for the model's default.
 	Dimensions int
 	// EncodingFormat is "float" (default) or "base64".

@@ -54,6 +54,7 @@ type Exclusion struct {
 const (
 	ReasonCompliance = "compliance"
 	ReasonUnhealthy  = "unhealthy"
+	ReasonCapability = "capability"
 )
 
 // Plan decides the candidates of a request. Compliance is checked first and
@@ -100,6 +101,33 @@ func (d *Decision) CompliantTargets() bool {
 		}
 	}
 	return false
+}
+
+// OnlyExcludedFor reports whether there are exclusions and all of them are
+// for reason.
+func (d *Decision) OnlyExcludedFor(reason string) bool {
+	if len(d.Excluded) == 0 {
+		return false
+	}
+	for _, e := range d.Excluded {
+		if !strings.HasPrefix(e.Reason, reason) {
+			return false
+		}
+	}
+	return true
+}
+
+// Keep removes the candidates for which keep reports false, recording why.
+func (d *Decision) Keep(keep func(*Target) (ok bool, why string)) {
+	kept := d.Candidates[:0]
+	for _, t := range d.Candidates {
+		if ok, why := keep(t); !ok {
+			d.Excluded = append(d.Excluded, Exclusion{Model: t.Model.ID, Provider: t.Provider.Name, Reason: why})
+			continue
+		}
+		kept = append(kept, t)
+	}
+	d.Candidates = kept
 }
 
 func missingTags(have, want []string) string {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
@@ -30,6 +31,7 @@ type Provider struct {
 var (
 	_ llm.Provider = (*Provider)(nil)
 	_ llm.Prober   = (*Provider)(nil)
+	_ llm.Embedder = (*Provider)(nil)
 )
 
 // New builds a mock provider from its configuration.
@@ -251,4 +253,68 @@ func (m *Provider) Probe(ctx context.Context, _ string) error {
 		return m.failure()
 	}
 	return nil
+}
+
+// embeddingSize is the length of the mock's vectors (OpenAI's smallest model
+// has 1536; a short vector keeps demos readable).
+const embeddingSize = 8
+
+// Embed answers deterministic unit vectors derived from each input's text, so
+// equal inputs get equal vectors. Token arrays are embedded by their JSON.
+func (m *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.Response, error) {
+	_, failing := m.next()
+	if err := m.firstByte(ctx); err != nil {
+		return nil, err
+	}
+	if failing {
+		return nil, m.failure()
+	}
+	inputs := req.Input
+	if req.TokenInput {
+		inputs = []string{string(req.Body)}
+	}
+	size := embeddingSize
+	if req.Dimensions > 0 {
+		size = req.Dimensions
+	}
+	type item struct {
+		Object    string    `json:"object"`
+		Embedding []float64 `json:"embedding"`
+		Index     int       `json:"index"`
+	}
+	out := struct {
+		Object string    `json:"object"`
+		Data   []item    `json:"data"`
+		Model  string    `json:"model"`
+		Usage  llm.Usage `json:"usage"`
+	}{Object: "list", Model: req.Model, Data: make([]item, len(inputs))}
+	for i, in := range inputs {
+		out.Data[i] = item{Object: "embedding", Embedding: vector(in, size), Index: i}
+		out.Usage.PromptTokens += (len(in) + 3) / 4
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return &llm.Response{Body: body, Usage: out.Usage}, nil
+}
+
+// vector is a unit vector seeded by the text.
+func vector(text string, size int) []float64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(text); i++ {
+		h = (h ^ uint64(text[i])) * 1099511628211
+	}
+	v := make([]float64, size)
+	var norm float64
+	for i := range v {
+		h = splitmix64(h)
+		v[i] = float64(int64(h>>11)-(1<<52)) / (1 << 52)
+		norm += v[i] * v[i]
+	}
+	norm = math.Sqrt(norm)
+	for i := range v {
+		v[i] = math.Round(v[i]/norm*1e6) / 1e6
+	}
+	return v
 }

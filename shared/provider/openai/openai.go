@@ -31,6 +31,7 @@ const maxBody = 32 << 20
 type Provider struct {
 	name     string
 	chatURL  string
+	embedURL string
 	modelURL string
 	keyRef   string
 	keys     llm.KeyResolver
@@ -41,6 +42,7 @@ type Provider struct {
 var (
 	_ llm.Provider = (*Provider)(nil)
 	_ llm.Prober   = (*Provider)(nil)
+	_ llm.Embedder = (*Provider)(nil)
 )
 
 // New builds the adapter for an openai provider.
@@ -57,7 +59,7 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 	for k, v := range p.Headers {
 		h.Set(k, v)
 	}
-	return &Provider{name: p.Name, chatURL: base + "/chat/completions", modelURL: base + "/models",
+	return &Provider{name: p.Name, chatURL: base + "/chat/completions", embedURL: base + "/embeddings", modelURL: base + "/models",
 		keyRef: p.Key, keys: d.Keys, client: client, header: h}, nil
 }
 
@@ -98,6 +100,29 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 		return nil, err
 	}
 	return NewStream(p.name, resp.Body, req.Model), nil
+}
+
+// Embed relays an embeddings request with the upstream model name.
+func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.Response, error) {
+	body, err := rawjson.Set(req.Body, "model", quote(req.Upstream))
+	if err != nil {
+		return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a JSON object")
+	}
+	resp, err := p.do(ctx, p.embedURL, body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := readBody(resp)
+	if err != nil {
+		return nil, llm.Unavailable(p.name, err)
+	}
+	out, usage, upErr := relayAnswer(data, req.Model)
+	if upErr != nil {
+		upErr.Provider = p.name
+		return nil, upErr
+	}
+	return &llm.Response{Body: out, Usage: usage}, nil
 }
 
 // Probe lists models: it proves the endpoint answers and the key is accepted

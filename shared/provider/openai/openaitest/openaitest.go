@@ -114,6 +114,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1686935002,"owned_by":"openai"}]}`)
 		return
 	}
+	if r.URL.Path == "/v1/embeddings" && r.Method == http.MethodPost {
+		s.embeddings(w, r)
+		return
+	}
 	if r.URL.Path != "/v1/chat/completions" || r.Method != http.MethodPost {
 		writeError(w, Reply{Status: http.StatusNotFound, ErrType: "invalid_request_error", ErrMessage: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"})
 		return
@@ -190,6 +194,45 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// embeddings answers OpenAI's embeddings shape, scripted like chat: the
+// script sees the request and may answer an error status.
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var in struct {
+		Model string `json:"model"`
+		Input any    `json:"input"`
+	}
+	_ = json.Unmarshal(body, &in)
+	rec := Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Model: in.Model}
+	s.mu.Lock()
+	s.received = append(s.received, rec)
+	script := s.script
+	s.mu.Unlock()
+	reply := Reply{}
+	if script != nil {
+		reply = script(rec)
+	}
+	if reply.Status != 0 && reply.Status != http.StatusOK {
+		writeError(w, reply)
+		return
+	}
+	n := 1
+	if list, ok := in.Input.([]any); ok {
+		n = len(list)
+	}
+	data := make([]any, n)
+	for i := range data {
+		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": []float64{0.0023064255, -0.009327292, 0.015797347}}
+	}
+	prompt := reply.Usage.Prompt
+	if prompt == 0 {
+		prompt = 8 * n
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": in.Model,
+		"usage": map[string]any{"prompt_tokens": prompt, "total_tokens": prompt}})
 }
 
 func usageObject(u Usage) map[string]any {

@@ -1,0 +1,48 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/route"
+)
+
+// serveEmbeddings routes an OpenAI Embeddings request like a chat completion:
+// same keys, compliance, health, fallback, audit and cost. Targets whose
+// provider does not serve embeddings are left out, with the reason.
+func (g *Gateway) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
+	c := g.newCall(w, r, "embeddings")
+	if e := c.prepare(c.parseEmbedding); e != nil {
+		c.fail(e)
+		return
+	}
+	d := c.plan()
+	d.Keep(func(t *route.Target) (bool, string) {
+		if _, ok := c.snap.providers[t.Provider.Name].(llm.Embedder); !ok {
+			return false, route.ReasonCapability + ": provider " + t.Provider.Name + " (" + t.Provider.Type + ") does not serve embeddings"
+		}
+		return true, ""
+	})
+	if len(d.Candidates) == 0 {
+		c.fail(noCandidates(&d))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), c.route.Timeout)
+	defer cancel()
+	c.complete(ctx, &d, func(a *attempt) (*llm.Response, error) {
+		req := *c.embed
+		req.Model, req.Upstream = a.t.Model.ID, a.t.Model.UpstreamName()
+		return a.p.(llm.Embedder).Embed(a.ctx, &req)
+	})
+}
+
+// parseEmbedding reads an embeddings body.
+func (c *call) parseEmbedding() (string, *llm.Error) {
+	req, model, err := llm.ParseEmbedding(c.body)
+	if err != nil {
+		return "", llm.AsError(err)
+	}
+	c.embed = req
+	return model, nil
+}

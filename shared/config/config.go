@@ -54,6 +54,11 @@ type Provider struct {
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Headers are extra request headers (e.g. OpenRouter's HTTP-Referer). Not for secrets.
 	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	// Dialect names the OpenAI-compatible API an openai provider talks to, so
+	// its quirks are handled: openai, deepseek, mistral, qwen, groq, together,
+	// xai, openrouter, fireworks, ollama, vllm. Empty: detected from base_url,
+	// else plain openai.
+	Dialect string `yaml:"dialect,omitempty" json:"dialect,omitempty"`
 	// Region is the AWS region of a bedrock provider.
 	Region string `yaml:"region,omitempty" json:"region,omitempty"`
 	// APIVersion is the api-version query parameter of an azure provider.
@@ -64,6 +69,9 @@ type Provider struct {
 	// Mock configures a mock provider.
 	Mock *Mock `yaml:"mock,omitempty" json:"mock,omitempty"`
 }
+
+// Dialects are the OpenAI-compatible APIs whose quirks the openai adapter knows.
+var Dialects = []string{"openai", "deepseek", "mistral", "qwen", "groq", "together", "xai", "openrouter", "fireworks", "ollama", "vllm"}
 
 // Mock is the behaviour of the built-in simulated provider. It is
 // deterministic: the same seed and request sequence give the same answers.

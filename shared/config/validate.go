@@ -111,6 +111,14 @@ func (c *Config) validateProviders(ck *checker) map[string]*Provider {
 		default:
 			ck.add(f+".type", "unknown provider type %q (want openai, azure, anthropic, gemini, bedrock or mock)", p.Type)
 		}
+		if p.Dialect != "" {
+			switch {
+			case p.Type != TypeOpenAI:
+				ck.add(f+".dialect", "is only for openai providers")
+			case !slices.Contains(Dialects, p.Dialect):
+				ck.add(f+".dialect", "unknown dialect %q (want one of %s)", p.Dialect, strings.Join(Dialects, ", "))
+			}
+		}
 		if p.Mock != nil && p.Type != TypeMock {
 			ck.add(f+".mock", "is only allowed on a mock provider")
 		}

@@ -1,11 +1,15 @@
 package llm
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/llm-router/router/shared/rawjson"
 )
 
 // Error codes the router uses for invalid requests.
@@ -19,15 +23,262 @@ const (
 
 // ParseChat decodes and validates a Chat Completions body. Errors are *Error
 // values of kind KindInvalidRequest naming the parameter.
+//
+// Every request pays for this, so it scans the body's members rather than
+// decoding it all by reflection: plain strings, booleans and numbers are read
+// directly, and only rare or nested values (tools, response_format, array
+// content) go through encoding/json, one member at a time. FuzzParseChat holds
+// it to encoding/json's results.
 func ParseChat(body []byte) (*ChatRequest, error) {
+	if !json.Valid(body) {
+		var v any
+		return nil, decodeError(json.Unmarshal(body, &v))
+	}
 	req := new(ChatRequest)
-	if err := json.Unmarshal(body, req); err != nil {
-		return nil, decodeError(err)
+	m := rawjson.MembersOf(body)
+	for m.Next() {
+		if e := req.decodeMember(m.Key(), m.Value()); e != nil {
+			return nil, e
+		}
+	}
+	if m.Err() != nil {
+		return nil, InvalidRequest("", CodeInvalidJSON, "the request body must be a JSON object")
 	}
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	return req, nil
+}
+
+// decodeMember sets the field a top-level member names; unknown members are
+// left for the raw body, which OpenAI-compatible upstreams receive as sent.
+func (r *ChatRequest) decodeMember(k, v []byte) *Error {
+	switch string(k) {
+	case "model":
+		return readString(v, &r.Model, "model")
+	case "messages":
+		return r.decodeMessages(v)
+	case "stream":
+		return readBool(v, &r.Stream, "stream")
+	case "temperature":
+		return readFloat(v, &r.Temperature, "temperature")
+	case "top_p":
+		return readFloat(v, &r.TopP, "top_p")
+	case "presence_penalty":
+		return readFloat(v, &r.PresencePenalty, "presence_penalty")
+	case "frequency_penalty":
+		return readFloat(v, &r.FrequencyPenalty, "frequency_penalty")
+	case "max_tokens":
+		return readInt(v, &r.MaxTokens, "max_tokens")
+	case "max_completion_tokens":
+		return readInt(v, &r.MaxCompletionTokens, "max_completion_tokens")
+	case "n":
+		return readInt(v, &r.N, "n")
+	case "seed":
+		return readInto(v, &r.Seed, "seed")
+	case "stream_options":
+		return readInto(v, &r.StreamOptions, "stream_options")
+	case "stop":
+		return readInto(v, &r.Stop, "stop")
+	case "tools":
+		return readInto(v, &r.Tools, "tools")
+	case "tool_choice":
+		return readInto(v, &r.ToolChoice, "tool_choice")
+	case "parallel_tool_calls":
+		return readInto(v, &r.ParallelToolCalls, "parallel_tool_calls")
+	case "response_format":
+		return readInto(v, &r.ResponseFormat, "response_format")
+	case "user":
+		return readString(v, &r.User, "user")
+	case "reasoning_effort":
+		return readString(v, &r.ReasoningEffort, "reasoning_effort")
+	}
+	return nil
+}
+
+func (r *ChatRequest) decodeMessages(v []byte) *Error {
+	switch v[0] {
+	case 'n':
+		r.Messages = nil
+		return nil
+	case '[':
+	default:
+		return typeError("messages", "array", v)
+	}
+	msgs := make([]Message, 0, 4)
+	a := rawjson.ElementsOf(v)
+	for a.Next() {
+		msgs = append(msgs, Message{})
+		if e := msgs[len(msgs)-1].decode(a.Value(), len(msgs)-1); e != nil {
+			return e
+		}
+	}
+	r.Messages = msgs
+	return nil
+}
+
+// decode reads message i. Field errors name their path (messages[i].role); the
+// path is only built when there is an error.
+func (m *Message) decode(v []byte, i int) *Error {
+	switch v[0] {
+	case 'n':
+		return nil
+	case '{':
+	default:
+		return typeError("messages["+strconv.Itoa(i)+"]", "object", v)
+	}
+	it := rawjson.MembersOf(v)
+	for it.Next() {
+		val := it.Value()
+		var e *Error
+		switch string(it.Key()) {
+		case "role":
+			e = readRole(val, &m.Role)
+		case "content":
+			if val[0] == '"' {
+				if e = readString(val, &m.Content.Text, "content"); e == nil {
+					m.Content.IsParts = false
+				}
+			} else if err := m.Content.UnmarshalJSON(val); err != nil {
+				e = InvalidRequest("content", CodeInvalidType, "content must be a string, an array of parts or null")
+			}
+		case "name":
+			e = readString(val, &m.Name, "name")
+		case "tool_call_id":
+			e = readString(val, &m.ToolCallID, "tool_call_id")
+		case "reasoning_content":
+			e = readString(val, &m.ReasoningContent, "reasoning_content")
+		case "tool_calls":
+			e = readInto(val, &m.ToolCalls, "tool_calls")
+		}
+		if e != nil {
+			prefix := "messages[" + strconv.Itoa(i) + "]."
+			e.Param = prefix + e.Param
+			e.Message = prefix + e.Message
+			return e
+		}
+	}
+	return nil
+}
+
+// readString reads a JSON string (null leaves dst as it is, as encoding/json
+// does). Strings without escapes, the usual case, are copied without decoding.
+func readString(v []byte, dst *string, param string) *Error {
+	switch {
+	case v[0] == 'n':
+		return nil
+	case v[0] != '"':
+		return typeError(param, "string", v)
+	}
+	inner := v[1 : len(v)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		*dst = string(inner)
+		return nil
+	}
+	if err := json.Unmarshal(v, dst); err != nil {
+		return typeError(param, "string", v)
+	}
+	return nil
+}
+
+// readRole reads a message role, sharing the strings of the known roles.
+func readRole(v []byte, dst *string) *Error {
+	switch string(v) {
+	case `"user"`:
+		*dst = "user"
+	case `"assistant"`:
+		*dst = "assistant"
+	case `"system"`:
+		*dst = "system"
+	case `"tool"`:
+		*dst = "tool"
+	case `"developer"`:
+		*dst = "developer"
+	default:
+		return readString(v, dst, "role")
+	}
+	return nil
+}
+
+func readBool(v []byte, dst *bool, param string) *Error {
+	switch v[0] {
+	case 't':
+		*dst = true
+	case 'f':
+		*dst = false
+	case 'n':
+	default:
+		return typeError(param, "boolean", v)
+	}
+	return nil
+}
+
+func readFloat(v []byte, dst **float64, param string) *Error {
+	if v[0] == 'n' {
+		*dst = nil
+		return nil
+	}
+	if v[0] == '"' || v[0] == '{' || v[0] == '[' || v[0] == 't' || v[0] == 'f' {
+		return typeError(param, "number", v)
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil {
+		return typeError(param, "number", v)
+	}
+	*dst = &f
+	return nil
+}
+
+// readInt reads an integer; a number with a fraction or exponent goes through
+// encoding/json so its error is encoding/json's.
+func readInt(v []byte, dst **int, param string) *Error {
+	if v[0] == 'n' {
+		*dst = nil
+		return nil
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return readInto(v, dst, param)
+	}
+	*dst = &n
+	return nil
+}
+
+// readInto decodes a member with encoding/json, naming param in errors.
+func readInto(v []byte, dst any, param string) *Error {
+	if err := json.Unmarshal(v, dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			field := param
+			if typeErr.Field != "" {
+				field += "." + typeErr.Field
+			}
+			return InvalidRequest(field, CodeInvalidType,
+				fmt.Sprintf("%s must be of type %s, not %s", field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
+		}
+		return InvalidRequest(param, CodeInvalidType, param+": "+err.Error())
+	}
+	return nil
+}
+
+func typeError(param, want string, v []byte) *Error {
+	return InvalidRequest(param, CodeInvalidType, param+" must be of type "+want+", not "+jsonType(v))
+}
+
+func jsonType(v []byte) string {
+	switch v[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
 }
 
 // decodeError turns a json error into an OpenAI-shaped 400 naming the field.

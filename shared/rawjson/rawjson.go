@@ -80,18 +80,171 @@ func Delete(obj []byte, key string) ([]byte, error) {
 	return append(out, obj[after:]...), nil
 }
 
-// Each calls fn for every top-level member of obj, in order, with the raw key
-// (still escaped) and raw value.
-func Each(obj []byte, fn func(key, value []byte)) error {
-	return eachMember(obj, func(_ int, k []byte, vStart, vEnd int) { fn(k, obj[vStart:vEnd]) })
+// Scan calls fn for every top-level member of obj with the raw key and the
+// value's byte range obj[start:end]. Prefer Members on hot paths: a closure
+// that captures variables costs an allocation.
+func Scan(obj []byte, fn func(key []byte, start, end int)) error {
+	m := MembersOf(obj)
+	for m.Next() {
+		fn(m.Key(), m.Start(), m.End())
+	}
+	return m.Err()
 }
 
-// Scan calls fn for every top-level member of obj with the raw key and the
-// value's byte range obj[start:end], so a caller can find several members in
-// one pass and splice the object without copying it first.
-func Scan(obj []byte, fn func(key []byte, start, end int)) error {
-	return eachMember(obj, func(_ int, k []byte, vStart, vEnd int) { fn(k, vStart, vEnd) })
+// Members iterates over the members of a JSON object without allocating:
+//
+//	m := rawjson.MembersOf(obj)
+//	for m.Next() {
+//		use(m.Key(), m.Value())
+//	}
+//	if err := m.Err(); err != nil { ... }
+type Members struct {
+	data                       []byte
+	keyStart, keyEnd           int
+	valueStart, valueEnd, next int
+	state                      uint8 // 0 before '{', 1 inside, 2 done
+	err                        error
 }
+
+// MembersOf starts an iteration over obj's members.
+func MembersOf(obj []byte) Members { return Members{data: obj} }
+
+// Next moves to the next member; it reports false at the end or on a syntax error.
+func (m *Members) Next() bool {
+	b := m.data
+	var i int
+	switch m.state {
+	case 2:
+		return false
+	case 0:
+		i = skipSpace(b, 0)
+		if i >= len(b) || b[i] != '{' {
+			return m.fail()
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == '}' {
+			m.state = 2
+			return false
+		}
+		m.state = 1
+	default:
+		i = skipSpace(b, m.next)
+		if i >= len(b) {
+			return m.fail()
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			m.state = 2
+			return false
+		default:
+			return m.fail()
+		}
+	}
+	if i >= len(b) || b[i] != '"' {
+		return m.fail()
+	}
+	kEnd, err := skipString(b, i)
+	if err != nil {
+		return m.fail()
+	}
+	m.keyStart, m.keyEnd = i+1, kEnd-1
+	i = skipSpace(b, kEnd)
+	if i >= len(b) || b[i] != ':' {
+		return m.fail()
+	}
+	vStart := skipSpace(b, i+1)
+	vEnd, err := skipValue(b, vStart)
+	if err != nil {
+		return m.fail()
+	}
+	m.valueStart, m.valueEnd, m.next = vStart, vEnd, vEnd
+	return true
+}
+
+func (m *Members) fail() bool {
+	m.state, m.err = 2, ErrSyntax
+	return false
+}
+
+// Key is the current member's raw key, still escaped.
+func (m *Members) Key() []byte { return m.data[m.keyStart:m.keyEnd] }
+
+// Value is the current member's raw value.
+func (m *Members) Value() []byte { return m.data[m.valueStart:m.valueEnd] }
+
+// Start is the offset of the current value in the object.
+func (m *Members) Start() int { return m.valueStart }
+
+// End is the offset just past the current value.
+func (m *Members) End() int { return m.valueEnd }
+
+// Err is the syntax error that ended the iteration, if any.
+func (m *Members) Err() error { return m.err }
+
+// Elements iterates over the elements of a JSON array without allocating.
+type Elements struct {
+	data       []byte
+	start, end int
+	state      uint8
+	err        error
+}
+
+// ElementsOf starts an iteration over arr's elements.
+func ElementsOf(arr []byte) Elements { return Elements{data: arr} }
+
+// Next moves to the next element; it reports false at the end or on a syntax error.
+func (a *Elements) Next() bool {
+	b := a.data
+	var i int
+	switch a.state {
+	case 2:
+		return false
+	case 0:
+		i = skipSpace(b, 0)
+		if i >= len(b) || b[i] != '[' {
+			return a.fail()
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == ']' {
+			a.state = 2
+			return false
+		}
+		a.state = 1
+	default:
+		i = skipSpace(b, a.end)
+		if i >= len(b) {
+			return a.fail()
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			a.state = 2
+			return false
+		default:
+			return a.fail()
+		}
+	}
+	end, err := skipValue(b, i)
+	if err != nil {
+		return a.fail()
+	}
+	a.start, a.end = i, end
+	return true
+}
+
+func (a *Elements) fail() bool {
+	a.state, a.err = 2, ErrSyntax
+	return false
+}
+
+// Value is the current element.
+func (a *Elements) Value() []byte { return a.data[a.start:a.end] }
+
+// Err is the syntax error that ended the iteration, if any.
+func (a *Elements) Err() error { return a.err }
 
 // locate finds key's value range [start,end), the start of its member (the
 // opening quote of the key) and the end of the previous member's value (-1 for
@@ -99,58 +252,15 @@ func Scan(obj []byte, fn func(key []byte, start, end int)) error {
 func locate(obj []byte, key string) (start, end, memberStart, prevEnd int, found bool, err error) {
 	prevEnd = -1
 	lastEnd := -1
-	err = eachMember(obj, func(kStart int, k []byte, vStart, vEnd int) {
-		if keyEquals(k, key) {
-			start, end, memberStart, found = vStart, vEnd, kStart, true
+	m := MembersOf(obj)
+	for m.Next() {
+		if keyEquals(m.Key(), key) {
+			start, end, memberStart, found = m.valueStart, m.valueEnd, m.keyStart-1, true
 			prevEnd = lastEnd
 		}
-		lastEnd = vEnd
-	})
-	return start, end, memberStart, prevEnd, found, err
-}
-
-func eachMember(obj []byte, fn func(kStart int, k []byte, vStart, vEnd int)) error {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return ErrSyntax
+		lastEnd = m.valueEnd
 	}
-	i = skipSpace(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
-		return nil
-	}
-	for i < len(obj) {
-		if obj[i] != '"' {
-			return ErrSyntax
-		}
-		kEnd, err := skipString(obj, i)
-		if err != nil {
-			return err
-		}
-		kStart := i
-		i = skipSpace(obj, kEnd)
-		if i >= len(obj) || obj[i] != ':' {
-			return ErrSyntax
-		}
-		vStart := skipSpace(obj, i+1)
-		vEnd, err := skipValue(obj, vStart)
-		if err != nil {
-			return err
-		}
-		fn(kStart, obj[kStart+1:kEnd-1], vStart, vEnd)
-		i = skipSpace(obj, vEnd)
-		if i >= len(obj) {
-			return ErrSyntax
-		}
-		switch obj[i] {
-		case ',':
-			i = skipSpace(obj, i+1)
-		case '}':
-			return nil
-		default:
-			return ErrSyntax
-		}
-	}
-	return ErrSyntax
+	return start, end, memberStart, prevEnd, found, m.Err()
 }
 
 func keyEquals(raw []byte, key string) bool {

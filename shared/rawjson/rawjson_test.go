@@ -68,12 +68,23 @@ func TestDelete(t *testing.T) {
 	}
 }
 
-func TestEach(t *testing.T) {
+func TestMembers(t *testing.T) {
 	var keys []string
-	err := Each([]byte(`{"a":1,"b":{"x":[1,2]},"c":"s"}`), func(k, v []byte) { keys = append(keys, string(k)+"="+string(v)) })
+	m := MembersOf([]byte(`{"a":1,"b":{"x":[1,2]},"c":"s"}`))
+	for m.Next() {
+		keys = append(keys, string(m.Key())+"="+string(m.Value()))
+	}
 	want := []string{"a=1", `b={"x":[1,2]}`, `c="s"`}
-	if err != nil || !reflect.DeepEqual(keys, want) {
-		t.Fatalf("Each = %v, %v; want %v", keys, err, want)
+	if m.Err() != nil || !reflect.DeepEqual(keys, want) {
+		t.Fatalf("Members = %v, %v; want %v", keys, m.Err(), want)
+	}
+	for _, bad := range []string{`{"a":1,}`, `{"a" 1}`, `{"a":1`, `[1]`, `{"a":1 "b":2}`} {
+		m := MembersOf([]byte(bad))
+		for m.Next() {
+		}
+		if m.Err() == nil {
+			t.Errorf("Members(%s) found no syntax error", bad)
+		}
 	}
 }
 
@@ -137,4 +148,24 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("string and []byte forms differ: %s vs %s", out, b)
 		}
 	})
+}
+
+func TestElements(t *testing.T) {
+	a := ElementsOf([]byte(` [ 1, "a,]", {"b":[2,3]} , null ] `))
+	var got []string
+	for a.Next() {
+		got = append(got, string(a.Value()))
+	}
+	want := []string{"1", `"a,]"`, `{"b":[2,3]}`, "null"}
+	if a.Err() != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Elements = %q, %v; want %q", got, a.Err(), want)
+	}
+	empty := ElementsOf([]byte(`[]`))
+	if empty.Next() || empty.Err() != nil {
+		t.Error("an empty array has elements")
+	}
+	obj := ElementsOf([]byte(`{"a":1}`))
+	if obj.Next() || obj.Err() == nil {
+		t.Error("an object iterated as an array")
+	}
 }

@@ -244,27 +244,29 @@ var (
 func (s *stream) blockDelta(data []byte) (llm.Chunk, bool, error) {
 	index := -1
 	var delta []byte
-	err := rawjson.Scan(data, func(k []byte, st, e int) {
-		switch string(k) {
+	m := rawjson.MembersOf(data)
+	for m.Next() {
+		switch string(m.Key()) {
 		case "index":
-			index = atoi(data[st:e])
+			index = atoi(m.Value())
 		case "delta":
-			delta = data[st:e]
+			delta = m.Value()
 		}
-	})
-	if err != nil || delta == nil {
+	}
+	if m.Err() != nil || delta == nil {
 		return llm.Chunk{}, false, s.malformed()
 	}
 	var typ, value []byte
-	err = rawjson.Scan(delta, func(k []byte, st, e int) {
-		switch string(k) {
+	d := rawjson.MembersOf(delta)
+	for d.Next() {
+		switch string(d.Key()) {
 		case "type":
-			typ = delta[st:e]
+			typ = d.Value()
 		case "text", "partial_json", "thinking":
-			value = delta[st:e]
+			value = d.Value()
 		}
-	})
-	if err != nil {
+	}
+	if d.Err() != nil {
 		return llm.Chunk{}, false, s.malformed()
 	}
 	if len(value) < 2 || value[0] != '"' || bytes.Equal(value, emptyString) {

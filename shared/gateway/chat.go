@@ -8,6 +8,7 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/llm-router/router/shared/audit"
@@ -53,48 +54,64 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// attempt is one try of one target, with its contexts.
+// attempt is one try of one target. Its context is cancelled by one timer
+// with the cause that ended it: the first-byte threshold or the attempt's own
+// timeout.
 type attempt struct {
-	t       *route.Target
-	p       llm.Provider
-	req     *llm.Request
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	tcancel context.CancelFunc
-	fb      *time.Timer
-	start   time.Time
+	t      *route.Target
+	p      llm.Provider
+	req    *llm.Request
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	start  time.Time // on the gateway's clock, for the audit record
+	began  time.Time // on the monotonic clock, for the timer
+	timer  *time.Timer
+	// firstByte is set once the upstream has started answering.
+	firstByte atomic.Bool
+	trace     httptrace.ClientTrace
 }
 
-// begin sets up an attempt's contexts: the model's timeout, and, when the
-// target has one, the first-byte timer. For a plain request the first byte is
-// the upstream's first response byte (seen through httptrace, which every
-// HTTP-based adapter's transport reports); for a stream the relay stops the
-// timer at the first chunk.
+// begin starts an attempt. For a plain request the first byte is the
+// upstream's first response byte, seen through httptrace, which every
+// HTTP-based adapter's transport reports; for a stream the relay marks it at
+// the first chunk.
 func (c *call) begin(ctx context.Context, t *route.Target, stream bool) *attempt {
-	a := &attempt{t: t, p: c.snap.providers[t.Provider.Name], start: c.g.now()}
+	a := &attempt{t: t, p: c.snap.providers[t.Provider.Name], start: c.g.now(), began: time.Now()}
 	a.req = &llm.Request{Chat: c.chat, Body: c.body, Model: t.Model.ID, Upstream: t.Model.UpstreamName(),
 		MaxTokens: t.Model.OutputLimit()}
-	actx, cancel := context.WithCancelCause(ctx)
-	a.cancel = cancel
-	a.ctx, a.tcancel = context.WithTimeoutCause(actx, t.Timeout, errAttemptTimeout)
-	if t.FirstByteTimeout > 0 {
-		a.fb = time.AfterFunc(t.FirstByteTimeout, func() { cancel(errFirstByteTimeout) })
+	a.ctx, a.cancel = context.WithCancelCause(ctx)
+	if first := t.FirstByteTimeout; first <= 0 || first >= t.Timeout {
+		a.timer = time.AfterFunc(t.Timeout, a.expire)
+	} else {
+		a.timer = time.AfterFunc(first, a.expire)
 		if !stream {
-			a.ctx = httptrace.WithClientTrace(a.ctx, &httptrace.ClientTrace{GotFirstResponseByte: a.gotFirstByte})
+			a.trace.GotFirstResponseByte = a.gotFirstByte
+			a.ctx = httptrace.WithClientTrace(a.ctx, &a.trace)
 		}
 	}
 	return a
 }
 
-func (a *attempt) gotFirstByte() {
-	if a.fb != nil {
-		a.fb.Stop()
+// expire runs when the attempt's timer fires: at the first-byte threshold, it
+// ends an attempt that has not started answering and otherwise waits out the
+// rest of the attempt's timeout; at the timeout, it ends the attempt.
+func (a *attempt) expire() {
+	elapsed := time.Since(a.began)
+	if a.t.FirstByteTimeout > 0 && !a.firstByte.Load() && elapsed < a.t.Timeout {
+		a.cancel(errFirstByteTimeout)
+		return
 	}
+	if rest := a.t.Timeout - elapsed; rest > 0 {
+		a.timer.Reset(rest)
+		return
+	}
+	a.cancel(errAttemptTimeout)
 }
 
+func (a *attempt) gotFirstByte() { a.firstByte.Store(true) }
+
 func (a *attempt) end() {
-	a.gotFirstByte()
-	a.tcancel()
+	a.timer.Stop()
 	a.cancel(nil)
 }
 
@@ -187,11 +204,9 @@ func (c *call) servedBy(t *route.Target) {
 	c.rec.Provider = t.Provider.Name
 	c.rec.UpstreamModel = t.Model.UpstreamName()
 	c.rec.ProviderCompliance = t.Provider.Compliance
+	v := [...]string{c.route.Name, t.Model.ID, t.Provider.Name, strconv.Itoa(len(c.rec.Attempts))}
 	h := c.w.Header()
-	h[hdrRoute] = []string{c.route.Name}
-	h[hdrModel] = []string{t.Model.ID}
-	h[hdrProvider] = []string{t.Provider.Name}
-	h[hdrAttempts] = []string{strconv.Itoa(len(c.rec.Attempts))}
+	h[hdrRoute], h[hdrModel], h[hdrProvider], h[hdrAttempts] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]
 }
 
 // meter records the usage the provider reported and its cost.

@@ -68,7 +68,7 @@ func LoadFile(path string) (*Config, error) {
 var (
 	lineMessage = regexp.MustCompile(`^line (\d+): (.*)$`)
 	// What a decoder message names: an unknown field, or the offending value.
-	fieldHint = regexp.MustCompile("^field (\\S+) not found")
+	fieldHint = regexp.MustCompile(`^field (\S+) not found`)
 	valueHint = regexp.MustCompile("(?:`([^`]*)`|\"([^\"]*)\")")
 )
 

@@ -37,6 +37,8 @@ var (
 	hashPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$`)
 	tagPattern  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	// apiVersionPattern is Azure OpenAI's dated api-version.
+	apiVersionPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
 )
 
 // reservedDimensions are the names the EMF line already uses (dimensions,
@@ -93,9 +95,18 @@ func (c *Config) validateProviders(ck *checker) map[string]*Provider {
 			if p.BaseURL == "" {
 				ck.add(f+".base_url", "is required for azure (https://RESOURCE.openai.azure.com)")
 			}
+			if p.Key == "" {
+				ck.add(f+".key", "is required for azure (the api-key; Entra ID tokens are not supported)")
+			}
+			if v := p.APIVersion; v != "" && v != "v1" && !apiVersionPattern.MatchString(v) {
+				ck.add(f+".api_version", "%q is not an Azure api-version (YYYY-MM-DD, YYYY-MM-DD-preview, or v1)", v)
+			}
 		case TypeBedrock:
 			if p.Key != "" {
 				ck.add(f+".key", "bedrock uses the function's IAM role; remove the key")
+			}
+			if p.Probe == "models" {
+				ck.add(f+".probe", "bedrock has no models listing in its runtime API; use chat (the default)")
 			}
 		case TypeMock:
 			if m := p.Mock; m != nil {

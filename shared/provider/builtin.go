@@ -11,6 +11,8 @@ import (
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/gateway"
 	"github.com/llm-router/router/shared/provider/anthropic"
+	"github.com/llm-router/router/shared/provider/azure"
+	"github.com/llm-router/router/shared/provider/bedrock"
 	"github.com/llm-router/router/shared/provider/gemini"
 	"github.com/llm-router/router/shared/provider/mock"
 	"github.com/llm-router/router/shared/provider/openai"
@@ -20,8 +22,10 @@ import (
 func Builtin() map[string]gateway.ProviderFactory {
 	return map[string]gateway.ProviderFactory{
 		config.TypeOpenAI:    openai.New,
+		config.TypeAzure:     azure.New,
 		config.TypeAnthropic: anthropic.New,
 		config.TypeGemini:    gemini.New,
+		config.TypeBedrock:   bedrock.New,
 		config.TypeMock:      mock.New,
 	}
 }

@@ -1,0 +1,389 @@
+// Package azure is the adapter for Azure OpenAI. Azure speaks OpenAI's chat
+// body and stream format, so the client's body is relayed with only "model"
+// (set to the deployment) and, for streams, stream_options.include_usage
+// rewritten, and answers are relayed with only their model rewritten. What
+// differs from OpenAI is the URL (the deployment in the path and an
+// api-version query, or the newer v1 surface), the api-key header, Azure's
+// content-filter fields, and the prompt_filter_results chunk Azure streams
+// before any choice, which the adapter drops.
+package azure
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/provider/openai"
+	"github.com/llm-router/router/shared/rawjson"
+)
+
+// DefaultAPIVersion is the api-version used when the provider sets none: the
+// latest generally available dated version of the data-plane inference API.
+// It accepts stream_options and max_completion_tokens. Set api_version: v1
+// for Azure's v1 surface, which takes no api-version at all.
+const DefaultAPIVersion = "2024-10-21"
+
+// streamUsageSince is the first api-version that accepts
+// stream_options.include_usage; older versions answer 400 "Unrecognized
+// request argument supplied: stream_options", so with them the router does not
+// ask for stream usage (such streams are audited with usage missing).
+const streamUsageSince = "2024-09-01"
+
+// Bounds on what is read from Azure.
+const (
+	maxErrorBody = 64 << 10
+	maxBody      = 32 << 20
+)
+
+// versionPattern is a dated api-version: 2024-10-21 or 2025-04-01-preview.
+var versionPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
+
+// Provider talks to one Azure OpenAI resource.
+type Provider struct {
+	name    string
+	base    string // the resource's root, https://RESOURCE.openai.azure.com
+	version string // "v1" for the v1 surface
+	modern  bool   // the api-version accepts stream_options and max_completion_tokens
+	probe   string
+	keyRef  string
+	keys    llm.KeyResolver
+	client  *http.Client
+	header  http.Header // extra headers from configuration
+}
+
+var (
+	_ llm.Provider = (*Provider)(nil)
+	_ llm.Prober   = (*Provider)(nil)
+	_ llm.Embedder = (*Provider)(nil)
+)
+
+// New builds the adapter for an azure provider: BaseURL is the resource
+// endpoint (https://RESOURCE.openai.azure.com; a trailing /openai or
+// /openai/v1 is accepted), Key a reference to the resource's API key, and
+// each model's upstream the deployment name.
+func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
+	base := strings.TrimRight(p.BaseURL, "/")
+	base = strings.TrimSuffix(base, "/openai/v1")
+	base = strings.TrimSuffix(base, "/openai")
+	if base == "" {
+		return nil, errors.New("base_url is required for azure (https://RESOURCE.openai.azure.com)")
+	}
+	if p.Key == "" {
+		return nil, errors.New("key is required for azure: a reference to the resource's API key (env:NAME or secret:ID#field)")
+	}
+	version := p.APIVersion
+	if version == "" {
+		version = DefaultAPIVersion
+	}
+	if version != "v1" && !versionPattern.MatchString(version) {
+		return nil, fmt.Errorf("api_version %q must be v1 or a date such as %s or 2025-04-01-preview", version, DefaultAPIVersion)
+	}
+	client := d.HTTP
+	if client == nil {
+		client = http.DefaultClient
+	}
+	h := http.Header{}
+	for k, v := range p.Headers {
+		h.Set(k, v)
+	}
+	return &Provider{name: p.Name, base: base, version: version,
+		modern: version == "v1" || version[:10] >= streamUsageSince, probe: p.Probe,
+		keyRef: p.Key, keys: d.Keys, client: client, header: h}, nil
+}
+
+// Name is the provider's configured name.
+func (p *Provider) Name() string { return p.name }
+
+// endpoint is the URL of an operation (chat/completions, embeddings) on a
+// deployment.
+func (p *Provider) endpoint(deployment, op string) string {
+	if p.version == "v1" {
+		return p.base + "/openai/v1/" + op
+	}
+	return p.base + "/openai/deployments/" + url.PathEscape(deployment) + "/" + op + "?api-version=" + url.QueryEscape(p.version)
+}
+
+// Chat sends a non-streaming completion.
+func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	body, err := p.chatBody(req, false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.post(ctx, p.endpoint(req.Upstream, "chat/completions"), body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := readBody(resp)
+	if err != nil {
+		return nil, llm.Unavailable(p.name, err)
+	}
+	out, usage, upErr := relay(data, req.Model)
+	if upErr != nil {
+		upErr.Provider = p.name
+		return nil, upErr
+	}
+	return &llm.Response{Body: out, Usage: usage}, nil
+}
+
+// Stream sends a streaming completion; it returns once Azure answered 200.
+func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	body, err := p.chatBody(req, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.post(ctx, p.endpoint(req.Upstream, "chat/completions"), body, true)
+	if err != nil {
+		return nil, err
+	}
+	return &stream{Stream: openai.NewStream(p.name, resp.Body, req.Model)}, nil
+}
+
+// Embed relays an embeddings request to the deployment.
+func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.Response, error) {
+	body, err := setModel(req.Body, req.Upstream)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.post(ctx, p.endpoint(req.Upstream, "embeddings"), body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := readBody(resp)
+	if err != nil {
+		return nil, llm.Unavailable(p.name, err)
+	}
+	out, usage, upErr := relay(data, req.Model)
+	if upErr != nil {
+		upErr.Provider = p.name
+		return nil, upErr
+	}
+	return &llm.Response{Body: out, Usage: usage}, nil
+}
+
+// Probe checks the resource. By default (probe: models, or unset) it lists
+// the resource's models: free, and it proves the endpoint answers and the key
+// is accepted, though not that a deployment exists (Azure's data plane no
+// longer lists deployments). probe: chat sends a one-token completion to the
+// given deployment instead, which proves the deployment serves, for the price
+// of a few tokens.
+func (p *Provider) Probe(ctx context.Context, upstream string) error {
+	if p.probe == "chat" {
+		limit := `"max_completion_tokens":1`
+		if !p.modern {
+			limit = `"max_tokens":1`
+		}
+		body := `{"model":` + strconv.Quote(upstream) + `,"messages":[{"role":"user","content":"ping"}],` + limit + `}`
+		resp, err := p.post(ctx, p.endpoint(upstream, "chat/completions"), []byte(body), false)
+		if err != nil {
+			return err
+		}
+		drain(resp)
+		return nil
+	}
+	u := p.base + "/openai/models?api-version=" + url.QueryEscape(p.version)
+	if p.version == "v1" {
+		u = p.base + "/openai/v1/models"
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	if err := p.authorize(ctx, r); err != nil {
+		return err
+	}
+	resp, err := p.client.Do(r)
+	if err != nil {
+		return llm.Unavailable(p.name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return p.errorFrom(resp)
+	}
+	drain(resp)
+	return nil
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+}
+
+// chatBody is the client's body with the deployment as model (the v1
+// surface routes by it; the deployment surface ignores it, and the router's
+// route names need not reach Azure) and, for a stream on an api-version that
+// accepts it, include_usage turned on so the router can meter the stream.
+func (p *Provider) chatBody(req *llm.Request, stream bool) ([]byte, error) {
+	body := req.Body
+	var err error
+	if req.Chat == nil || req.Chat.Model != req.Upstream {
+		if body, err = setModel(body, req.Upstream); err != nil {
+			return nil, err
+		}
+	}
+	if stream && p.modern && (req.Chat == nil || !req.Chat.WantsUsage()) {
+		opts := []byte(`{"include_usage":true}`)
+		if cur, ok := rawjson.Find(body, "stream_options"); ok && len(cur) > 0 && cur[0] == '{' {
+			if opts, err = rawjson.Set(cur, "include_usage", []byte("true")); err != nil {
+				opts = []byte(`{"include_usage":true}`)
+			}
+		}
+		if body, err = rawjson.Set(body, "stream_options", opts); err != nil {
+			return nil, notObject()
+		}
+	}
+	return body, nil
+}
+
+func setModel(body []byte, model string) ([]byte, error) {
+	out, err := rawjson.Set(body, "model", strconv.AppendQuote(make([]byte, 0, len(model)+2), model))
+	if err != nil {
+		return nil, notObject()
+	}
+	return out, nil
+}
+
+func notObject() *llm.Error {
+	return llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a JSON object")
+}
+
+func (p *Provider) authorize(ctx context.Context, r *http.Request) error {
+	for k, v := range p.header {
+		r.Header[k] = v
+	}
+	key, err := p.keys.Resolve(ctx, p.keyRef)
+	if err != nil {
+		return &llm.Error{Kind: llm.KindAuth, Status: http.StatusBadGateway, Type: "api_error",
+			Code: "provider_key_unavailable", Message: "the router could not load this provider's key", Provider: p.name, Err: err}
+	}
+	// Azure's API keys go in api-key; Authorization is for Entra ID tokens.
+	r.Header.Set("Api-Key", key)
+	return nil
+}
+
+// post sends body and returns a 200 answer; any other status becomes an *llm.Error.
+func (p *Provider) post(ctx context.Context, u string, body []byte, stream bool) (*http.Response, error) {
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if err := p.authorize(ctx, r); err != nil {
+		return nil, err
+	}
+	r.Header.Set("Content-Type", "application/json")
+	if stream {
+		r.Header.Set("Accept", "text/event-stream")
+	} else {
+		r.Header.Set("Accept", "application/json")
+	}
+	resp, err := p.client.Do(r)
+	if err != nil {
+		return nil, llm.Unavailable(p.name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, p.errorFrom(resp)
+	}
+	return resp, nil
+}
+
+// errorFrom reads Azure's error answer. Its body is OpenAI's error shape
+// with Azure's codes (content_filter, DeploymentNotFound, "429"); a content
+// filter refusal stays the 400 it is. Azure says when to retry in
+// retry-after-ms, more precisely than in Retry-After.
+func (p *Provider) errorFrom(resp *http.Response) *llm.Error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	e := openai.ParseError(resp.StatusCode, data)
+	e.Provider = p.name
+	if ms, err := strconv.ParseFloat(resp.Header.Get("Retry-After-Ms"), 64); err == nil && ms > 0 && ms < 86400e3 {
+		e.RetryAfter = time.Duration(ms * float64(time.Millisecond))
+	} else {
+		e.RetryAfter = llm.ParseRetryAfter(resp.Header.Get("Retry-After"))
+	}
+	return e
+}
+
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		buf := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, buf)
+		return buf, err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
+}
+
+// relay reads usage from an answer (chat.completion or embeddings list) and
+// rewrites its model to the one the client sees. Azure's extra fields
+// (prompt_filter_results, content_filter_results) pass through.
+func relay(data []byte, model string) ([]byte, llm.Usage, *llm.Error) {
+	var usage llm.Usage
+	mStart, mEnd, uStart, uEnd := -1, -1, -1, -1
+	hasError := false
+	err := rawjson.Scan(data, func(k []byte, s, e int) {
+		switch string(k) {
+		case "model":
+			mStart, mEnd = s, e
+		case "usage":
+			uStart, uEnd = s, e
+		case "error":
+			hasError = !bytes.Equal(data[s:e], []byte("null"))
+		}
+	})
+	if err != nil {
+		return nil, usage, llm.UpstreamError("", http.StatusBadGateway, "api_error", "bad_upstream_response",
+			"the provider's answer was not a JSON object")
+	}
+	if hasError {
+		return nil, usage, openai.ParseError(http.StatusBadGateway, data)
+	}
+	if uStart >= 0 {
+		_ = usage.UnmarshalJSON(data[uStart:uEnd])
+	}
+	q := strconv.AppendQuote(make([]byte, 0, len(model)+2), model)
+	if mStart < 0 {
+		out, _ := rawjson.Set(data, "model", q)
+		return out, usage, nil
+	}
+	out := make([]byte, 0, len(data)-(mEnd-mStart)+len(q))
+	out = append(out, data[:mStart]...)
+	out = append(out, q...)
+	return append(out, data[mEnd:]...), usage, nil
+}
+
+// stream is OpenAI's stream reader without the chunks that carry neither a
+// choice nor usage: Azure's first chunk holds only prompt_filter_results
+// (with an empty id and model), which would reach clients as a chunk about
+// nothing and, counted as the first chunk, would end the router's
+// first-byte wait before the model said anything.
+type stream struct{ *openai.Stream }
+
+// Next returns the next chunk that carries a choice or usage.
+func (s *stream) Next() (llm.Chunk, error) {
+	for {
+		c, err := s.Stream.Next()
+		if err != nil || c.Usage != nil || !noChoices(c.Data) {
+			return c, err
+		}
+	}
+}
+
+// noChoices reports whether a chunk's choices are absent or empty.
+func noChoices(chunk []byte) bool {
+	v, ok := rawjson.Find(chunk, "choices")
+	v = bytes.TrimSpace(v)
+	if !ok || bytes.Equal(v, []byte("null")) {
+		return true
+	}
+	return len(v) >= 2 && v[0] == '[' && len(bytes.TrimSpace(v[1:len(v)-1])) == 0
+}

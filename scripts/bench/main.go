@@ -3,6 +3,11 @@
 // through the router, in the same run at the same concurrency.
 //
 //	go run ./scripts/bench [-c 32] [-d 10s] [-rounds 3] [-stream] [-upstream-latency 0s]
+//	                       [-upstream-addr 127.0.0.1:18081] [-also name=http://host:port/v1/chat/completions]
+//
+// -also measures another gateway (LiteLLM, Bifrost, Portkey, a plain reverse
+// proxy) in the same rounds; point it at the upstream of -upstream-addr and at
+// model gpt-4o-mini.
 //
 // It starts the upstream and the router as separate processes (the router is
 // the real binary built from functions/router), so the load generator, the
@@ -118,6 +123,9 @@ func run() error {
 	stream := flag.Bool("stream", false, "streaming requests")
 	upLatency := flag.Duration("upstream-latency", 0, "simulated upstream model latency")
 	warm := flag.Duration("warmup", 2*time.Second, "warm-up before each phase")
+	upAddrFlag := flag.String("upstream-addr", "127.0.0.1:0", "listen address of the loopback upstream")
+	var also targets
+	flag.Var(&also, "also", "name=url of another gateway to measure in the same rounds (repeatable)")
 	flag.Parse()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,7 +140,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	upstream := exec.CommandContext(ctx, self, "upstream", "-latency", upLatency.String())
+	upstream := exec.CommandContext(ctx, self, "upstream", "-latency", upLatency.String(), "-addr", *upAddrFlag)
 	upAddr, err := startChild(upstream)
 	if err != nil {
 		return fmt.Errorf("starting the upstream: %w", err)
@@ -180,25 +188,50 @@ metrics:
 	routed := fmt.Sprintf(requestBody, "bench", *stream)
 	fmt.Printf("llm-router bench: %d connections, %s per phase, %d rounds, stream=%v, upstream latency %s, GOMAXPROCS %d, %d CPUs\n",
 		*conc, *dur, *rounds, *stream, *upLatency, runtime.GOMAXPROCS(0), runtime.NumCPU())
-	var directs, routers []result
+	all := append(targets{{"direct", "http://" + upAddr + "/v1/chat/completions", direct},
+		{"router", routerURL + "/v1/chat/completions", routed}}, also...)
+	runs := make([][]result, len(all))
 	for i := 0; i < *rounds; i++ {
-		d := load("direct", "http://"+upAddr+"/v1/chat/completions", direct, *conc, *warm, *dur)
-		r := load("router", routerURL+"/v1/chat/completions", routed, *conc, *warm, *dur)
-		fmt.Printf("round %d: direct %8.0f req/s p50 %7s p99 %7s | router %8.0f req/s p50 %7s p99 %7s (errors %d/%d)\n", i+1,
-			d.rps(), us(d.pct(.5)), us(d.pct(.99)), r.rps(), us(r.pct(.5)), us(r.pct(.99)), d.errors, r.errors)
-		directs, routers = append(directs, d), append(routers, r)
+		fmt.Printf("round %d:", i+1)
+		for j, t := range all {
+			body := t.body
+			if body == "" {
+				body = direct
+			}
+			r := load(t.name, t.url, body, *conc, *warm, *dur)
+			runs[j] = append(runs[j], r)
+			fmt.Printf(" | %s %.0f req/s p50 %s p99 %s err %d", t.name, r.rps(), us(r.pct(.5)), us(r.pct(.99)), r.errors)
+		}
+		fmt.Println()
 	}
-	d, r := median(directs), median(routers)
-	fmt.Println()
-	fmt.Printf("%-8s %12s %10s %10s %8s\n", "target", "req/s", "p50", "p99", "errors")
-	for _, x := range []result{d, r} {
-		fmt.Printf("%-8s %12.0f %10s %10s %8d\n", x.name, x.rps(), us(x.pct(.5)), us(x.pct(.99)), x.errors)
+	fmt.Printf("\n%-10s %12s %10s %10s %8s %12s %12s\n", "target", "req/s", "p50", "p99", "errors", "vs direct", "added p50")
+	d := median(runs[0])
+	failed := 0
+	for _, rs := range runs {
+		x := median(rs)
+		failed += x.errors
+		fmt.Printf("%-10s %12.0f %10s %10s %8d %11.1f%% %12s\n", x.name, x.rps(), us(x.pct(.5)), us(x.pct(.99)), x.errors,
+			100*x.rps()/d.rps(), us(x.pct(.5)-d.pct(.5)))
 	}
-	fmt.Printf("\nrouter throughput: %.1f%% of direct\n", 100*r.rps()/d.rps())
-	fmt.Printf("added latency: p50 %s, p99 %s\n", us(r.pct(.5)-d.pct(.5)), us(r.pct(.99)-d.pct(.99)))
-	if d.errors+r.errors > 0 {
+	if failed > 0 {
 		return errors.New("some requests failed")
 	}
+	return nil
+}
+
+// target is a URL measured in every round.
+type target struct{ name, url, body string }
+
+type targets []target
+
+func (t *targets) String() string { return fmt.Sprint(*t) }
+
+func (t *targets) Set(v string) error {
+	name, url, ok := strings.Cut(v, "=")
+	if !ok || name == "" || url == "" {
+		return errors.New("want name=url")
+	}
+	*t = append(*t, target{name: name, url: url})
 	return nil
 }
 

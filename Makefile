@@ -7,14 +7,17 @@ LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags="-s -w"
 ARTIFACTS_DIR ?= build
 
-.PHONY: run test build lint bench fuzz clean build-RouterFunction build-HealthCheckFunction
+.PHONY: run test build lint bench fuzz clean build-RouterFunction build-ChatFunction build-HealthCheckFunction
 
 ## run: the router on 127.0.0.1:8080 with the built-in default config (or ROUTER_CONFIG)
 run:
 	$(GO) run ./functions/router
 
-## test: everything CI runs
+## test: everything CI runs (the AWS tests need moto_server; the template needs cfn-lint)
 test: lint
+	@command -v moto_server >/dev/null || { echo "moto_server is not on PATH: pip install 'moto[server]' (the DynamoDB, Secrets Manager and Lambda tests run against it)"; exit 1; }
+	@command -v cfn-lint >/dev/null || { echo "cfn-lint is not on PATH: pip install cfn-lint"; exit 1; }
+	cfn-lint template.yaml
 	$(GO) test -race -count=1 ./...
 
 ## lint: gofmt, go vet, staticcheck
@@ -28,8 +31,9 @@ build:
 	$(MAKE) build-RouterFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/router
 	$(MAKE) build-HealthCheckFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/healthcheck
 
-# sam build (BuildMethod: makefile) calls these with ARTIFACTS_DIR set.
-build-RouterFunction:
+# sam build (BuildMethod: makefile) calls these with ARTIFACTS_DIR set. The
+# chat and router functions run the same binary.
+build-RouterFunction build-ChatFunction:
 	mkdir -p $(ARTIFACTS_DIR)
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/router
 

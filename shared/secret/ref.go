@@ -9,11 +9,16 @@ import (
 	"strings"
 )
 
+// DefaultSecretID is the secret that secret:#field references read when
+// ROUTER_SECRET_ID does not name another.
+const DefaultSecretID = "llm-router/provider-keys"
+
 // Ref is a parsed key reference.
 type Ref struct {
 	// Scheme is "env" or "secret".
 	Scheme string
-	// Name is the environment variable or the Secrets Manager secret id.
+	// Name is the environment variable or the Secrets Manager secret id; empty
+	// for secret:#field, which reads the router's default secret.
 	Name string
 	// Field is the JSON field inside the secret; empty means the whole string.
 	Field string
@@ -22,7 +27,8 @@ type Ref struct {
 // ErrLiteral is returned for a key written in configuration instead of a reference.
 var ErrLiteral = errors.New("a literal key is not allowed; use env:NAME or secret:SECRET_ID#field")
 
-// ParseRef parses env:NAME, secret:ID#field or secret:ID.
+// ParseRef parses env:NAME, secret:ID#field, secret:ID, or secret:#field (a
+// field of the default secret, ROUTER_SECRET_ID).
 func ParseRef(s string) (Ref, error) {
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok {
@@ -35,11 +41,11 @@ func ParseRef(s string) (Ref, error) {
 		}
 		return Ref{Scheme: "env", Name: rest}, nil
 	case "secret":
-		id, field, _ := strings.Cut(rest, "#")
-		if id == "" {
-			return Ref{}, errors.New("secret: reference needs a secret id, as in secret:llm-router/provider-keys#openai")
+		id, field, hasField := strings.Cut(rest, "#")
+		if id == "" && !hasField {
+			return Ref{}, errors.New("secret: reference needs a secret id or a #field of the default secret, as in secret:llm-router/provider-keys#openai or secret:#openai")
 		}
-		if strings.Contains(rest, "#") && field == "" {
+		if hasField && field == "" {
 			return Ref{}, errors.New("secret: reference has an empty #field")
 		}
 		return Ref{Scheme: "secret", Name: id, Field: field}, nil

@@ -17,9 +17,22 @@ type Store interface {
 // Resolver resolves key references. Env looks up environment variables (main
 // passes os.LookupEnv, so nothing below main reads the environment). Secrets
 // resolves secret: references and may be nil where none are used.
+// DefaultSecret is the secret of secret:#field references (DefaultSecretID
+// when empty).
 type Resolver struct {
-	Env     func(string) (string, bool)
-	Secrets *Cache
+	Env           func(string) (string, bool)
+	Secrets       *Cache
+	DefaultSecret string
+}
+
+func (r *Resolver) secretID(p Ref) string {
+	switch {
+	case p.Name != "":
+		return p.Name
+	case r.DefaultSecret != "":
+		return r.DefaultSecret
+	}
+	return DefaultSecretID
 }
 
 // Resolve returns the key a reference names. Errors never contain the key.
@@ -43,6 +56,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (string, error) {
 		if r.Secrets == nil {
 			return "", fmt.Errorf("%s: no secret store is configured", p)
 		}
+		p.Name = r.secretID(p)
 		return r.Secrets.Get(ctx, p)
 	}
 }
@@ -54,5 +68,5 @@ func (r *Resolver) Invalidate(ref string) {
 	if err != nil || p.Scheme != "secret" || r.Secrets == nil {
 		return
 	}
-	r.Secrets.Invalidate(p.Name)
+	r.Secrets.Invalidate(r.secretID(p))
 }

@@ -1,0 +1,135 @@
+// Package dynamo keeps the router's configuration and state in DynamoDB.
+//
+// Two tables, both keyed by the strings pk (partition) and sk (sort), as
+// template.yaml creates them (docs/DYNAMODB.md has the whole layout):
+//
+//   - the config table holds whole configurations, one item per provider,
+//     model, route, data class and key, grouped in immutable generations
+//     named by their content hash, and a head item naming the generation in
+//     force. WriteConfig (scripts/seed) writes a generation, then moves the
+//     head in one conditional write, so a reader never sees half a config.
+//     ConfigSource reads it into memory and serves it from there.
+//   - the state table holds health per provider and model (written with a
+//     version condition) and counters updated with atomic ADD and expiring
+//     through DynamoDB's TTL.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DB is the part of the DynamoDB client the stores use. *dynamodb.Client
+// implements it; tests use that client against moto_server.
+type DB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// TableAdmin is what CreateTables needs besides DB.
+type TableAdmin interface {
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+}
+
+var (
+	_ DB         = (*dynamodb.Client)(nil)
+	_ TableAdmin = (*dynamodb.Client)(nil)
+)
+
+// Key attribute names of both tables, and the state table's TTL attribute.
+const (
+	AttrPK      = "pk"
+	AttrSK      = "sk"
+	AttrExpires = "expires_at"
+)
+
+// Default table and configuration names (CONTRACT.md section 1).
+const (
+	DefaultConfigTable = "llm-router-config"
+	DefaultStateTable  = "llm-router-state"
+	DefaultConfigName  = "default"
+)
+
+// ErrNoConfig means the config table holds no configuration of that name:
+// scripts/seed has not written one yet.
+var ErrNoConfig = errors.New("no configuration in the table (write one with: go run ./scripts/seed -config FILE.yaml)")
+
+// CreateTables creates the config and state tables when they are missing,
+// with the key schema, billing mode and TTL attribute of template.yaml. It is
+// for local emulators (moto, DynamoDB Local); in AWS the template owns them.
+func CreateTables(ctx context.Context, db TableAdmin, configTable, stateTable string) error {
+	for _, name := range []string{configTable, stateTable} {
+		_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err == nil {
+			continue
+		}
+		var missing *types.ResourceNotFoundException
+		if !errors.As(err, &missing) {
+			return fmt.Errorf("dynamo: describe table %s: %w", name, err)
+		}
+		_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+			TableName:   aws.String(name),
+			BillingMode: types.BillingModePayPerRequest,
+			AttributeDefinitions: []types.AttributeDefinition{
+				{AttributeName: aws.String(AttrPK), AttributeType: types.ScalarAttributeTypeS},
+				{AttributeName: aws.String(AttrSK), AttributeType: types.ScalarAttributeTypeS},
+			},
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
+			},
+		})
+		var inUse *types.ResourceInUseException
+		if err != nil && !errors.As(err, &inUse) { // in use: created meanwhile by another caller
+			return fmt.Errorf("dynamo: create table %s: %w", name, err)
+		}
+		// DynamoDB creates tables asynchronously; TTL and writes need ACTIVE.
+		if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)},
+			2*time.Minute); err != nil {
+			return fmt.Errorf("dynamo: table %s did not become active: %w", name, err)
+		}
+		if name != stateTable {
+			continue
+		}
+		_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
+			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(AttrExpires), Enabled: aws.Bool(true)}})
+		if err != nil {
+			return fmt.Errorf("dynamo: enable TTL on %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{AttrPK: str(pk), AttrSK: str(sk)}
+}
+
+// stringAttr reads a string attribute; absent or of another type gives "".
+func stringAttr(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// numberAttr reads a number attribute as its decimal text; absent gives "".
+func numberAttr(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+		return v.Value
+	}
+	return ""
+}

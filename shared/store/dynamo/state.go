@@ -1,0 +1,232 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// State table layout: every health item in one partition, so a router reads
+// all of them with one Query; one partition per counter, so counters of
+// different keys never contend.
+const (
+	healthPK      = "health"
+	counterPrefix = "counter#"
+	counterSK     = "counter"
+)
+
+// State item attributes (CONTRACT.md section 7 names the health ones).
+const (
+	attrProvider  = "provider"
+	attrModel     = "model"
+	attrStatus    = "status"
+	attrCheckedAt = "checked_at"
+	attrLatency   = "latency_ms"
+	attrFailures  = "consecutive_failures"
+	attrReason    = "reason"
+	attrValue     = "value"
+)
+
+// ErrVersionConflict means a health item changed since it was read: another
+// health-check invocation wrote it first. Read it again and decide anew.
+var ErrVersionConflict = errors.New("the item was changed by another writer")
+
+// StateStore reads and writes the state table: health per provider and
+// model, and counters for rate limits and budgets.
+type StateStore struct {
+	// DB is the DynamoDB client (required).
+	DB DB
+	// Table is the state table's name (required).
+	Table string
+	// Now is the clock for TTLs (default time.Now).
+	Now func() time.Time
+}
+
+func (s *StateStore) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Add adds delta to the counter named counterKey and returns its new value,
+// in one atomic UpdateItem (ADD), so concurrent routers never lose an
+// update; a missing counter starts at zero. With ttl > 0 the counter expires
+// ttl after this call (DynamoDB deletes it some time after that, so put the
+// window in the key, e.g. rpm#KEY#202601021504). Values are decimal in
+// DynamoDB; delta is sent with every digit float64 holds, so sums of
+// integers and of short decimals such as USD costs are exact.
+func (s *StateStore) Add(ctx context.Context, counterKey string, delta float64, ttl time.Duration) (float64, error) {
+	expr := "ADD #v :d"
+	names := map[string]string{"#v": attrValue}
+	values := map[string]types.AttributeValue{":d": &types.AttributeValueMemberN{Value: strconv.FormatFloat(delta, 'f', -1, 64)}}
+	if ttl > 0 {
+		expr += " SET #e = :e"
+		names["#e"] = AttrExpires
+		values[":e"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.now().Add(ttl).Unix(), 10)}
+	}
+	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.Table),
+		Key: key(counterPrefix+counterKey, counterSK), UpdateExpression: aws.String(expr),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values, ReturnValues: types.ReturnValueUpdatedNew})
+	if err != nil {
+		return 0, fmt.Errorf("dynamo: add to counter %s: %w", counterKey, err)
+	}
+	v, err := strconv.ParseFloat(numberAttr(out.Attributes, attrValue), 64)
+	if err != nil {
+		return 0, fmt.Errorf("dynamo: counter %s: %w", counterKey, err)
+	}
+	return v, nil
+}
+
+// Counter returns a counter's value; a missing or expired counter is 0.
+func (s *StateStore) Counter(ctx context.Context, counterKey string) (float64, error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table),
+		Key: key(counterPrefix+counterKey, counterSK), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return 0, fmt.Errorf("dynamo: read counter %s: %w", counterKey, err)
+	}
+	if out.Item == nil || expired(out.Item, s.now()) {
+		return 0, nil
+	}
+	return strconv.ParseFloat(numberAttr(out.Item, attrValue), 64)
+}
+
+// expired reports an item whose TTL has passed but which DynamoDB has not
+// deleted yet (deletion can lag by days).
+func expired(item map[string]types.AttributeValue, now time.Time) bool {
+	e := numberAttr(item, AttrExpires)
+	if e == "" {
+		return false
+	}
+	sec, err := strconv.ParseInt(e, 10, 64)
+	return err == nil && now.Unix() >= sec
+}
+
+// Health statuses (CONTRACT.md section 7).
+const (
+	StatusHealthy   = "healthy"
+	StatusDegraded  = "degraded"
+	StatusUnhealthy = "unhealthy"
+)
+
+// Health is one provider's (Model empty) or model's health as last probed.
+type Health struct {
+	Provider            string
+	Model               string
+	Status              string
+	CheckedAt           time.Time
+	LatencyMs           float64
+	ConsecutiveFailures int
+	Reason              string
+	// Version is the item's version as read; 0 for an item never written.
+	// PutHealth writes only if the item still has this version.
+	Version int64
+}
+
+func healthSK(provider, model string) string { return provider + "#" + model }
+
+// GetHealth reads one health item; found is false when it was never written.
+func (s *StateStore) GetHealth(ctx context.Context, provider, model string) (h Health, found bool, err error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table),
+		Key: key(healthPK, healthSK(provider, model)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return Health{}, false, fmt.Errorf("dynamo: read health of %s: %w", healthSK(provider, model), err)
+	}
+	if out.Item == nil {
+		return Health{Provider: provider, Model: model}, false, nil
+	}
+	h, err = healthOf(out.Item)
+	return h, err == nil, err
+}
+
+// ListHealth reads every health item (one Query, paged).
+func (s *StateStore) ListHealth(ctx context.Context) ([]Health, error) {
+	in := &dynamodb.QueryInput{TableName: aws.String(s.Table), KeyConditionExpression: aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(healthPK)}}
+	var hs []Health
+	for {
+		out, err := s.DB.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: list health: %w", err)
+		}
+		for _, item := range out.Items {
+			h, err := healthOf(item)
+			if err != nil {
+				return nil, err
+			}
+			hs = append(hs, h)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return hs, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// PutHealth writes h if the item's version is still h.Version (for a new
+// item, that it does not exist), and returns the version written. Two
+// overlapping health-check invocations cannot overwrite each other's newer
+// result: the later writer gets ErrVersionConflict.
+func (s *StateStore) PutHealth(ctx context.Context, h Health) (int64, error) {
+	item := key(healthPK, healthSK(h.Provider, h.Model))
+	item[attrProvider] = str(h.Provider)
+	item[attrModel] = str(h.Model)
+	item[attrStatus] = str(h.Status)
+	item[attrCheckedAt] = str(h.CheckedAt.UTC().Format(time.RFC3339Nano))
+	item[attrLatency] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(h.LatencyMs, 'f', -1, 64)}
+	item[attrFailures] = &types.AttributeValueMemberN{Value: strconv.Itoa(h.ConsecutiveFailures)}
+	item[attrReason] = str(h.Reason)
+	next := h.Version + 1
+	item[attrVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(next, 10)}
+	in := &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item}
+	if h.Version == 0 {
+		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+		in.ExpressionAttributeNames = map[string]string{"#pk": AttrPK}
+	} else {
+		in.ConditionExpression = aws.String("#v = :v")
+		in.ExpressionAttributeNames = map[string]string{"#v": attrVersion}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{
+			":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(h.Version, 10)}}
+	}
+	_, err := s.DB.PutItem(ctx, in)
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return 0, fmt.Errorf("dynamo: health of %s: %w", healthSK(h.Provider, h.Model), ErrVersionConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("dynamo: write health of %s: %w", healthSK(h.Provider, h.Model), err)
+	}
+	return next, nil
+}
+
+func healthOf(item map[string]types.AttributeValue) (Health, error) {
+	h := Health{Provider: stringAttr(item, attrProvider), Model: stringAttr(item, attrModel),
+		Status: stringAttr(item, attrStatus), Reason: stringAttr(item, attrReason)}
+	bad := func(what string) (Health, error) {
+		return Health{}, fmt.Errorf("dynamo: health item %s: bad %s", stringAttr(item, AttrSK), what)
+	}
+	var err error
+	if h.CheckedAt, err = time.Parse(time.RFC3339Nano, stringAttr(item, attrCheckedAt)); err != nil {
+		return bad(attrCheckedAt)
+	}
+	if h.LatencyMs, err = strconv.ParseFloat(numberAttr(item, attrLatency), 64); err != nil {
+		return bad(attrLatency)
+	}
+	if h.ConsecutiveFailures, err = strconv.Atoi(numberAttr(item, attrFailures)); err != nil {
+		return bad(attrFailures)
+	}
+	if h.Version, err = strconv.ParseInt(numberAttr(item, attrVersion), 10, 64); err != nil {
+		return bad(attrVersion)
+	}
+	if h.Provider == "" {
+		return bad(attrProvider)
+	}
+	return h, nil
+}

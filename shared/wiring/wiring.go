@@ -1,0 +1,256 @@
+// Package wiring assembles the router from its environment (CONTRACT.md
+// section 1): the configuration source (a file or DynamoDB), the secret
+// store, the providers, the gateway, and the front door, a local HTTP server
+// or the Lambda runtime. functions/router/main.go only calls Main, and tests
+// build the router exactly as main does.
+package wiring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/llm-router/router/shared/awshttp"
+
+	"github.com/llm-router/router/shared/secret/awssecrets"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/gateway"
+	"github.com/llm-router/router/shared/lambdaapi"
+	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/provider"
+	"github.com/llm-router/router/shared/secret"
+	"github.com/llm-router/router/shared/store/dynamo"
+)
+
+// Store names of ROUTER_STORE.
+const (
+	StoreFile     = "file"
+	StoreDynamoDB = "dynamodb"
+)
+
+// initTimeout bounds loading the configuration at start. Lambda allows an
+// execution environment's init phase 10 s.
+const initTimeout = 8 * time.Second
+
+// Settings are the router's environment variables, parsed.
+type Settings struct {
+	// OnLambda is set when AWS_LAMBDA_RUNTIME_API is.
+	OnLambda bool
+	// Store is file or dynamodb (ROUTER_STORE; dynamodb on Lambda, else file).
+	Store string
+	// ConfigPath is the YAML file of the file store (ROUTER_CONFIG; empty:
+	// the built-in default).
+	ConfigPath string
+	// ConfigTable and StateTable are the DynamoDB tables (ROUTER_CONFIG_TABLE,
+	// ROUTER_STATE_TABLE).
+	ConfigTable, StateTable string
+	// CacheTTL is how long the in-memory configuration is trusted (ROUTER_CACHE_TTL).
+	CacheTTL time.Duration
+	// Streaming answers Lambda events with API Gateway response streaming
+	// (ROUTER_STREAMING=1); otherwise they are answered buffered.
+	Streaming bool
+	// Namespace is the CloudWatch namespace of metrics (ROUTER_METRICS_NAMESPACE).
+	Namespace string
+	// Port is the local server's port (PORT; empty: 8080).
+	Port string
+	// SecretID is the default secret of secret:#field key references
+	// (ROUTER_SECRET_ID).
+	SecretID string
+}
+
+// ParseSettings reads the environment through env, so nothing below main
+// reads the process environment itself.
+func ParseSettings(env func(string) (string, bool)) (Settings, error) {
+	get := func(k, def string) string {
+		if v, ok := env(k); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	s := Settings{
+		ConfigPath:  get("ROUTER_CONFIG", ""),
+		ConfigTable: get("ROUTER_CONFIG_TABLE", dynamo.DefaultConfigTable),
+		StateTable:  get("ROUTER_STATE_TABLE", dynamo.DefaultStateTable),
+		Namespace:   get("ROUTER_METRICS_NAMESPACE", ""),
+		Port:        get("PORT", ""),
+		SecretID:    get("ROUTER_SECRET_ID", secret.DefaultSecretID),
+	}
+	s.OnLambda = get("AWS_LAMBDA_RUNTIME_API", "") != ""
+	s.Store = StoreFile
+	if s.OnLambda {
+		s.Store = StoreDynamoDB
+	}
+	switch v := get("ROUTER_STORE", s.Store); v {
+	case StoreFile, StoreDynamoDB:
+		s.Store = v
+	default:
+		return s, fmt.Errorf("ROUTER_STORE=%q: want file or dynamodb", v)
+	}
+	ttl, err := time.ParseDuration(get("ROUTER_CACHE_TTL", dynamo.DefaultCacheTTL.String()))
+	if err != nil || ttl <= 0 {
+		return s, fmt.Errorf("ROUTER_CACHE_TTL=%q: want a positive duration such as 5s", get("ROUTER_CACHE_TTL", ""))
+	}
+	s.CacheTTL = ttl
+	switch v := strings.ToLower(get("ROUTER_STREAMING", "0")); v {
+	case "1", "true", "on":
+		s.Streaming = true
+	case "0", "false", "off":
+	default:
+		return s, fmt.Errorf("ROUTER_STREAMING=%q: want 1 or 0", v)
+	}
+	return s, nil
+}
+
+// Process is what the router takes from its process.
+type Process struct {
+	// Env looks up environment variables (os.LookupEnv in main).
+	Env func(string) (string, bool)
+	// Stdout receives audit and metric lines; Stderr the logs.
+	Stdout, Stderr io.Writer
+	// AWS, when set, is used instead of the SDK's default configuration chain
+	// (tests point it at moto).
+	AWS *aws.Config
+}
+
+// Router is the assembled router.
+type Router struct {
+	Settings Settings
+	// Gateway is the http.Handler every front door serves.
+	Gateway *gateway.Gateway
+	// Audit buffers audit and metric lines; flushed per Lambda invocation, or
+	// every interval by the local server.
+	Audit *audit.Writer
+	// Lambda adapts Gateway to Lambda events.
+	Lambda *lambdaapi.Adapter
+	Log    *slog.Logger
+	// Source is the DynamoDB configuration source (nil with the file store).
+	Source *dynamo.ConfigSource
+}
+
+// Build assembles the router and loads its configuration once, so a router
+// that cannot serve says why at start. AWS clients are built here, once per
+// process (on Lambda: once per execution environment).
+func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
+	log := slog.New(slog.NewJSONHandler(p.Stderr, nil))
+	r := &Router{Settings: s, Audit: audit.NewWriter(p.Stdout), Log: log}
+
+	var awsCfg *aws.Config
+	loadAWS := func() (aws.Config, error) {
+		if awsCfg == nil {
+			cfg, err := awsConfig(ctx, p)
+			if err != nil {
+				return aws.Config{}, err
+			}
+			awsCfg = &cfg
+		}
+		return *awsCfg, nil
+	}
+
+	var source gateway.ConfigSource
+	needSecrets := s.OnLambda
+	switch s.Store {
+	case StoreDynamoDB:
+		cfg, err := loadAWS()
+		if err != nil {
+			return nil, err
+		}
+		r.Source = &dynamo.ConfigSource{DB: dynamodb.NewFromConfig(cfg), Table: s.ConfigTable, TTL: s.CacheTTL,
+			Namespace: s.Namespace, Log: log}
+		source = r.Source
+		needSecrets = true // the table's configuration may name secrets at any time
+	default:
+		c := config.Default()
+		if s.ConfigPath != "" {
+			var err error
+			if c, err = config.LoadFile(s.ConfigPath); err != nil {
+				return nil, err
+			}
+		}
+		source = gateway.Static{C: c}
+		needSecrets = needSecrets || namesSecrets(c)
+	}
+
+	keys := &secret.Resolver{Env: p.Env, DefaultSecret: s.SecretID}
+	if needSecrets {
+		cfg, err := loadAWS()
+		if err != nil {
+			return nil, err
+		}
+		keys.Secrets = &secret.Cache{Store: &awssecrets.Store{Client: secretsmanager.NewFromConfig(cfg)}}
+	}
+
+	r.Gateway = &gateway.Gateway{
+		Source:      source,
+		Providers:   provider.Builtin(),
+		Deps:        llm.Deps{HTTP: provider.HTTPClient(), Keys: keys},
+		Sink:        r.Audit,
+		Namespace:   s.Namespace,
+		Log:         log,
+		RequireKeys: s.OnLambda,
+	}
+	ictx, cancel := context.WithTimeout(ctx, initTimeout)
+	defer cancel()
+	if err := r.Gateway.Init(ictx); err != nil {
+		if errors.Is(err, config.ErrNoKeys) {
+			return nil, fmt.Errorf("%w (add a key to the configuration; docs/DEPLOY.md shows how)", err)
+		}
+		return nil, err
+	}
+	r.Lambda = &lambdaapi.Adapter{Handler: r.Gateway, Flush: r.Audit.Flush, Log: log}
+	return r, nil
+}
+
+// awsConfig is the AWS SDK configuration: the test's, or the default chain
+// (environment, including AWS_ENDPOINT_URL for moto or DynamoDB Local; on
+// Lambda, the function role's credentials from the environment).
+//
+// Its HTTP client is guarded against aws-sdk-go-v2#2737 (see awshttp); it is
+// wrapped after loading, so the credential providers keep the SDK's client.
+func awsConfig(ctx context.Context, p Process) (aws.Config, error) {
+	var cfg aws.Config
+	if p.AWS != nil {
+		cfg = *p.AWS
+	} else {
+		var err error
+		if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
+			return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+		}
+	}
+	if cfg.HTTPClient != nil {
+		cfg.HTTPClient = awshttp.Guard(cfg.HTTPClient)
+	}
+	return cfg, nil
+}
+
+// namesSecrets reports whether any provider key is a secret: reference, so a
+// local router with a file store builds a Secrets Manager client only when
+// its configuration needs one.
+func namesSecrets(c *config.Config) bool {
+	for _, p := range c.Providers {
+		if strings.HasPrefix(p.Key, "secret:") {
+			return true
+		}
+	}
+	return false
+}
+
+// LambdaHandler is the function to give lambda.Start: streamed answers for
+// API Gateway's streaming integration and Function URLs (Settings.Streaming),
+// else buffered API Gateway answers.
+func (r *Router) LambdaHandler() any {
+	if r.Settings.Streaming {
+		return r.Lambda.Stream
+	}
+	return r.Lambda.Buffered
+}

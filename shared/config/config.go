@@ -25,6 +25,10 @@ type Config struct {
 	Keys    []Key   `yaml:"keys,omitempty" json:"keys,omitempty"`
 	Metrics Metrics `yaml:"metrics,omitempty" json:"metrics,omitempty"`
 	Limits  Limits  `yaml:"limits,omitempty" json:"limits,omitempty"`
+	// Health tunes health checks and circuit breaking (health.go).
+	Health HealthPolicy `yaml:"health,omitempty" json:"health,omitempty"`
+	// Budgets are monthly spending limits per tag value (budgets.go).
+	Budgets []TagBudget `yaml:"budgets,omitempty" json:"budgets,omitempty"`
 }
 
 // Provider types the router knows.

@@ -65,6 +65,8 @@ func (c *Config) Validate() error {
 	c.validateDataClasses(&ck)
 	c.validateKeys(&ck, routes, models)
 	c.validateMetrics(&ck)
+	c.validateHealth(&ck)
+	c.validateBudgets(&ck)
 	if c.Limits.MaxBodyBytes < 0 {
 		ck.add("limits.max_body_bytes", "must not be negative")
 	}

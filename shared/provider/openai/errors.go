@@ -1,9 +1,11 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/llm-router/router/shared/llm"
 )
@@ -11,16 +13,14 @@ import (
 // errorBody covers the error shapes of the OpenAI-compatible family: OpenAI's
 // nested {"error":{...}}, Mistral's and vLLM's flat {"object":"error",...}, and
 // OpenRouter's nested error with a numeric code equal to the HTTP status.
+// Message is raw because Mistral's validation errors (422) carry an object
+// or an array of pydantic details there instead of a string.
 type errorBody struct {
-	Error *struct {
-		Message string          `json:"message"`
-		Type    string          `json:"type"`
-		Param   json.RawMessage `json:"param"`
-		Code    json.RawMessage `json:"code"`
-	} `json:"error"`
+	Error   json.RawMessage `json:"error"`
 	Object  string          `json:"object"`
-	Message string          `json:"message"`
-	Type    string          `json:"type"`
+	Message json.RawMessage `json:"message"`
+	Type    json.RawMessage `json:"type"`
+	Param   json.RawMessage `json:"param"`
 	Code    json.RawMessage `json:"code"`
 	Detail  json.RawMessage `json:"detail"`
 }
@@ -33,15 +33,22 @@ func ParseError(status int, data []byte) *llm.Error {
 	var typ, code, msg, param string
 	if json.Unmarshal(data, &b) == nil {
 		switch {
-		case b.Error != nil:
-			typ, msg = b.Error.Type, b.Error.Message
-			code, status = codeOf(b.Error.Code, status)
-			param = stringOf(b.Error.Param)
-		case b.Object == "error" || b.Message != "":
-			typ, msg = b.Type, b.Message
+		case isObject(b.Error):
+			var nested errorBody
+			_ = json.Unmarshal(b.Error, &nested)
+			typ, msg = stringOf(nested.Type), messageOf(nested.Message)
+			code, status = codeOf(nested.Code, status)
+			param = stringOf(nested.Param)
+		case len(b.Error) > 0 && b.Error[0] == '"': // {"error":"..."} (Ollama's native errors)
+			msg = stringOf(b.Error)
+		case b.Object == "error" || b.Object == "Error" || len(b.Message) > 0:
+			typ, msg = stringOf(b.Type), messageOf(b.Message)
+			if msg == "" {
+				msg = detailText(b.Detail)
+			}
 			code, status = codeOf(b.Code, status)
 		case len(b.Detail) > 0: // FastAPI-style servers
-			msg = stringOf(b.Detail)
+			msg = messageOf(b.Detail)
 			if msg == "" {
 				msg = "the provider rejected the request"
 			}
@@ -50,6 +57,72 @@ func ParseError(status int, data []byte) *llm.Error {
 	e := llm.UpstreamError("", status, normaliseType(typ, status), code, msg)
 	e.Param = param
 	return e
+}
+
+func isObject(raw json.RawMessage) bool {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	return len(raw) > 0 && raw[0] == '{'
+}
+
+// messageOf reads an error message: a string, a string holding JSON (older
+// Mistral bodies), an object with a detail list, or the list itself.
+func messageOf(raw json.RawMessage) string {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '"':
+		s := stringOf(raw)
+		if strings.HasPrefix(s, `{"detail"`) {
+			if d := messageOf(json.RawMessage(s)); d != "" {
+				return d
+			}
+		}
+		return s
+	case '{':
+		var inner struct {
+			Detail  json.RawMessage `json:"detail"`
+			Message json.RawMessage `json:"message"`
+		}
+		if json.Unmarshal(raw, &inner) != nil {
+			return ""
+		}
+		if d := detailText(inner.Detail); d != "" {
+			return d
+		}
+		return messageOf(inner.Message)
+	case '[':
+		return detailText(raw)
+	}
+	return ""
+}
+
+// detailText summarises pydantic validation details as "loc: msg" pairs. The
+// offending input, which may quote the prompt, is left out.
+func detailText(raw json.RawMessage) string {
+	var details []struct {
+		Loc []json.RawMessage `json:"loc"`
+		Msg string            `json:"msg"`
+	}
+	if json.Unmarshal(raw, &details) != nil {
+		return stringOf(raw)
+	}
+	parts := make([]string, 0, len(details))
+	for _, d := range details {
+		var loc []string
+		for _, l := range d.Loc {
+			if s := strings.Trim(string(l), `"`); s != "body" {
+				loc = append(loc, s)
+			}
+		}
+		if len(loc) == 0 {
+			parts = append(parts, d.Msg)
+			continue
+		}
+		parts = append(parts, strings.Join(loc, ".")+": "+d.Msg)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // codeOf reads an error code that may be a string, a number or null. A numeric

@@ -2,7 +2,9 @@
 // It relays the client's body with only "model" (and, for streams,
 // stream_options.include_usage) rewritten, so fields the router does not
 // interpret pass through untouched, and it reads usage without decoding the
-// rest of the answer.
+// rest of the answer. A provider's dialect (DeepSeek, Mistral, Groq, …) adds
+// the edits that API needs (dialect.go); plain OpenAI and the compatible APIs
+// that accept its body as it is take the relay path unchanged.
 package openai
 
 import (
@@ -37,6 +39,7 @@ type Provider struct {
 	keys     llm.KeyResolver
 	client   *http.Client
 	header   http.Header // extra headers from configuration
+	dialect  *dialect
 }
 
 var (
@@ -59,16 +62,24 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 	for k, v := range p.Headers {
 		h.Set(k, v)
 	}
+	name := p.Dialect
+	if name == "" {
+		name = DetectDialect(base)
+	}
 	return &Provider{name: p.Name, chatURL: base + "/chat/completions", embedURL: base + "/embeddings", modelURL: base + "/models",
-		keyRef: p.Key, keys: d.Keys, client: client, header: h}, nil
+		keyRef: p.Key, keys: d.Keys, client: client, header: h, dialect: newDialect(name)}, nil
 }
+
+// Dialect is the OpenAI-compatible API this provider talks to: the
+// configured one, else the one its base URL names.
+func (p *Provider) Dialect() string { return p.dialect.name }
 
 // Name is the provider's configured name.
 func (p *Provider) Name() string { return p.name }
 
 // Chat sends a non-streaming completion.
 func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	body, err := upstreamBody(req, false)
+	body, err := p.dialect.body(req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +102,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 
 // Stream sends a streaming completion; it returns once the upstream accepted it.
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	body, err := upstreamBody(req, true)
+	body, err := p.dialect.body(req, true)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +110,11 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	if err != nil {
 		return nil, err
 	}
-	return NewStream(p.name, resp.Body, req.Model), nil
+	st := NewStream(p.name, resp.Body, req.Model)
+	if p.dialect.xGroqUsage {
+		return &groqStream{Stream: st}, nil
+	}
+	return st, nil
 }
 
 // Embed relays an embeddings request with the upstream model name.

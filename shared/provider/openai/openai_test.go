@@ -143,6 +143,24 @@ func TestParseError(t *testing.T) {
 		{"html from a proxy", 503, `<html>Service Unavailable</html>`, 503, "api_error", "", "Service Unavailable"},
 		{"auth", 401, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`,
 			401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided"},
+		// Mistral's validation errors carry pydantic details in message; the
+		// input (which may quote the prompt) is left out.
+		{"mistral 422 detail object", 422, `{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","stream_options","include_usage"],"msg":"Extra inputs are not permitted","input":true,"url":"https://errors.pydantic.dev/2.10/v/extra_forbidden"}]},"type":"invalid_request_error","param":null,"code":null}`,
+			422, "invalid_request_error", "", "stream_options.include_usage: Extra inputs are not permitted"},
+		{"mistral 422 with message index", 422, `{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","messages",3,"assistant","reasoning_content"],"msg":"Extra inputs are not permitted","input":"secret prompt text"},{"type":"extra_forbidden","loc":["body","max_completion_tokens"],"msg":"Extra inputs are not permitted","input":32000}]},"type":"invalid_request_error","param":null,"code":null}`,
+			422, "invalid_request_error", "", "messages.3.assistant.reasoning_content: Extra inputs are not permitted; max_completion_tokens: Extra inputs are not permitted"},
+		{"mistral newer body", 422, `{"object":"Error","detail":[{"type":"extra_forbidden","loc":["body","tools"],"msg":"Extra inputs are not permitted","input":[]}],"message":[{"type":"extra_forbidden","loc":["body","tools"],"msg":"Extra inputs are not permitted","input":[]}],"type":"invalid_request_error","code":3001}`,
+			422, "invalid_request_error", "3001", "tools: Extra inputs are not permitted"},
+		{"mistral 2024 json in a string", 422, `{"object":"error","message":"{\"detail\":[{\"type\":\"extra_forbidden\",\"loc\":[\"body\",\"frequency_penalty\"],\"msg\":\"Extra inputs are not permitted\",\"input\":0.0}]}","type":"internal_error_proxy","param":null,"code":"1000"}`,
+			422, "invalid_request_error", "1000", "frequency_penalty: Extra inputs are not permitted"},
+		{"vllm flat", 400, `{"object":"error","message":"This model's maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}`,
+			400, "invalid_request_error", "400", "This model's maximum context length is 4096 tokens."},
+		{"plain string error", 404, `{"error":"model \"llama3\" not found, try pulling it first"}`,
+			404, "invalid_request_error", "", `model "llama3" not found, try pulling it first`},
+		{"fastapi detail", 422, `{"detail":[{"loc":["body","messages"],"msg":"field required","type":"value_error.missing"}]}`,
+			422, "invalid_request_error", "", "messages: field required"},
+		{"deepseek", 400, `{"error":{"message":"The reasoning_content in the thinking mode must be passed back to the API.","type":"invalid_request_error","param":null,"code":"invalid_request_error"}}`,
+			400, "invalid_request_error", "invalid_request_error", "The reasoning_content in the thinking mode must be passed back to the API."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

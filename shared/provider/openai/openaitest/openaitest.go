@@ -1,7 +1,11 @@
 // Package openaitest is a loopback OpenAI-compatible server for tests and
 // benchmarks. It speaks OpenAI's wire format (bodies, SSE chunks with
 // "usage":null and the final usage chunk, [DONE], error bodies and statuses),
-// records what it received, and is scripted per request.
+// records what it received, and is scripted per request. Reply options add the
+// compatible APIs' variations (reasoning_content, x_groq usage, DeepSeek's
+// cache fields, keep-alive comments, errors inside a 200), and the DeepSeek,
+// Mistral and Groq wrappers (dialects.go) make a script as strict as those
+// APIs are about what they accept.
 package openaitest
 
 import (
@@ -27,6 +31,14 @@ type Reply struct {
 	// Flat writes the error in the flat {"object":"error",...} shape of
 	// Mistral and vLLM instead of OpenAI's nested one.
 	Flat bool
+	// ErrBody, with Status, is the error body written verbatim instead of
+	// one built from the fields above (e.g. Mistral's 422 validation body).
+	ErrBody string
+	// InBand sends the error (Status, ErrMessage) with HTTP 200, as
+	// OpenRouter does once generation has started: as the body of a plain
+	// answer, or as a data event after the first content chunk of a stream,
+	// in OpenRouter's shape {"error":{"code":<Status>,"message":...}}.
+	InBand bool
 
 	// Text is the answer; empty gives "Hello from <model>.".
 	Text string
@@ -34,7 +46,28 @@ type Reply struct {
 	// and ToolArgs arguments instead of text.
 	ToolCall string
 	ToolArgs string
-	Usage    Usage
+	// ToolCallID is the id of that call; empty gives call_abc123.
+	ToolCallID string
+	// Reasoning is sent as reasoning_content (DeepSeek, Qwen): in the
+	// message, or streamed in deltas before the content.
+	Reasoning string
+	Usage     Usage
+	// CacheHitTokens reports cached tokens as DeepSeek does, in
+	// prompt_cache_hit_tokens and prompt_cache_miss_tokens, instead of
+	// prompt_tokens_details.cached_tokens.
+	CacheHitTokens bool
+	// UsageInLastChunk sends a stream's usage in its last chunk (the one
+	// with finish_reason), asked for or not, and no usage-only chunk:
+	// Mistral's way.
+	UsageInLastChunk bool
+	// XGroqUsage sends a stream's usage under x_groq.usage in its last
+	// chunk, and no usage-only chunk: Groq's way.
+	XGroqUsage bool
+	// KeepAlive, for a stream, is a comment line (": keep-alive",
+	// ": OPENROUTER PROCESSING") sent before every event; for a plain answer,
+	// blank lines are sent before the body, as DeepSeek does while a request
+	// is queued.
+	KeepAlive string
 
 	// Hang holds the answer (before any byte) until the client goes away.
 	Hang bool
@@ -161,7 +194,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Request-Id", "req_fake_"+strconv.Itoa(len(body)))
-	if reply.Status != 0 && reply.Status != http.StatusOK {
+	if reply.Status != 0 && reply.Status != http.StatusOK && !reply.InBand {
 		writeError(w, reply)
 		return
 	}
@@ -177,23 +210,49 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	if reply.KeepAlive != "" {
+		_, _ = io.WriteString(w, "\n\n")
+	}
+	if reply.InBand {
+		_ = json.NewEncoder(w).Encode(inBandError(reply))
+		return
+	}
 	msg := map[string]any{"role": "assistant", "content": reply.Text, "refusal": nil, "annotations": []any{}}
+	if reply.Reasoning != "" {
+		msg["reasoning_content"] = reply.Reasoning
+	}
 	finish := "stop"
 	if reply.ToolCall != "" {
 		msg["content"] = nil
-		msg["tool_calls"] = []any{map[string]any{"id": "call_abc123", "type": "function",
+		msg["tool_calls"] = []any{map[string]any{"id": reply.toolCallID(), "type": "function",
 			"function": map[string]any{"name": reply.ToolCall, "arguments": reply.ToolArgs}}}
 		finish = "tool_calls"
 	}
 	out := map[string]any{
 		"id": "chatcmpl-fake", "object": "chat.completion", "created": 1741570283, "model": head.Model + "-2024-08-06",
 		"choices":            []any{map[string]any{"index": 0, "message": msg, "logprobs": nil, "finish_reason": finish}},
-		"usage":              usageObject(reply.Usage),
+		"usage":              usageObject(reply.Usage, reply.CacheHitTokens),
 		"service_tier":       "default",
 		"system_fingerprint": "fp_fc9f1d7035",
 	}
-	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (r *Reply) toolCallID() string {
+	if r.ToolCallID != "" {
+		return r.ToolCallID
+	}
+	return "call_abc123"
+}
+
+// inBandError is OpenRouter's error object, with the status as its code.
+func inBandError(r Reply) map[string]any {
+	msg := r.ErrMessage
+	if msg == "" {
+		msg = http.StatusText(r.Status)
+	}
+	return map[string]any{"error": map[string]any{"code": r.Status, "message": msg}}
 }
 
 // embeddings answers OpenAI's embeddings shape, scripted like chat: the
@@ -235,12 +294,18 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		"usage": map[string]any{"prompt_tokens": prompt, "total_tokens": prompt}})
 }
 
-func usageObject(u Usage) map[string]any {
-	return map[string]any{
+func usageObject(u Usage, cacheHit bool) map[string]any {
+	out := map[string]any{
 		"prompt_tokens": u.Prompt, "completion_tokens": u.Completion, "total_tokens": u.Prompt + u.Completion,
 		"prompt_tokens_details":     map[string]any{"cached_tokens": u.Cached, "audio_tokens": 0},
 		"completion_tokens_details": map[string]any{"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
 	}
+	if cacheHit {
+		delete(out, "prompt_tokens_details")
+		out["prompt_cache_hit_tokens"] = u.Cached
+		out["prompt_cache_miss_tokens"] = u.Prompt - u.Cached
+	}
+	return out
 }
 
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, reply Reply, includeUsage bool) {
@@ -252,23 +317,53 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, re
 		<-r.Context().Done()
 		return
 	}
+	// Usage goes in a usage-only chunk unless the upstream has its own way.
+	usageChunk := includeUsage && !reply.UsageInLastChunk && !reply.XGroqUsage
+	nullUsage := includeUsage && !reply.XGroqUsage
 	upstreamModel := model + "-2024-08-06"
-	send := func(choices []any, usage any) {
-		c := map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1694268190,
-			"model": upstreamModel, "system_fingerprint": "fp_44709d6fcb", "choices": choices, "obfuscation": "x9Qz"}
-		if includeUsage {
-			c["usage"] = usage
+	event := func(data []byte) {
+		if reply.KeepAlive != "" {
+			_, _ = io.WriteString(w, reply.KeepAlive+"\n\n")
 		}
-		data, _ := json.Marshal(c)
 		_, _ = io.WriteString(w, "data: "+string(data)+"\n\n")
 		fl.Flush()
 	}
+	sendWith := func(choices []any, usage any, extra map[string]any) {
+		c := map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1694268190,
+			"model": upstreamModel, "system_fingerprint": "fp_44709d6fcb", "choices": choices, "obfuscation": "x9Qz"}
+		if nullUsage || usage != nil {
+			c["usage"] = usage
+		}
+		for k, v := range extra {
+			c[k] = v
+		}
+		data, _ := json.Marshal(c)
+		event(data)
+	}
+	send := func(choices []any, usage any) { sendWith(choices, usage, nil) }
 	delta := func(d map[string]any, finish any) []any {
 		return []any{map[string]any{"index": 0, "delta": d, "logprobs": nil, "finish_reason": finish}}
 	}
+	finish := func(reason string) {
+		var usage any
+		var extra map[string]any
+		switch {
+		case reply.UsageInLastChunk:
+			usage = usageObject(reply.Usage, reply.CacheHitTokens)
+		case reply.XGroqUsage:
+			extra = map[string]any{"x_groq": map[string]any{"id": "req_fake", "usage": usageObject(reply.Usage, false)}}
+		}
+		sendWith(delta(map[string]any{}, reason), usage, extra)
+	}
+	if reply.Reasoning != "" {
+		send(delta(map[string]any{"role": "assistant", "content": nil, "reasoning_content": ""}, nil), nil)
+		for _, word := range strings.SplitAfter(reply.Reasoning, " ") {
+			send(delta(map[string]any{"reasoning_content": word}, nil), nil)
+		}
+	}
 	if reply.ToolCall != "" {
 		send(delta(map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{"index": 0,
-			"id": "call_abc123", "type": "function", "function": map[string]any{"name": reply.ToolCall, "arguments": ""}}}}, nil), nil)
+			"id": reply.toolCallID(), "type": "function", "function": map[string]any{"name": reply.ToolCall, "arguments": ""}}}}, nil), nil)
 		args := reply.ToolArgs
 		half := len(args) / 2
 		for _, part := range []string{args[:half], args[half:]} {
@@ -277,7 +372,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, re
 		if reply.Release != nil {
 			<-reply.Release
 		}
-		send(delta(map[string]any{}, "tool_calls"), nil)
+		finish("tool_calls")
 	} else {
 		send(delta(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil), nil)
 		words := strings.SplitAfter(reply.Text, " ")
@@ -296,17 +391,32 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, re
 				<-reply.Release
 			}
 			send(delta(map[string]any{"content": word}, nil), nil)
+			if reply.InBand {
+				// OpenRouter: the provider failed after generation started.
+				data, _ := json.Marshal(inBandError(reply))
+				event(data)
+				return
+			}
 		}
-		send(delta(map[string]any{}, "stop"), nil)
+		finish("stop")
 	}
-	if includeUsage {
-		send([]any{}, usageObject(reply.Usage))
+	if usageChunk {
+		send([]any{}, usageObject(reply.Usage, reply.CacheHitTokens))
 	}
 	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 	fl.Flush()
 }
 
 func writeError(w http.ResponseWriter, reply Reply) {
+	if reply.RetryAfter != "" {
+		w.Header().Set("Retry-After", reply.RetryAfter)
+	}
+	if reply.ErrBody != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(reply.Status)
+		_, _ = io.WriteString(w, reply.ErrBody)
+		return
+	}
 	msg := reply.ErrMessage
 	if msg == "" {
 		msg = http.StatusText(reply.Status)
@@ -318,9 +428,6 @@ func writeError(w http.ResponseWriter, reply Reply) {
 	var body any = map[string]any{"error": map[string]any{"message": msg, "type": reply.ErrType, "param": nil, "code": code}}
 	if reply.Flat {
 		body = map[string]any{"object": "error", "message": msg, "type": reply.ErrType, "param": nil, "code": code}
-	}
-	if reply.RetryAfter != "" {
-		w.Header().Set("Retry-After", reply.RetryAfter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(reply.Status)

@@ -80,17 +80,6 @@ func Delete(obj []byte, key string) ([]byte, error) {
 	return append(out, obj[after:]...), nil
 }
 
-// Scan calls fn for every top-level member of obj with the raw key and the
-// value's byte range obj[start:end]. Prefer Members on hot paths: a closure
-// that captures variables costs an allocation.
-func Scan(obj []byte, fn func(key []byte, start, end int)) error {
-	m := MembersOf(obj)
-	for m.Next() {
-		fn(m.Key(), m.Start(), m.End())
-	}
-	return m.Err()
-}
-
 // Members iterates over the members of a JSON object without allocating:
 //
 //	m := rawjson.MembersOf(obj)

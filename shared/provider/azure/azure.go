@@ -128,7 +128,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, llm.Unavailable(p.name, err)
 	}
-	out, usage, upErr := relay(data, req.Model)
+	out, usage, upErr := openai.RelayAnswer(data, req.Model)
 	if upErr != nil {
 		upErr.Provider = p.name
 		return nil, upErr
@@ -164,7 +164,7 @@ func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.R
 	if err != nil {
 		return nil, llm.Unavailable(p.name, err)
 	}
-	out, usage, upErr := relay(data, req.Model)
+	out, usage, upErr := openai.RelayAnswer(data, req.Model)
 	if upErr != nil {
 		upErr.Provider = p.name
 		return nil, upErr
@@ -321,44 +321,6 @@ func readBody(resp *http.Response) ([]byte, error) {
 		return buf, err
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
-}
-
-// relay reads usage from an answer (chat.completion or embeddings list) and
-// rewrites its model to the one the client sees. Azure's extra fields
-// (prompt_filter_results, content_filter_results) pass through.
-func relay(data []byte, model string) ([]byte, llm.Usage, *llm.Error) {
-	var usage llm.Usage
-	mStart, mEnd, uStart, uEnd := -1, -1, -1, -1
-	hasError := false
-	err := rawjson.Scan(data, func(k []byte, s, e int) {
-		switch string(k) {
-		case "model":
-			mStart, mEnd = s, e
-		case "usage":
-			uStart, uEnd = s, e
-		case "error":
-			hasError = !bytes.Equal(data[s:e], []byte("null"))
-		}
-	})
-	if err != nil {
-		return nil, usage, llm.UpstreamError("", http.StatusBadGateway, "api_error", "bad_upstream_response",
-			"the provider's answer was not a JSON object")
-	}
-	if hasError {
-		return nil, usage, openai.ParseError(http.StatusBadGateway, data)
-	}
-	if uStart >= 0 {
-		_ = usage.UnmarshalJSON(data[uStart:uEnd])
-	}
-	q := strconv.AppendQuote(make([]byte, 0, len(model)+2), model)
-	if mStart < 0 {
-		out, _ := rawjson.Set(data, "model", q)
-		return out, usage, nil
-	}
-	out := make([]byte, 0, len(data)-(mEnd-mStart)+len(q))
-	out = append(out, data[:mStart]...)
-	out = append(out, q...)
-	return append(out, data[mEnd:]...), usage, nil
 }
 
 // stream is OpenAI's stream reader without the chunks that carry neither a

@@ -237,11 +237,9 @@ func (d *dialect) edit(req *llm.Request, stream bool) ([]byte, error) {
 	w.buf = append(w.buf, '{')
 	sawModel, sawStreamOptions := false, false
 	var err error
-	scanErr := rawjson.Scan(body, func(k []byte, s, e int) {
-		if err != nil {
-			return
-		}
-		v := body[s:e]
+	m := rawjson.MembersOf(body)
+	for err == nil && m.Next() {
+		k, v := m.Key(), m.Value()
 		null := bytes.Equal(v, nullValue)
 		switch key := string(k); {
 		case key == "model":
@@ -278,9 +276,9 @@ func (d *dialect) edit(req *llm.Request, stream bool) ([]byte, error) {
 		default:
 			w.rawMember(k, v)
 		}
-	})
-	if scanErr != nil {
-		return nil, scanErr
+	}
+	if m.Err() != nil {
+		return nil, m.Err()
 	}
 	if err != nil {
 		return nil, err
@@ -365,11 +363,12 @@ func (m *messageRules) message(dst, msg []byte, ids *toolIDs) ([]byte, error) {
 	allowed := m.allowed[role]
 	w := objectWriter{buf: append(dst, '{')}
 	var err error
-	scanErr := rawjson.Scan(msg, func(k []byte, s, e int) {
-		if err != nil || (allowed != nil && !allowed[string(k)]) {
-			return
+	it := rawjson.MembersOf(msg)
+	for err == nil && it.Next() {
+		k, v := it.Key(), it.Value()
+		if allowed != nil && !allowed[string(k)] {
+			continue
 		}
-		v := msg[s:e]
 		switch string(k) {
 		case "role":
 			if asSystem {
@@ -389,9 +388,9 @@ func (m *messageRules) message(dst, msg []byte, ids *toolIDs) ([]byte, error) {
 			}
 		}
 		w.rawMember(k, v)
-	})
-	if scanErr != nil {
-		return nil, scanErr
+	}
+	if it.Err() != nil {
+		return nil, it.Err()
 	}
 	return append(w.buf, '}'), err
 }

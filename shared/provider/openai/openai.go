@@ -92,7 +92,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, llm.Unavailable(p.name, err)
 	}
-	out, usage, upErr := relayAnswer(data, req.Model)
+	out, usage, upErr := RelayAnswer(data, req.Model)
 	if upErr != nil {
 		upErr.Provider = p.name
 		return nil, upErr
@@ -132,7 +132,7 @@ func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.R
 	if err != nil {
 		return nil, llm.Unavailable(p.name, err)
 	}
-	out, usage, upErr := relayAnswer(data, req.Model)
+	out, usage, upErr := RelayAnswer(data, req.Model)
 	if upErr != nil {
 		upErr.Provider = p.name
 		return nil, upErr
@@ -252,25 +252,28 @@ func readBody(resp *http.Response) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
 }
 
-// relayAnswer reads usage from a chat.completion body and rewrites its model.
-// A 200 answer that carries an error object (OpenRouter does this once
-// generation has started) is returned as an error.
-func relayAnswer(data []byte, model string) ([]byte, llm.Usage, *llm.Error) {
+// RelayAnswer reads usage from an OpenAI-shaped answer (chat.completion or
+// an embeddings list) and rewrites its model to the one the client sees;
+// other members pass through as the upstream wrote them. A 200 answer that
+// carries an error object (OpenRouter does this once generation has started)
+// is returned as an error. Azure's adapter uses it too.
+func RelayAnswer(data []byte, model string) ([]byte, llm.Usage, *llm.Error) {
 	var usage llm.Usage
 	mStart, mEnd := -1, -1
 	uStart, uEnd := -1, -1
 	hasError := false
-	err := rawjson.Scan(data, func(k []byte, s, e int) {
-		switch string(k) {
+	m := rawjson.MembersOf(data)
+	for m.Next() {
+		switch string(m.Key()) {
 		case "model":
-			mStart, mEnd = s, e
+			mStart, mEnd = m.Start(), m.End()
 		case "usage":
-			uStart, uEnd = s, e
+			uStart, uEnd = m.Start(), m.End()
 		case "error":
-			hasError = !bytes.Equal(data[s:e], []byte("null"))
+			hasError = !bytes.Equal(m.Value(), nullValue)
 		}
-	})
-	if err != nil {
+	}
+	if m.Err() != nil {
 		return nil, usage, llm.UpstreamError("", http.StatusBadGateway, "api_error", "bad_upstream_response",
 			"the provider's answer was not a JSON object")
 	}

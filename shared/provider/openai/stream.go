@@ -70,19 +70,20 @@ func (s *Stream) Next() (llm.Chunk, error) {
 func (s *Stream) chunk(payload []byte) (llm.Chunk, error) {
 	mStart, mEnd, uStart, uEnd := -1, -1, -1, -1
 	hasError, noChoices := false, false
-	err := rawjson.Scan(payload, func(k []byte, st, e int) {
-		switch string(k) {
+	m := rawjson.MembersOf(payload)
+	for m.Next() {
+		switch string(m.Key()) {
 		case "model":
-			mStart, mEnd = st, e
+			mStart, mEnd = m.Start(), m.End()
 		case "usage":
-			uStart, uEnd = st, e
+			uStart, uEnd = m.Start(), m.End()
 		case "choices":
-			noChoices = bytes.Equal(bytes.TrimSpace(payload[st:e]), []byte("[]"))
+			noChoices = bytes.Equal(bytes.TrimSpace(m.Value()), []byte("[]"))
 		case "error":
-			hasError = !bytes.Equal(payload[st:e], nullValue)
+			hasError = !bytes.Equal(m.Value(), nullValue)
 		}
-	})
-	if err != nil {
+	}
+	if m.Err() != nil {
 		s.done = true
 		return llm.Chunk{}, &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
 			Code: "bad_upstream_response", Message: "the provider sent a malformed stream event", Provider: s.provider}

@@ -6,16 +6,15 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/provider/httpapi"
 )
 
 // DefaultBaseURL is Anthropic's API root; paths start with /v1.
@@ -27,21 +26,12 @@ const APIVersion = "2023-06-01"
 // userAgent names the router to the upstream.
 const userAgent = "llm-router"
 
-// maxErrorBody bounds how much of an error answer is read.
-const maxErrorBody = 64 << 10
-
-// maxBody bounds a whole (non-streamed) answer.
-const maxBody = 32 << 20
-
 // Provider talks to one Anthropic Messages API endpoint.
 type Provider struct {
 	name     string
 	messages string // URL of POST /v1/messages
 	models   string // URL of GET /v1/models
-	keyRef   string
-	keys     llm.KeyResolver
-	client   *http.Client
-	header   http.Header // extra headers from configuration, e.g. anthropic-beta
+	api      *httpapi.Client
 	now      func() time.Time
 }
 
@@ -62,12 +52,17 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
+	// Configured extras (e.g. anthropic-beta), then the API version; an empty
+	// key is for a proxy in front of Anthropic that adds the key itself.
 	h := http.Header{}
 	for k, v := range p.Headers {
 		h.Set(k, v)
 	}
-	return &Provider{name: p.Name, messages: base + "/v1/messages", models: base + "/v1/models",
-		keyRef: p.Key, keys: d.Keys, client: client, header: h, now: time.Now}, nil
+	h.Set("anthropic-version", APIVersion)
+	h.Set("User-Agent", userAgent)
+	api := &httpapi.Client{Provider: p.Name, HTTP: client, Keys: d.Keys, KeyRef: p.Key, KeyHeader: "x-api-key", Header: h,
+		ParseError: func(status int, _ http.Header, body []byte) *llm.Error { return ParseError(status, body) }}
+	return &Provider{name: p.Name, messages: base + "/v1/messages", models: base + "/v1/models", api: api, now: time.Now}, nil
 }
 
 // Name is the provider's configured name.
@@ -79,12 +74,12 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.do(ctx, body, false)
+	resp, err := p.api.Post(ctx, p.messages, body, false)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := readBody(resp)
+	data, err := httpapi.ReadBody(resp)
 	if err != nil {
 		return nil, llm.Unavailable(p.name, err)
 	}
@@ -104,7 +99,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.do(ctx, body, true)
+	resp, err := p.api.Post(ctx, p.messages, body, true)
 	if err != nil {
 		return nil, err
 	}
@@ -114,23 +109,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 // Probe lists one model: it proves the endpoint answers and the key is
 // accepted without spending tokens.
 func (p *Provider) Probe(ctx context.Context, _ string) error {
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, p.models+"?limit=1", nil)
-	if err != nil {
-		return err
-	}
-	if err := p.authorize(ctx, r); err != nil {
-		return err
-	}
-	resp, err := p.client.Do(r)
-	if err != nil {
-		return llm.Unavailable(p.name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return p.errorFrom(resp)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-	return nil
+	return p.api.Get(ctx, p.models+"?limit=1")
 }
 
 // body is the JSON of the upstream request.
@@ -143,68 +122,4 @@ func (p *Provider) body(req *llm.Request, stream bool) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(mr)
-}
-
-// authorize sets the headers every Anthropic call carries: configured extras,
-// the API version and the key (resolved per call; the resolver caches).
-func (p *Provider) authorize(ctx context.Context, r *http.Request) error {
-	for k, v := range p.header {
-		r.Header[k] = v
-	}
-	r.Header.Set("anthropic-version", APIVersion)
-	r.Header.Set("User-Agent", userAgent)
-	if p.keyRef == "" {
-		return nil // a proxy in front of Anthropic that adds the key itself
-	}
-	key, err := p.keys.Resolve(ctx, p.keyRef)
-	if err != nil {
-		return &llm.Error{Kind: llm.KindAuth, Status: http.StatusBadGateway, Type: "api_error",
-			Code: "provider_key_unavailable", Message: "the router could not load this provider's key", Provider: p.name, Err: err}
-	}
-	r.Header.Set("x-api-key", key)
-	return nil
-}
-
-// do posts body to /v1/messages and returns a 200 answer; any other status
-// becomes an *llm.Error.
-func (p *Provider) do(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, p.messages, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if err := p.authorize(ctx, r); err != nil {
-		return nil, err
-	}
-	r.Header.Set("Content-Type", "application/json")
-	if stream {
-		r.Header.Set("Accept", "text/event-stream")
-	} else {
-		r.Header.Set("Accept", "application/json")
-	}
-	resp, err := p.client.Do(r)
-	if err != nil {
-		return nil, llm.Unavailable(p.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		return nil, p.errorFrom(resp)
-	}
-	return resp, nil
-}
-
-func (p *Provider) errorFrom(resp *http.Response) *llm.Error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e := ParseError(resp.StatusCode, data)
-	e.Provider = p.name
-	e.RetryAfter = llm.ParseRetryAfter(resp.Header.Get("Retry-After"))
-	return e
-}
-
-func readBody(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n > 0 && n <= maxBody {
-		buf := make([]byte, n)
-		_, err := io.ReadFull(resp.Body, buf)
-		return buf, err
-	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
 }

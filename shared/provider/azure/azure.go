@@ -13,13 +13,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/llm-router/router/shared/provider/httpapi"
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/llm"
@@ -39,12 +39,6 @@ const DefaultAPIVersion = "2024-10-21"
 // ask for stream usage (such streams are audited with usage missing).
 const streamUsageSince = "2024-09-01"
 
-// Bounds on what is read from Azure.
-const (
-	maxErrorBody = 64 << 10
-	maxBody      = 32 << 20
-)
-
 // versionPattern is a dated api-version: 2024-10-21 or 2025-04-01-preview.
 var versionPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
 
@@ -55,10 +49,7 @@ type Provider struct {
 	version string // "v1" for the v1 surface
 	modern  bool   // the api-version accepts stream_options and max_completion_tokens
 	probe   string
-	keyRef  string
-	keys    llm.KeyResolver
-	client  *http.Client
-	header  http.Header // extra headers from configuration
+	api     *httpapi.Client
 }
 
 var (
@@ -96,9 +87,13 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 	for k, v := range p.Headers {
 		h.Set(k, v)
 	}
+	// Azure's API keys go in api-key; Authorization is for Entra ID tokens.
+	// Its error bodies are OpenAI's shape with Azure's codes (content_filter,
+	// DeploymentNotFound, "429"), and it says when to retry in retry-after-ms.
+	api := &httpapi.Client{Provider: p.Name, HTTP: client, Keys: d.Keys, KeyRef: p.Key, KeyHeader: "Api-Key", Header: h,
+		ParseError: func(status int, _ http.Header, body []byte) *llm.Error { return openai.ParseError(status, body) }}
 	return &Provider{name: p.Name, base: base, version: version,
-		modern: version == "v1" || version[:10] >= streamUsageSince, probe: p.Probe,
-		keyRef: p.Key, keys: d.Keys, client: client, header: h}, nil
+		modern: version == "v1" || version[:10] >= streamUsageSince, probe: p.Probe, api: api}, nil
 }
 
 // Name is the provider's configured name.
@@ -119,21 +114,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.post(ctx, p.endpoint(req.Upstream, "chat/completions"), body, false)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := readBody(resp)
-	if err != nil {
-		return nil, llm.Unavailable(p.name, err)
-	}
-	out, usage, upErr := openai.RelayAnswer(data, req.Model)
-	if upErr != nil {
-		upErr.Provider = p.name
-		return nil, upErr
-	}
-	return &llm.Response{Body: out, Usage: usage}, nil
+	return openai.Relay(ctx, p.api, p.endpoint(req.Upstream, "chat/completions"), body, req.Model)
 }
 
 // Stream sends a streaming completion; it returns once Azure answered 200.
@@ -142,7 +123,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.post(ctx, p.endpoint(req.Upstream, "chat/completions"), body, true)
+	resp, err := p.api.Post(ctx, p.endpoint(req.Upstream, "chat/completions"), body, true)
 	if err != nil {
 		return nil, err
 	}
@@ -151,25 +132,11 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 
 // Embed relays an embeddings request to the deployment.
 func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.Response, error) {
-	body, err := setModel(req.Body, req.Upstream)
+	body, err := openai.WithModel(req.Body, req.Upstream)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.post(ctx, p.endpoint(req.Upstream, "embeddings"), body, false)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := readBody(resp)
-	if err != nil {
-		return nil, llm.Unavailable(p.name, err)
-	}
-	out, usage, upErr := openai.RelayAnswer(data, req.Model)
-	if upErr != nil {
-		upErr.Provider = p.name
-		return nil, upErr
-	}
-	return &llm.Response{Body: out, Usage: usage}, nil
+	return openai.Relay(ctx, p.api, p.endpoint(req.Upstream, "embeddings"), body, req.Model)
 }
 
 // Probe checks the resource. By default (probe: models, or unset) it lists
@@ -185,39 +152,18 @@ func (p *Provider) Probe(ctx context.Context, upstream string) error {
 			limit = `"max_tokens":1`
 		}
 		body := `{"model":` + strconv.Quote(upstream) + `,"messages":[{"role":"user","content":"ping"}],` + limit + `}`
-		resp, err := p.post(ctx, p.endpoint(upstream, "chat/completions"), []byte(body), false)
+		resp, err := p.api.Post(ctx, p.endpoint(upstream, "chat/completions"), []byte(body), false)
 		if err != nil {
 			return err
 		}
-		drain(resp)
+		httpapi.Drain(resp)
 		return nil
 	}
 	u := p.base + "/openai/models?api-version=" + url.QueryEscape(p.version)
 	if p.version == "v1" {
 		u = p.base + "/openai/v1/models"
 	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	if err := p.authorize(ctx, r); err != nil {
-		return err
-	}
-	resp, err := p.client.Do(r)
-	if err != nil {
-		return llm.Unavailable(p.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		return p.errorFrom(resp)
-	}
-	drain(resp)
-	return nil
-}
-
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-	_ = resp.Body.Close()
+	return p.api.Get(ctx, u)
 }
 
 // chatBody is the client's body with the deployment as model (the v1
@@ -225,102 +171,7 @@ func drain(resp *http.Response) {
 // route names need not reach Azure) and, for a stream on an api-version that
 // accepts it, include_usage turned on so the router can meter the stream.
 func (p *Provider) chatBody(req *llm.Request, stream bool) ([]byte, error) {
-	body := req.Body
-	var err error
-	if req.Chat == nil || req.Chat.Model != req.Upstream {
-		if body, err = setModel(body, req.Upstream); err != nil {
-			return nil, err
-		}
-	}
-	if stream && p.modern && (req.Chat == nil || !req.Chat.WantsUsage()) {
-		opts := []byte(`{"include_usage":true}`)
-		if cur, ok := rawjson.Find(body, "stream_options"); ok && len(cur) > 0 && cur[0] == '{' {
-			if opts, err = rawjson.Set(cur, "include_usage", []byte("true")); err != nil {
-				opts = []byte(`{"include_usage":true}`)
-			}
-		}
-		if body, err = rawjson.Set(body, "stream_options", opts); err != nil {
-			return nil, notObject()
-		}
-	}
-	return body, nil
-}
-
-func setModel(body []byte, model string) ([]byte, error) {
-	out, err := rawjson.Set(body, "model", strconv.AppendQuote(make([]byte, 0, len(model)+2), model))
-	if err != nil {
-		return nil, notObject()
-	}
-	return out, nil
-}
-
-func notObject() *llm.Error {
-	return llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a JSON object")
-}
-
-func (p *Provider) authorize(ctx context.Context, r *http.Request) error {
-	for k, v := range p.header {
-		r.Header[k] = v
-	}
-	key, err := p.keys.Resolve(ctx, p.keyRef)
-	if err != nil {
-		return &llm.Error{Kind: llm.KindAuth, Status: http.StatusBadGateway, Type: "api_error",
-			Code: "provider_key_unavailable", Message: "the router could not load this provider's key", Provider: p.name, Err: err}
-	}
-	// Azure's API keys go in api-key; Authorization is for Entra ID tokens.
-	r.Header.Set("Api-Key", key)
-	return nil
-}
-
-// post sends body and returns a 200 answer; any other status becomes an *llm.Error.
-func (p *Provider) post(ctx context.Context, u string, body []byte, stream bool) (*http.Response, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if err := p.authorize(ctx, r); err != nil {
-		return nil, err
-	}
-	r.Header.Set("Content-Type", "application/json")
-	if stream {
-		r.Header.Set("Accept", "text/event-stream")
-	} else {
-		r.Header.Set("Accept", "application/json")
-	}
-	resp, err := p.client.Do(r)
-	if err != nil {
-		return nil, llm.Unavailable(p.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		return nil, p.errorFrom(resp)
-	}
-	return resp, nil
-}
-
-// errorFrom reads Azure's error answer. Its body is OpenAI's error shape
-// with Azure's codes (content_filter, DeploymentNotFound, "429"); a content
-// filter refusal stays the 400 it is. Azure says when to retry in
-// retry-after-ms, more precisely than in Retry-After.
-func (p *Provider) errorFrom(resp *http.Response) *llm.Error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e := openai.ParseError(resp.StatusCode, data)
-	e.Provider = p.name
-	if ms, err := strconv.ParseFloat(resp.Header.Get("Retry-After-Ms"), 64); err == nil && ms > 0 && ms < 86400e3 {
-		e.RetryAfter = time.Duration(ms * float64(time.Millisecond))
-	} else {
-		e.RetryAfter = llm.ParseRetryAfter(resp.Header.Get("Retry-After"))
-	}
-	return e
-}
-
-func readBody(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n > 0 && n <= maxBody {
-		buf := make([]byte, n)
-		_, err := io.ReadFull(resp.Body, buf)
-		return buf, err
-	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	return openai.RequestBody(req, stream && p.modern)
 }
 
 // stream is OpenAI's stream reader without the chunks that carry neither a

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/llm-router/router/shared/provider/httpapi"
+
 	"github.com/llm-router/router/shared/rawjson"
 
 	"github.com/llm-router/router/shared/llm"
@@ -35,12 +37,12 @@ func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.R
 	if err != nil {
 		return nil, p.own(llm.InvalidRequest("", llm.CodeInvalidJSON, "the request could not be encoded for Gemini"))
 	}
-	resp, err := p.post(ctx, p.modelURL(req.Upstream, ":batchEmbedContents"), body, false)
+	resp, err := p.api.Post(ctx, p.modelURL(req.Upstream, ":batchEmbedContents"), body, false)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := readBody(resp)
+	data, err := httpapi.ReadBody(resp)
 	if err != nil {
 		return nil, llm.Unavailable(p.name, err)
 	}

@@ -28,16 +28,15 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/provider/httpapi"
 )
 
 // DefaultBaseURL is the Gemini API's root.
@@ -46,21 +45,12 @@ const DefaultBaseURL = "https://generativelanguage.googleapis.com"
 // apiVersion is the API version the adapter speaks when the base URL names none.
 const apiVersion = "/v1beta"
 
-// maxErrorBody bounds how much of an error answer is read.
-const maxErrorBody = 64 << 10
-
-// maxBody bounds a whole answer (a completion or a batch of embeddings).
-const maxBody = 32 << 20
-
 // Provider talks to one Gemini API endpoint.
 type Provider struct {
-	name   string
-	root   string // base URL with the API version, e.g. https://generativelanguage.googleapis.com/v1beta
-	keyRef string
-	keys   llm.KeyResolver
-	client *http.Client
-	header http.Header // extra headers from configuration
-	now    func() time.Time
+	name string
+	root string // base URL with the API version, e.g. https://generativelanguage.googleapis.com/v1beta
+	api  *httpapi.Client
+	now  func() time.Time
 }
 
 var (
@@ -88,7 +78,12 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 	for k, v := range p.Headers {
 		h.Set(k, v)
 	}
-	return &Provider{name: p.Name, root: base, keyRef: p.Key, keys: d.Keys, client: client, header: h, now: time.Now}, nil
+	// The key goes in x-goog-api-key, never in the URL, where logs would keep it.
+	api := &httpapi.Client{Provider: p.Name, HTTP: client, Keys: d.Keys, KeyRef: p.Key, KeyHeader: "x-goog-api-key", Header: h,
+		ParseError: func(status int, header http.Header, body []byte) *llm.Error {
+			return errorFromGoogle(p.Name, status, header, body)
+		}}
+	return &Provider{name: p.Name, root: base, api: api, now: time.Now}, nil
 }
 
 // Name is the provider's configured name.
@@ -100,12 +95,12 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.post(ctx, p.modelURL(req.Upstream, ":generateContent"), body, false)
+	resp, err := p.api.Post(ctx, p.modelURL(req.Upstream, ":generateContent"), body, false)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := readBody(resp)
+	data, err := httpapi.ReadBody(resp)
 	if err != nil {
 		return nil, llm.Unavailable(p.name, err)
 	}
@@ -134,7 +129,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.post(ctx, p.modelURL(req.Upstream, ":streamGenerateContent?alt=sse"), body, true)
+	resp, err := p.api.Post(ctx, p.modelURL(req.Upstream, ":streamGenerateContent?alt=sse"), body, true)
 	if err != nil {
 		return nil, err
 	}
@@ -144,23 +139,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 // Probe lists one model: it proves the endpoint answers and accepts the key
 // without spending tokens.
 func (p *Provider) Probe(ctx context.Context, _ string) error {
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, p.root+"/models?pageSize=1", nil)
-	if err != nil {
-		return err
-	}
-	if err := p.authorize(ctx, r); err != nil {
-		return err
-	}
-	resp, err := p.client.Do(r)
-	if err != nil {
-		return llm.Unavailable(p.name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return p.errorFrom(resp)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-	return nil
+	return p.api.Get(ctx, p.root+"/models?pageSize=1")
 }
 
 // requestBody is the generateContent body of req.
@@ -205,63 +184,4 @@ func modelName(upstream string) string {
 		return upstream
 	}
 	return "models/" + upstream
-}
-
-// authorize adds the configured headers and the key. The key goes in the
-// x-goog-api-key header, never in the URL, where proxies and logs keep it.
-func (p *Provider) authorize(ctx context.Context, r *http.Request) error {
-	for k, v := range p.header {
-		r.Header[k] = v
-	}
-	if p.keyRef == "" {
-		return nil
-	}
-	key, err := p.keys.Resolve(ctx, p.keyRef)
-	if err != nil {
-		return &llm.Error{Kind: llm.KindAuth, Status: http.StatusBadGateway, Type: "api_error",
-			Code: "provider_key_unavailable", Message: "the router could not load this provider's key", Provider: p.name, Err: err}
-	}
-	r.Header.Set("x-goog-api-key", key)
-	return nil
-}
-
-// post sends body and returns a 200 answer; any other status becomes an
-// *llm.Error.
-func (p *Provider) post(ctx context.Context, url string, body []byte, stream bool) (*http.Response, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if err := p.authorize(ctx, r); err != nil {
-		return nil, err
-	}
-	r.Header.Set("Content-Type", "application/json")
-	if stream {
-		r.Header.Set("Accept", "text/event-stream")
-	} else {
-		r.Header.Set("Accept", "application/json")
-	}
-	resp, err := p.client.Do(r)
-	if err != nil {
-		return nil, llm.Unavailable(p.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		return nil, p.errorFrom(resp)
-	}
-	return resp, nil
-}
-
-func (p *Provider) errorFrom(resp *http.Response) *llm.Error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return errorFromGoogle(p.name, resp.StatusCode, resp.Header, data)
-}
-
-func readBody(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n > 0 && n <= maxBody {
-		buf := make([]byte, n)
-		_, err := io.ReadFull(resp.Body, buf)
-		return buf, err
-	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
 }

@@ -176,7 +176,7 @@ func (d *dialect) body(req *llm.Request, stream bool) ([]byte, error) {
 			"n must be 1 for this model: its provider ("+d.label+") returns one choice per request")
 	}
 	if !d.needsEdit(req) {
-		return upstreamBody(req, stream)
+		return RequestBody(req, stream)
 	}
 	out, err := d.edit(req, stream)
 	if err != nil {

@@ -207,7 +207,7 @@ func TestDialectBodies(t *testing.T) {
 				got := s.Received()[0].Body
 				want, edited := tt.want[dialect]
 				if !edited {
-					relay, err := upstreamBody(req, tt.stream)
+					relay, err := RequestBody(req, tt.stream)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -280,7 +280,7 @@ func TestRelayPathUnchanged(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, _ := upstreamBody(req, stream)
+				want, _ := RequestBody(req, stream)
 				if !bytes.Equal(got, want) {
 					t.Errorf("body = %s, want the relay's %s", got, want)
 				}
@@ -288,7 +288,7 @@ func TestRelayPathUnchanged(t *testing.T) {
 					return
 				}
 				viaDialect := testing.AllocsPerRun(50, func() { _, _ = d.body(req, stream) })
-				relay := testing.AllocsPerRun(50, func() { _, _ = upstreamBody(req, stream) })
+				relay := testing.AllocsPerRun(50, func() { _, _ = RequestBody(req, stream) })
 				if viaDialect != relay {
 					t.Errorf("allocations = %v, want the relay's %v", viaDialect, relay)
 				}

@@ -10,24 +10,18 @@ package openai
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/provider/httpapi"
 	"github.com/llm-router/router/shared/rawjson"
 )
 
 // DefaultBaseURL is OpenAI's API root.
 const DefaultBaseURL = "https://api.openai.com/v1"
-
-// maxErrorBody bounds how much of an upstream error answer is read.
-const maxErrorBody = 64 << 10
-
-// maxBody bounds a whole answer (a non-streamed completion).
-const maxBody = 32 << 20
 
 // Provider talks to one OpenAI-compatible endpoint.
 type Provider struct {
@@ -35,10 +29,7 @@ type Provider struct {
 	chatURL  string
 	embedURL string
 	modelURL string
-	keyRef   string
-	keys     llm.KeyResolver
-	client   *http.Client
-	header   http.Header // extra headers from configuration
+	api      *httpapi.Client
 	dialect  *dialect
 }
 
@@ -66,8 +57,11 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 	if name == "" {
 		name = DetectDialect(base)
 	}
+	// Ollama and vLLM without --api-key take no key: KeyRef stays empty.
+	api := &httpapi.Client{Provider: p.Name, HTTP: client, Keys: d.Keys, KeyRef: p.Key, KeyHeader: "Authorization",
+		Header: h, ParseError: func(status int, _ http.Header, body []byte) *llm.Error { return ParseError(status, body) }}
 	return &Provider{name: p.Name, chatURL: base + "/chat/completions", embedURL: base + "/embeddings", modelURL: base + "/models",
-		keyRef: p.Key, keys: d.Keys, client: client, header: h, dialect: newDialect(name)}, nil
+		api: api, dialect: newDialect(name)}, nil
 }
 
 // Dialect is the OpenAI-compatible API this provider talks to: the
@@ -83,21 +77,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.do(ctx, p.chatURL, body, false)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := readBody(resp)
-	if err != nil {
-		return nil, llm.Unavailable(p.name, err)
-	}
-	out, usage, upErr := RelayAnswer(data, req.Model)
-	if upErr != nil {
-		upErr.Provider = p.name
-		return nil, upErr
-	}
-	return &llm.Response{Body: out, Usage: usage}, nil
+	return Relay(ctx, p.api, p.chatURL, body, req.Model)
 }
 
 // Stream sends a streaming completion; it returns once the upstream accepted it.
@@ -106,7 +86,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.do(ctx, p.chatURL, body, true)
+	resp, err := p.api.Post(ctx, p.chatURL, body, true)
 	if err != nil {
 		return nil, err
 	}
@@ -119,22 +99,29 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 
 // Embed relays an embeddings request with the upstream model name.
 func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.Response, error) {
-	body, err := rawjson.Set(req.Body, "model", quote(req.Upstream))
+	body, err := WithModel(req.Body, req.Upstream)
 	if err != nil {
-		return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a JSON object")
+		return nil, err
 	}
-	resp, err := p.do(ctx, p.embedURL, body, false)
+	return Relay(ctx, p.api, p.embedURL, body, req.Model)
+}
+
+// Relay posts a one-piece request (a chat completion, embeddings) through
+// api and relays the OpenAI-shaped answer with the client's model name. Azure
+// uses it too.
+func Relay(ctx context.Context, api *httpapi.Client, url string, body []byte, model string) (*llm.Response, error) {
+	resp, err := api.Post(ctx, url, body, false)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := readBody(resp)
+	data, err := httpapi.ReadBody(resp)
 	if err != nil {
-		return nil, llm.Unavailable(p.name, err)
+		return nil, llm.Unavailable(api.Provider, err)
 	}
-	out, usage, upErr := RelayAnswer(data, req.Model)
+	out, usage, upErr := RelayAnswer(data, model)
 	if upErr != nil {
-		upErr.Provider = p.name
+		upErr.Provider = api.Provider
 		return nil, upErr
 	}
 	return &llm.Response{Body: out, Usage: usage}, nil
@@ -143,113 +130,47 @@ func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.R
 // Probe lists models: it proves the endpoint answers and the key is accepted
 // without spending tokens.
 func (p *Provider) Probe(ctx context.Context, _ string) error {
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, p.modelURL, nil)
-	if err != nil {
-		return err
-	}
-	if err := p.authorize(ctx, r); err != nil {
-		return err
-	}
-	resp, err := p.client.Do(r)
-	if err != nil {
-		return llm.Unavailable(p.name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return p.errorFrom(resp)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-	return nil
+	return p.api.Get(ctx, p.modelURL)
 }
 
-func (p *Provider) authorize(ctx context.Context, r *http.Request) error {
-	for k, v := range p.header {
-		r.Header[k] = v
-	}
-	if p.keyRef == "" {
-		return nil // Ollama, vLLM without --api-key
-	}
-	key, err := p.keys.Resolve(ctx, p.keyRef)
-	if err != nil {
-		return &llm.Error{Kind: llm.KindAuth, Status: http.StatusBadGateway, Type: "api_error",
-			Code: "provider_key_unavailable", Message: "the router could not load this provider's key", Provider: p.name, Err: err}
-	}
-	r.Header.Set("Authorization", "Bearer "+key)
-	return nil
-}
-
-// do posts body and returns a 200 answer; any other status becomes an *llm.Error.
-func (p *Provider) do(ctx context.Context, url string, body []byte, stream bool) (*http.Response, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if err := p.authorize(ctx, r); err != nil {
-		return nil, err
-	}
-	r.Header.Set("Content-Type", "application/json")
-	if stream {
-		r.Header.Set("Accept", "text/event-stream")
-	} else {
-		r.Header.Set("Accept", "application/json")
-	}
-	resp, err := p.client.Do(r)
-	if err != nil {
-		return nil, llm.Unavailable(p.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		return nil, p.errorFrom(resp)
-	}
-	return resp, nil
-}
-
-func (p *Provider) errorFrom(resp *http.Response) *llm.Error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e := ParseError(resp.StatusCode, data)
-	e.Provider = p.name
-	e.RetryAfter = llm.ParseRetryAfter(resp.Header.Get("Retry-After"))
-	return e
-}
-
-// upstreamBody is the client's body with the upstream model name and, for a
-// stream, include_usage turned on so the router can meter it.
-func upstreamBody(req *llm.Request, stream bool) ([]byte, error) {
+// RequestBody is the client's body with the upstream model name and, when
+// askUsage is set (a stream), stream_options.include_usage turned on so the
+// router can meter the stream. Other members pass through as the client wrote
+// them. Azure uses it too.
+func RequestBody(req *llm.Request, askUsage bool) ([]byte, error) {
 	body := req.Body
 	var err error
 	if req.Chat == nil || req.Chat.Model != req.Upstream {
-		body, err = rawjson.Set(body, "model", quote(req.Upstream))
-		if err != nil {
-			return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a JSON object")
+		if body, err = WithModel(body, req.Upstream); err != nil {
+			return nil, err
 		}
 	}
-	if stream && (req.Chat == nil || !req.Chat.WantsUsage()) {
-		opts := []byte(`{"include_usage":true}`)
-		if cur, ok := rawjson.Find(body, "stream_options"); ok && len(cur) > 0 && cur[0] == '{' {
-			if opts, err = rawjson.Set(cur, "include_usage", []byte("true")); err != nil {
-				opts = []byte(`{"include_usage":true}`)
-			}
-		}
-		if body, err = rawjson.Set(body, "stream_options", opts); err != nil {
-			return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a JSON object")
+	if askUsage && (req.Chat == nil || !req.Chat.WantsUsage()) {
+		cur, _ := rawjson.Find(body, "stream_options")
+		if body, err = rawjson.Set(body, "stream_options", withUsage(cur)); err != nil {
+			return nil, notObject()
 		}
 	}
 	return body, nil
+}
+
+// WithModel is body with its model set to model.
+func WithModel(body []byte, model string) ([]byte, error) {
+	out, err := rawjson.Set(body, "model", quote(model))
+	if err != nil {
+		return nil, notObject()
+	}
+	return out, nil
+}
+
+func notObject() *llm.Error {
+	return llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a JSON object")
 }
 
 // quote writes a model name as a JSON string. Model names are validated to a
 // charset (letters, digits, . _ : / @ + -) that needs no escaping.
 func quote(s string) []byte {
 	return strconv.AppendQuote(make([]byte, 0, len(s)+2), s)
-}
-
-func readBody(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n > 0 && n <= maxBody {
-		buf := make([]byte, n)
-		_, err := io.ReadFull(resp.Body, buf)
-		return buf, err
-	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
 }
 
 // RelayAnswer reads usage from an OpenAI-shaped answer (chat.completion or

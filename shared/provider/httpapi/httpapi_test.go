@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/llm-router/router/shared/llm"
+)
+
+type keys map[string]string
+
+func (k keys) Resolve(_ context.Context, ref string) (string, error) {
+	if v, ok := k[ref]; ok {
+		return v, nil
+	}
+	return "", errors.New("no such key")
+}
+
+func TestClient(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		switch r.URL.Path {
+		case "/ok":
+			_, _ = w.Write([]byte(`{}`))
+		case "/slow-down":
+			w.Header().Set("Retry-After", "7")
+			w.Header().Set("Retry-After-Ms", "1500")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case "/busy":
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	parse := func(status int, _ http.Header, body []byte) *llm.Error {
+		return llm.UpstreamError("", status, "", "", "upstream said "+string(body))
+	}
+	h := http.Header{}
+	h.Set("Anthropic-Version", "2023-06-01")
+	for _, tt := range []struct{ header, want string }{{"Authorization", "Bearer sk-1"}, {"X-Api-Key", "sk-1"}} {
+		c := &Client{Provider: "p", HTTP: srv.Client(), Keys: keys{"env:K": "sk-1"}, KeyRef: "env:K", KeyHeader: tt.header,
+			Header: h, ParseError: parse}
+		resp, err := c.Post(context.Background(), srv.URL+"/ok", []byte(`{}`), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Drain(resp)
+		if got.Get(tt.header) != tt.want || got.Get("Anthropic-Version") != "2023-06-01" || got.Get("Accept") != "text/event-stream" {
+			t.Errorf("headers sent = %v", got)
+		}
+	}
+	c := &Client{Provider: "p", HTTP: srv.Client(), Keys: keys{}, KeyHeader: "Authorization", ParseError: parse}
+	_, err := c.Post(context.Background(), srv.URL+"/slow-down", nil, false)
+	if e := llm.AsError(err); e == nil || e.Provider != "p" || e.Status != 429 || e.RetryAfter != 1500*time.Millisecond {
+		t.Errorf("429: %+v; want provider p and retry-after-ms preferred", e)
+	}
+	if got.Get("Authorization") != "" {
+		t.Error("a key was sent without a key reference")
+	}
+	if err := c.Get(context.Background(), srv.URL+"/busy"); llm.AsError(err) == nil || llm.AsError(err).RetryAfter != 3*time.Second {
+		t.Errorf("503: %v", err)
+	}
+	// A key the router cannot load is its own problem, not the caller's: the
+	// 502 moves the request to the next target.
+	c.KeyRef = "env:MISSING"
+	_, err = c.Post(context.Background(), srv.URL+"/ok", nil, false)
+	if e := llm.AsError(err); e == nil || e.Code != "provider_key_unavailable" || !e.Retryable() {
+		t.Errorf("missing key: %+v", e)
+	}
+}

@@ -1,13 +1,14 @@
 package anthropic
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/llm-router/router/shared/provider/httpapi"
 
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
@@ -32,13 +33,12 @@ import (
 type stream struct {
 	provider string
 	body     io.ReadCloser
-	r        *bufio.Reader
+	lines    httpapi.Lines
 	model    string
 	created  int64
 
 	prefix []byte // a chunk up to and including `"choices":[`
 	buf    []byte // the chunk being returned
-	line   []byte // a line longer than the reader's buffer
 	event  []byte // the current event's name
 	data   []byte // the current event's data
 
@@ -53,7 +53,7 @@ type stream struct {
 }
 
 func newStream(provider string, body io.ReadCloser, model string, created int64) *stream {
-	return &stream{provider: provider, body: body, r: bufio.NewReaderSize(body, 16<<10), model: model, created: created}
+	return &stream{provider: provider, body: body, lines: httpapi.NewLines(body), model: model, created: created}
 }
 
 // Next returns the next chunk, io.EOF after the usage chunk, or an *llm.Error.
@@ -325,7 +325,7 @@ func (s *stream) readEvent() (name, data []byte, err error) {
 	s.event, s.data = s.event[:0], s.data[:0]
 	hasData := false
 	for {
-		line, err := s.readLine()
+		line, err := s.lines.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) && hasData {
 				return s.event, s.data, nil
@@ -356,22 +356,4 @@ func trimSpace(v []byte) []byte {
 		return v[1:]
 	}
 	return v
-}
-
-// readLine returns one line without its line ending; the slice is valid until
-// the next call.
-func (s *stream) readLine() ([]byte, error) {
-	line, err := s.r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		s.line = append(s.line[:0], line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			line, err = s.r.ReadSlice('\n')
-			s.line = append(s.line, line...)
-		}
-		line = s.line
-	}
-	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
-		return nil, err
-	}
-	return bytes.TrimRight(line, "\r\n"), nil
 }

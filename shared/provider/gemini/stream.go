@@ -1,13 +1,13 @@
 package gemini
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/llm-router/router/shared/provider/httpapi"
 
 	"github.com/llm-router/router/shared/rawjson"
 
@@ -22,13 +22,12 @@ import (
 type stream struct {
 	provider string
 	body     io.ReadCloser
-	r        *bufio.Reader
+	lines    httpapi.Lines
 	created  int64
 	model    []byte // the model id as a JSON string
 	id       []byte // the chunk id as a JSON string, from the first event
 	event    []byte // the current event's data
 	raw      []byte // the current event's lines that are not SSE fields
-	line     []byte // a line longer than the reader's buffer
 	buf      []byte // the current chunk
 	cands    []candState
 	usage    llm.Usage
@@ -45,7 +44,7 @@ type candState struct {
 }
 
 func newStream(provider string, body io.ReadCloser, model string, created int64) *stream {
-	return &stream{provider: provider, body: body, r: bufio.NewReaderSize(body, 16<<10), created: created,
+	return &stream{provider: provider, body: body, lines: httpapi.NewLines(body), created: created,
 		model: rawjson.AppendString(nil, model)}
 }
 
@@ -279,7 +278,7 @@ func (s *stream) readEvent() (data, raw []byte, err error) {
 	s.event, s.raw = s.event[:0], s.raw[:0]
 	hasData := false
 	for {
-		line, err := s.readLine()
+		line, err := s.lines.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) && (hasData || len(s.raw) > 0) {
 				break // the last event, not followed by a blank line
@@ -318,24 +317,6 @@ func (s *stream) readEvent() (data, raw []byte, err error) {
 
 func hasPrefix(line []byte, p string) bool {
 	return len(line) >= len(p) && string(line[:len(p)]) == p
-}
-
-// readLine returns one line without its line ending; the slice is valid until
-// the next call.
-func (s *stream) readLine() ([]byte, error) {
-	line, err := s.r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		s.line = append(s.line[:0], line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			line, err = s.r.ReadSlice('\n')
-			s.line = append(s.line, line...)
-		}
-		line = s.line
-	}
-	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
-		return nil, err
-	}
-	return bytes.TrimRight(line, "\r\n"), nil
 }
 
 // Close releases the upstream connection; it is safe to call twice.

@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +73,30 @@ func TestClient(t *testing.T) {
 	_, err = c.Post(context.Background(), srv.URL+"/ok", nil, false)
 	if e := llm.AsError(err); e == nil || e.Code != "provider_key_unavailable" || !e.Retryable() {
 		t.Errorf("missing key: %+v", e)
+	}
+}
+
+func TestLines(t *testing.T) {
+	long := strings.Repeat("x", 40<<10) // longer than the read buffer
+	l := NewLines(strings.NewReader("data: a\r\n\n: comment\ndata: " + long + "\nlast"))
+	var got []string
+	for {
+		line, err := l.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(line))
+	}
+	want := []string{"data: a", "", ": comment", "data: " + long, "last"}
+	if len(got) != len(want) {
+		t.Fatalf("%d lines, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d = %.40q, want %.40q", i, got[i], want[i])
+		}
 	}
 }

@@ -1,11 +1,12 @@
 package openai
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/llm-router/router/shared/provider/httpapi"
 
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
@@ -16,10 +17,9 @@ import (
 type Stream struct {
 	provider string
 	body     io.ReadCloser
-	r        *bufio.Reader
+	lines    httpapi.Lines
 	model    []byte // quoted model id
 	buf      []byte // the current chunk, rewritten
-	line     []byte // a line longer than the reader's buffer
 	finished bool   // a finish_reason has been seen
 	done     bool
 	usage    llm.Usage
@@ -27,7 +27,7 @@ type Stream struct {
 
 // NewStream reads chunks from body, rewriting each chunk's model to model.
 func NewStream(provider string, body io.ReadCloser, model string) *Stream {
-	return &Stream{provider: provider, body: body, r: bufio.NewReaderSize(body, 16<<10), model: quote(model)}
+	return &Stream{provider: provider, body: body, lines: httpapi.NewLines(body), model: quote(model)}
 }
 
 var (
@@ -42,7 +42,7 @@ func (s *Stream) Next() (llm.Chunk, error) {
 		return llm.Chunk{}, io.EOF
 	}
 	for {
-		line, err := s.readLine()
+		line, err := s.lines.Next()
 		if err != nil {
 			s.done = true
 			if errors.Is(err, io.EOF) && s.finished {
@@ -111,24 +111,6 @@ func (s *Stream) chunk(payload []byte) (llm.Chunk, error) {
 		c.Data = s.buf
 	}
 	return c, nil
-}
-
-// readLine returns one line without its line ending; the slice is valid until
-// the next call.
-func (s *Stream) readLine() ([]byte, error) {
-	line, err := s.r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		s.line = append(s.line[:0], line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			line, err = s.r.ReadSlice('\n')
-			s.line = append(s.line, line...)
-		}
-		line = s.line
-	}
-	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
-		return nil, err
-	}
-	return bytes.TrimRight(line, "\r\n"), nil
 }
 
 // Close releases the upstream connection.

@@ -1,21 +1,26 @@
-// Command healthcheck is the health-check Lambda (issue 5). This is a
-// placeholder so `make build` and `sam build` produce its bootstrap: it
-// accepts the EventBridge schedule's events and probes nothing yet.
+// Command healthcheck is the health-check Lambda: started every minute by
+// EventBridge, it probes every provider and model in rounds
+// (ROUTER_HEALTH_INTERVAL apart) and writes their health to the state table
+// (CONTRACT.md section 7, docs/HEALTH.md). Outside Lambda it runs rounds
+// until interrupted. Everything is assembled by shared/wiring.
 package main
 
 import (
 	"context"
-	"log/slog"
+	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/llm-router/router/shared/wiring"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) error {
-		log.WarnContext(ctx, "health check is not implemented yet (issue 5); nothing probed", "event_id", ev.ID)
-		return nil
-	})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := wiring.HealthCheckMain(ctx, wiring.Process{Env: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "healthcheck:", err)
+		os.Exit(1)
+	}
 }

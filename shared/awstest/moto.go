@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-router/router/shared/awshttp"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -173,9 +175,10 @@ func (m *Moto) Close() error {
 }
 
 // Config is an AWS configuration that reaches this moto with dummy
-// credentials. It keeps the SDK's standard retries, which also cover the
-// occasional connection Go's transport closes under moto's development
-// server, but with short backoffs, so a test of an outage fails fast.
+// credentials, through the same guarded HTTP client production uses
+// (awshttp.Guard). It keeps the SDK's standard retries, for the occasional
+// connection moto's development server drops, but with short backoffs, so a
+// test of an outage fails fast.
 func (m *Moto) Config() aws.Config {
 	return aws.Config{
 		Region:       Region,
@@ -184,8 +187,29 @@ func (m *Moto) Config() aws.Config {
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 20 * time.Millisecond })
 		},
-		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		HTTPClient: awshttp.Guard(&http.Client{Timeout: 10 * time.Second}),
 	}
+}
+
+// Serial lets one request at a time through c. moto applies an UpdateItem
+// ADD as a read-modify-write of the item in a threaded server
+// (moto/dynamodb/parsing/executors.py, AddExecutor), so two concurrent ADDs
+// to one counter can lose one; DynamoDB applies each atomically. Taking turns
+// gives the emulator DynamoDB's atomicity, while the callers and their
+// goroutines stay as concurrent as they are.
+func Serial(c aws.HTTPClient) aws.HTTPClient { return &serial{base: c} }
+
+type serial struct {
+	mu   sync.Mutex
+	base aws.HTTPClient
+}
+
+// Do sends r once no other request is under way; moto has applied an
+// operation once its answer's headers arrive.
+func (s *serial) Do(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.base.Do(r)
 }
 
 // Env is the environment a child process needs to reach this moto through

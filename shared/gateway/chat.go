@@ -69,6 +69,12 @@ type attempt struct {
 	// firstByte is set once the upstream has started answering.
 	firstByte atomic.Bool
 	trace     httptrace.ClientTrace
+	// slot is the attempt's index in the audit record's attempts, reserved
+	// when it starts, so attempts keep their starting order when hedged
+	// attempts end out of it.
+	slot int
+	// firstAt is when a stream's first chunk arrived (gateway clock).
+	firstAt time.Time
 }
 
 // begin starts an attempt. For a plain request the first byte is the
@@ -80,15 +86,20 @@ func (c *call) begin(ctx context.Context, t *route.Target, stream bool) *attempt
 	a.req = &llm.Request{Chat: c.chat, Body: c.body, Model: t.Model.ID, Upstream: t.Model.UpstreamName(),
 		MaxTokens: t.Model.OutputLimit()}
 	a.ctx, a.cancel = context.WithCancelCause(ctx)
-	if first := t.FirstByteTimeout; first <= 0 || first >= t.Timeout {
-		a.timer = time.AfterFunc(t.Timeout, a.expire)
+	watchFirst := t.FirstByteTimeout > 0 && t.FirstByteTimeout < t.Timeout
+	if watchFirst {
+		a.timer = time.AfterFunc(t.FirstByteTimeout, a.expire)
 	} else {
-		a.timer = time.AfterFunc(first, a.expire)
-		if !stream {
-			a.trace.GotFirstResponseByte = a.gotFirstByte
-			a.ctx = httptrace.WithClientTrace(a.ctx, &a.trace)
-		}
+		a.timer = time.AfterFunc(t.Timeout, a.expire)
 	}
+	// A hedge starts only while the attempt has not started answering, so
+	// hedge_after needs the first byte seen as well.
+	if !stream && (watchFirst || t.HedgeAfter > 0) {
+		a.trace.GotFirstResponseByte = a.gotFirstByte
+		a.ctx = httptrace.WithClientTrace(a.ctx, &a.trace)
+	}
+	a.slot = len(c.rec.Attempts)
+	c.rec.Attempts = append(c.rec.Attempts, audit.Attempt{Model: t.Model.ID, Provider: t.Provider.Name})
 	return a
 }
 
@@ -153,35 +164,63 @@ func (c *call) failure(ctx context.Context, a *attempt, err error) (e *llm.Error
 	return e, outcome
 }
 
-// record adds an attempt to the audit record and tells the observer.
+// record fills in an attempt's audit entry and tells the observer.
 func (c *call) record(a *attempt, outcome string, status int) {
 	lat := c.g.now().Sub(a.start)
-	c.rec.Attempts = append(c.rec.Attempts, audit.Attempt{Model: a.t.Model.ID, Provider: a.t.Provider.Name,
-		Outcome: outcome, Status: status, LatencyMs: ms(lat)})
-	if c.g.Observer != nil && outcome != audit.OutcomeCancelled && outcome != audit.OutcomeDeadline {
-		c.g.Observer.Observe(a.t.Provider.Name, a.t.Model.ID, outcome, lat)
+	c.observe(a, outcome, status, lat, lat)
+}
+
+// observe fills in an attempt's audit entry with its latency, and tells the
+// observer the outcome with the latency that estimates the target's speed
+// (for a stream, the time to its first chunk). The observer hears every
+// outcome, the client leaving included: a health view must learn that a
+// half-open breaker's trial request ended, however it ended.
+func (c *call) observe(a *attempt, outcome string, status int, lat, speed time.Duration) {
+	c.rec.Attempts[a.slot] = audit.Attempt{Model: a.t.Model.ID, Provider: a.t.Provider.Name,
+		Outcome: outcome, Status: status, LatencyMs: ms(lat)}
+	if c.g.Observer != nil {
+		c.g.Observer.Observe(a.t.Provider.Name, a.t.Model.ID, outcome, speed)
 	}
+}
+
+// AttemptGate is an Observer that may refuse an attempt just before it
+// starts: a circuit breaker lets one trial request through while half-open,
+// and refuses the others until the trial has ended.
+type AttemptGate interface {
+	Allow(provider, model string) bool
+}
+
+// allowed asks the observer, when it is a gate, whether t may be tried now.
+func (c *call) allowed(t *route.Target) bool {
+	if gate, ok := c.g.Observer.(AttemptGate); ok {
+		return gate.Allow(t.Provider.Name, t.Model.ID)
+	}
+	return true
+}
+
+// skipped is the all_targets_failed part of a target the gate refused.
+func skipped(t *route.Target) string {
+	return t.Model.ID + " (" + t.Provider.Name + "): not tried, its circuit breaker is testing it with another request"
 }
 
 // complete runs the attempt loop for a request answered in one piece (a
 // plain chat completion, embeddings); invoke makes one attempt.
 func (c *call) complete(ctx context.Context, d *route.Decision, invoke func(*attempt) (*llm.Response, error)) {
+	if hedging(d) {
+		c.completeHedged(ctx, d, invoke)
+		return
+	}
 	var failures []string
 	for _, t := range d.Candidates {
+		if !c.allowed(t) {
+			failures = append(failures, skipped(t))
+			continue
+		}
 		a := c.begin(ctx, t, false)
 		resp, err := invoke(a)
 		a.end()
 		if err == nil {
-			c.record(a, audit.OutcomeOK, http.StatusOK)
-			c.servedBy(a.t)
-			c.meter(a.t, resp.Usage)
-			h := c.w.Header()
-			h[hdrCost] = []string{strconv.FormatFloat(c.rec.CostUSD, 'f', -1, 64)}
-			h["Content-Type"] = jsonContentType
-			h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
-			c.w.WriteHeader(http.StatusOK)
-			_, _ = c.w.Write(resp.Body)
-			c.rec.TTFBMs = ms(c.g.now().Sub(c.start))
+			c.answer(a, resp)
 			c.finish(http.StatusOK)
 			return
 		}
@@ -195,6 +234,20 @@ func (c *call) complete(ctx context.Context, d *route.Decision, invoke func(*att
 		failures = append(failures, describe(a.t, e, outcome))
 	}
 	c.fail(errAllFailed("all targets failed: " + strings.Join(failures, "; ")))
+}
+
+// answer records a one-piece answer and sends it to the client.
+func (c *call) answer(a *attempt, resp *llm.Response) {
+	c.record(a, audit.OutcomeOK, http.StatusOK)
+	c.servedBy(a.t)
+	c.meter(a.t, resp.Usage)
+	h := c.w.Header()
+	h[hdrCost] = []string{strconv.FormatFloat(c.rec.CostUSD, 'f', -1, 64)}
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+	c.w.WriteHeader(http.StatusOK)
+	_, _ = c.w.Write(resp.Body)
+	c.rec.TTFBMs = ms(c.g.now().Sub(c.start))
 }
 
 // servedBy records the target that answered and sets the response headers

@@ -22,24 +22,21 @@ var (
 // the answer belongs to that target, and a later failure ends the stream with
 // an error event.
 func (c *call) stream(ctx context.Context, d *route.Decision) {
+	if hedging(d) {
+		c.streamHedged(ctx, d)
+		return
+	}
 	var failures []string
 	for _, t := range d.Candidates {
-		a := c.begin(ctx, t, true)
-		st, err := a.p.Stream(a.ctx, a.req)
-		var first llm.Chunk
-		if err == nil {
-			first, err = st.Next()
-			a.gotFirstByte()
-			if err != nil {
-				_ = st.Close()
-				if eof(err) {
-					err = &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
-						Code: "empty_stream", Message: "the provider's stream ended before its first chunk", Provider: t.Provider.Name}
-				}
-			}
+		if !c.allowed(t) {
+			failures = append(failures, skipped(t))
+			continue
 		}
+		a := c.begin(ctx, t, true)
+		st, first, err := c.open(a)
 		if err == nil {
 			c.relay(ctx, a, st, first)
+			c.finish(http.StatusOK)
 			return
 		}
 		a.end()
@@ -55,9 +52,31 @@ func (c *call) stream(ctx context.Context, d *route.Decision) {
 	c.fail(errAllFailed("all targets failed: " + strings.Join(failures, "; ")))
 }
 
+// open starts a stream and reads its first chunk: until then the attempt
+// has not answered, and any failure may fall back.
+func (c *call) open(a *attempt) (llm.Stream, llm.Chunk, error) {
+	st, err := a.p.Stream(a.ctx, a.req)
+	if err != nil {
+		return nil, llm.Chunk{}, err
+	}
+	first, err := st.Next()
+	a.gotFirstByte()
+	a.firstAt = c.g.now()
+	if err != nil {
+		_ = st.Close()
+		if eof(err) {
+			err = &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
+				Code: "empty_stream", Message: "the provider's stream ended before its first chunk", Provider: a.t.Provider.Name}
+		}
+		return nil, llm.Chunk{}, err
+	}
+	return st, first, nil
+}
+
 // relay sends the stream to the client as OpenAI server-sent events, flushing
-// every event. The usage-only chunk, which the router asked the upstream for
-// to meter the request, reaches only clients that asked for it themselves.
+// every event; the caller finishes the record. The usage-only chunk, which
+// the router asked the upstream for to meter the request, reaches only
+// clients that asked for it themselves.
 func (c *call) relay(ctx context.Context, a *attempt, st llm.Stream, first llm.Chunk) {
 	defer a.end()
 	defer st.Close()
@@ -65,7 +84,6 @@ func (c *call) relay(ctx context.Context, a *attempt, st llm.Stream, first llm.C
 	h["Content-Type"] = sseContentType
 	h["Cache-Control"] = noCache
 	h["X-Accel-Buffering"] = noBuffering
-	c.rec.Attempts = append(c.rec.Attempts, audit.Attempt{}) // this attempt, filled in below
 	c.servedBy(a.t)
 	c.w.WriteHeader(http.StatusOK)
 	flusher, _ := c.w.(http.Flusher)
@@ -125,16 +143,13 @@ func (c *call) relay(ctx context.Context, a *attempt, st llm.Stream, first llm.C
 		chunk, err = st.Next()
 	}
 
+	// The attempt's speed is its time to first chunk: the rest depends on
+	// how long the answer is.
 	lat := c.g.now().Sub(a.start)
-	c.rec.Attempts[len(c.rec.Attempts)-1] = audit.Attempt{Model: a.t.Model.ID, Provider: a.t.Provider.Name,
-		Outcome: outcome, Status: status, LatencyMs: ms(lat)}
-	if c.g.Observer != nil && outcome != audit.OutcomeCancelled {
-		c.g.Observer.Observe(a.t.Provider.Name, a.t.Model.ID, outcome, lat)
-	}
+	c.observe(a, outcome, status, lat, a.firstAt.Sub(a.start))
 	if usage != nil {
 		c.meter(a.t, *usage)
 	} else {
 		c.rec.UsageMissing = true
 	}
-	c.finish(http.StatusOK)
 }

@@ -84,7 +84,7 @@ func Plan(in Input, h Health, lat LatencyEstimator) Decision {
 	case config.StrategyCost:
 		orderByCost(d.Candidates, in.PromptTokens, in.OutputTokens)
 	case config.StrategyLatency:
-		orderByLatency(d.Candidates, lat)
+		orderByLatency(d.Candidates, lat, in.Seed)
 	}
 	return d
 }
@@ -206,28 +206,57 @@ func orderByCost(ts []*Target, promptTokens, outputTokens int) {
 	})
 }
 
+// LatencyExploreShare is the share of requests on a latency route that go
+// first to a target other than the fastest, chosen evenly among the others.
+// Without it a target that was slow once would never get the requests whose
+// latency could show it is fast again: the starvation guard. A target that
+// fails is not explored more: the breaker and probes keep it out.
+const LatencyExploreShare = 0.05
+
 // orderByLatency puts the fastest recent estimate first; targets without an
-// estimate go first of all, so they get the samples that give them one.
-func orderByLatency(ts []*Target, lat LatencyEstimator) {
-	if lat == nil {
+// estimate go first of all, so they get the samples that give them one. Then,
+// for LatencyExploreShare of seeds, one of the other targets is moved to the
+// front (the fastest becomes its first fallback). The seed decides, so the
+// order is repeatable, and explain shows what the request does.
+func orderByLatency(ts []*Target, lat LatencyEstimator, seed uint64) {
+	if lat == nil || len(ts) < 2 {
 		return
 	}
-	est := func(t *Target) time.Duration {
-		if d, ok := lat.Estimate(t.Provider.Name, t.Model.ID); ok {
-			return d
+	var buf [8]byEstimate
+	ps := buf[:0]
+	for _, t := range ts {
+		d, ok := lat.Estimate(t.Provider.Name, t.Model.ID)
+		if !ok {
+			d = -1
 		}
-		return -1
+		ps = append(ps, byEstimate{t, d})
 	}
-	slices.SortStableFunc(ts, func(a, b *Target) int {
-		ea, eb := est(a), est(b)
+	slices.SortStableFunc(ps, func(a, b byEstimate) int {
 		switch {
-		case ea < eb:
+		case a.est < b.est:
 			return -1
-		case ea > eb:
+		case a.est > b.est:
 			return 1
 		}
 		return 0
 	})
+	for i := range ps {
+		ts[i] = ps[i].t
+	}
+	// An independent draw from the same seed as the weighted strategy's.
+	x := splitmix64(seed ^ 0x6c6174656e6379) // "latency"
+	if u := float64(x>>11) / (1 << 53); u < LatencyExploreShare {
+		i := 1 + int(splitmix64(x)%uint64(len(ts)-1))
+		explored := ts[i]
+		copy(ts[1:i+1], ts[:i])
+		ts[0] = explored
+	}
+}
+
+// byEstimate is a target with its latency estimate (-1: none).
+type byEstimate struct {
+	t   *Target
+	est time.Duration
 }
 
 // RequiredTags combines the compliance tags a request needs: its data

@@ -112,10 +112,59 @@ func (e estimates) Estimate(_, model string) (time.Duration, bool) {
 
 func TestLatencyOrder(t *testing.T) {
 	r, _ := table(t, cfg).Lookup("c")
-	ts := slices.Clone(r.Targets)
-	orderByLatency(ts, estimates{"ma": 50 * time.Millisecond, "mb": 300 * time.Millisecond})
-	if got := names(ts); got != "mc,ma,mb" {
-		t.Errorf("order = %s, want mc (no estimate yet), ma, mb", got)
+	est := estimates{"ma": 50 * time.Millisecond, "mb": 300 * time.Millisecond}
+	const n = 20000
+	explored := map[string]int{}
+	for seed := uint64(0); seed < n; seed++ {
+		ts := slices.Clone(r.Targets)
+		orderByLatency(ts, est, seed)
+		got := names(ts)
+		switch got {
+		case "mc,ma,mb": // mc has no estimate yet, then fastest first
+		case "ma,mc,mb", "mb,mc,ma":
+			// Exploration: another target first, the rest in estimate order.
+			explored[ts[0].Model.ID]++
+		default:
+			t.Fatalf("seed %d: order = %s", seed, got)
+		}
+		again := slices.Clone(r.Targets)
+		orderByLatency(again, est, seed)
+		if names(again) != got {
+			t.Fatalf("seed %d gave %s then %s", seed, got, names(again))
+		}
+	}
+	total := explored["ma"] + explored["mb"]
+	if share := float64(total) / n; math.Abs(share-LatencyExploreShare) > 0.01 {
+		t.Errorf("explored in %.3f of requests, want %.2f±0.01", share, LatencyExploreShare)
+	}
+	// Evenly among the non-first targets, so the slowest is sampled too.
+	if explored["ma"] < total/3 || explored["mb"] < total/3 {
+		t.Errorf("explored targets = %v, want both about half", explored)
+	}
+}
+
+// The latency strategy orders what compliance and health left: an
+// unhealthy or non-compliant target is never put back, however fast.
+func TestLatencyOrdersOnlyEligibleTargets(t *testing.T) {
+	tb := table(t, `
+providers:
+  - {name: a, type: mock, compliance: [hipaa]}
+  - {name: b, type: mock, compliance: [hipaa]}
+  - {name: c, type: mock}
+models:
+  - {id: ma, provider: a}
+  - {id: mb, provider: b}
+  - {id: mc, provider: c}
+routes:
+  - {name: l, strategy: latency, targets: [{model: ma}, {model: mb}, {model: mc}]}
+`)
+	r, _ := tb.Lookup("l")
+	est := estimates{"ma": 900 * time.Millisecond, "mb": 100 * time.Millisecond, "mc": time.Millisecond}
+	for seed := uint64(0); seed < 2000; seed++ {
+		d := Plan(Input{Route: r, Require: []string{"hipaa"}, Seed: seed}, down{"mb": "3 failed probes"}, est)
+		if got := names(d.Candidates); got != "ma" {
+			t.Fatalf("seed %d: candidates = %s, want ma only (mb unhealthy, mc lacks hipaa)", seed, got)
+		}
 	}
 }
 

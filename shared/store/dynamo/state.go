@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,7 +32,27 @@ const (
 	attrFailures  = "consecutive_failures"
 	attrReason    = "reason"
 	attrValue     = "value"
+	// Health attributes beyond the contract's, for the status rules.
+	attrSuccesses = "consecutive_successes"
+	attrBaseline  = "baseline_ms"
+	attrProbe     = "probe"
+	// Breaker attributes; times are epoch milliseconds so conditions can
+	// compare them.
+	attrState     = "state"
+	attrOpenedAt  = "opened_at"
+	attrOpenUntil = "open_until"
+	attrClosedAt  = "closed_at"
+	attrRouter    = "router" // and attrUpdatedAt, shared with the head item
 )
+
+// breakerPrefix starts the sort key of a breaker item in the health
+// partition. Names cannot start with '#', so it never collides with a
+// provider#model health item.
+const breakerPrefix = "#breaker#"
+
+// Expiry of state items that nothing rewrites any more (a model removed from
+// the configuration): DynamoDB's TTL deletes them a day after their last write.
+const stateItemTTL = 24 * time.Hour
 
 // ErrVersionConflict means a health item changed since it was read: another
 // health-check invocation wrote it first. Read it again and decide anew.
@@ -124,6 +145,13 @@ type Health struct {
 	LatencyMs           float64
 	ConsecutiveFailures int
 	Reason              string
+	// ConsecutiveSuccesses counts good probes in a row, for the healthy_after rule.
+	ConsecutiveSuccesses int
+	// BaselineMs is the target's recent normal probe latency (an average of
+	// its good probes), for the degraded rule.
+	BaselineMs float64
+	// Probe is the kind of probe that measured it: models or chat.
+	Probe string
 	// Version is the item's version as read; 0 for an item never written.
 	// PutHealth writes only if the item still has this version.
 	Version int64
@@ -157,6 +185,9 @@ func (s *StateStore) ListHealth(ctx context.Context) ([]Health, error) {
 			return nil, fmt.Errorf("dynamo: list health: %w", err)
 		}
 		for _, item := range out.Items {
+			if strings.HasPrefix(stringAttr(item, AttrSK), breakerPrefix) {
+				continue
+			}
 			h, err := healthOf(item)
 			if err != nil {
 				return nil, err
@@ -183,6 +214,12 @@ func (s *StateStore) PutHealth(ctx context.Context, h Health) (int64, error) {
 	item[attrLatency] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(h.LatencyMs, 'f', -1, 64)}
 	item[attrFailures] = &types.AttributeValueMemberN{Value: strconv.Itoa(h.ConsecutiveFailures)}
 	item[attrReason] = str(h.Reason)
+	item[attrSuccesses] = &types.AttributeValueMemberN{Value: strconv.Itoa(h.ConsecutiveSuccesses)}
+	item[attrBaseline] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(h.BaselineMs, 'f', -1, 64)}
+	if h.Probe != "" {
+		item[attrProbe] = str(h.Probe)
+	}
+	item[AttrExpires] = &types.AttributeValueMemberN{Value: strconv.FormatInt(h.CheckedAt.Add(stateItemTTL).Unix(), 10)}
 	next := h.Version + 1
 	item[attrVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(next, 10)}
 	in := &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item}
@@ -228,5 +265,172 @@ func healthOf(item map[string]types.AttributeValue) (Health, error) {
 	if h.Provider == "" {
 		return bad(attrProvider)
 	}
+	// Attributes added after the first layout: absent on older items.
+	if v := numberAttr(item, attrSuccesses); v != "" {
+		if h.ConsecutiveSuccesses, err = strconv.Atoi(v); err != nil {
+			return bad(attrSuccesses)
+		}
+	}
+	if v := numberAttr(item, attrBaseline); v != "" {
+		if h.BaselineMs, err = strconv.ParseFloat(v, 64); err != nil {
+			return bad(attrBaseline)
+		}
+	}
+	h.Probe = stringAttr(item, attrProbe)
 	return h, nil
+}
+
+// Breaker states as routers share them.
+const (
+	BreakerOpen   = "open"
+	BreakerClosed = "closed"
+)
+
+// Breaker is a target's circuit breaker as routers share it: the last
+// opening or closing any router instance reported. Routers write it only when
+// their own breaker changes state, so its writes are few whatever the traffic.
+type Breaker struct {
+	Provider string
+	Model    string
+	// State is BreakerOpen or BreakerClosed.
+	State string
+	// OpenedAt is when it was last opened, OpenUntil when that opening's
+	// cooldown ends; ClosedAt is when a trial request last closed it.
+	OpenedAt, OpenUntil, ClosedAt time.Time
+	// Failures is the number of consecutive failures that opened it.
+	Failures int
+	Reason   string
+	// Router names the router instance that wrote it last.
+	Router    string
+	UpdatedAt time.Time
+}
+
+func breakerSK(provider, model string) string { return breakerPrefix + provider + "#" + model }
+
+func epochMs(t time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)}
+}
+
+// HealthState is the whole health partition: probe results and shared breakers.
+type HealthState struct {
+	Probes   []Health
+	Breakers []Breaker
+}
+
+// ReadHealthState reads every probe result and shared breaker with one Query
+// (paged), eventually consistent: routers call it once per cache TTL.
+func (s *StateStore) ReadHealthState(ctx context.Context) (HealthState, error) {
+	in := &dynamodb.QueryInput{TableName: aws.String(s.Table), KeyConditionExpression: aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(healthPK)}}
+	var st HealthState
+	for {
+		out, err := s.DB.Query(ctx, in)
+		if err != nil {
+			return HealthState{}, fmt.Errorf("dynamo: read health: %w", err)
+		}
+		for _, item := range out.Items {
+			if strings.HasPrefix(stringAttr(item, AttrSK), breakerPrefix) {
+				b, err := breakerOf(item)
+				if err != nil {
+					return HealthState{}, err
+				}
+				st.Breakers = append(st.Breakers, b)
+				continue
+			}
+			h, err := healthOf(item)
+			if err != nil {
+				return HealthState{}, err
+			}
+			st.Probes = append(st.Probes, h)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return st, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// OpenBreaker records that b.Router opened the breaker of b's target until
+// b.OpenUntil. It never shortens an opening another router reported with a
+// later end: it reports applied false then.
+func (s *StateStore) OpenBreaker(ctx context.Context, b Breaker) (applied bool, err error) {
+	in := &dynamodb.UpdateItemInput{TableName: aws.String(s.Table), Key: key(healthPK, breakerSK(b.Provider, b.Model)),
+		UpdateExpression: aws.String("SET #provider = :provider, #model = :model, #state = :state, #opened = :opened, " +
+			"#until = :until, #failures = :failures, #reason = :reason, #router = :router, #updated = :updated, #expires = :expires"),
+		ConditionExpression: aws.String("attribute_not_exists(#until) OR #until < :until"),
+		ExpressionAttributeNames: map[string]string{"#provider": attrProvider, "#model": attrModel, "#state": attrState,
+			"#opened": attrOpenedAt, "#until": attrOpenUntil, "#failures": attrFailures, "#reason": attrReason,
+			"#router": attrRouter, "#updated": attrUpdatedAt, "#expires": AttrExpires},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":provider": str(b.Provider), ":model": str(b.Model),
+			":state": str(BreakerOpen), ":opened": epochMs(b.OpenedAt), ":until": epochMs(b.OpenUntil),
+			":failures": &types.AttributeValueMemberN{Value: strconv.Itoa(b.Failures)}, ":reason": str(b.Reason),
+			":router": str(b.Router), ":updated": epochMs(s.now()),
+			":expires": &types.AttributeValueMemberN{Value: strconv.FormatInt(b.OpenUntil.Add(stateItemTTL).Unix(), 10)}},
+	}
+	return s.conditionalUpdate(ctx, in, "open breaker of "+healthSK(b.Provider, b.Model))
+}
+
+// CloseBreaker records that b.Router closed the breaker of b's target at
+// b.ClosedAt after a trial that began at since. An opening reported after
+// since is newer evidence than that trial and stays: applied is false then.
+func (s *StateStore) CloseBreaker(ctx context.Context, b Breaker, since time.Time) (applied bool, err error) {
+	in := &dynamodb.UpdateItemInput{TableName: aws.String(s.Table), Key: key(healthPK, breakerSK(b.Provider, b.Model)),
+		UpdateExpression: aws.String("SET #provider = :provider, #model = :model, #state = :state, #closed = :closed, " +
+			"#router = :router, #updated = :updated, #expires = :expires"),
+		ConditionExpression: aws.String("attribute_not_exists(#opened) OR #opened <= :since"),
+		ExpressionAttributeNames: map[string]string{"#provider": attrProvider, "#model": attrModel, "#state": attrState,
+			"#closed": attrClosedAt, "#opened": attrOpenedAt, "#router": attrRouter, "#updated": attrUpdatedAt, "#expires": AttrExpires},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":provider": str(b.Provider), ":model": str(b.Model),
+			":state": str(BreakerClosed), ":closed": epochMs(b.ClosedAt), ":since": epochMs(since),
+			":router": str(b.Router), ":updated": epochMs(s.now()),
+			":expires": &types.AttributeValueMemberN{Value: strconv.FormatInt(b.ClosedAt.Add(stateItemTTL).Unix(), 10)}},
+	}
+	return s.conditionalUpdate(ctx, in, "close breaker of "+healthSK(b.Provider, b.Model))
+}
+
+func (s *StateStore) conditionalUpdate(ctx context.Context, in *dynamodb.UpdateItemInput, what string) (bool, error) {
+	_, err := s.DB.UpdateItem(ctx, in)
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dynamo: %s: %w", what, err)
+	}
+	return true, nil
+}
+
+func breakerOf(item map[string]types.AttributeValue) (Breaker, error) {
+	b := Breaker{Provider: stringAttr(item, attrProvider), Model: stringAttr(item, attrModel), State: stringAttr(item, attrState),
+		Reason: stringAttr(item, attrReason), Router: stringAttr(item, attrRouter)}
+	bad := func(what string) (Breaker, error) {
+		return Breaker{}, fmt.Errorf("dynamo: breaker item %s: bad %s", stringAttr(item, AttrSK), what)
+	}
+	times := []struct {
+		name string
+		dst  *time.Time
+	}{{attrOpenedAt, &b.OpenedAt}, {attrOpenUntil, &b.OpenUntil}, {attrClosedAt, &b.ClosedAt}, {attrUpdatedAt, &b.UpdatedAt}}
+	for _, t := range times {
+		v := numberAttr(item, t.name)
+		if v == "" {
+			continue
+		}
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return bad(t.name)
+		}
+		*t.dst = time.UnixMilli(ms)
+	}
+	if v := numberAttr(item, attrFailures); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return bad(attrFailures)
+		}
+		b.Failures = n
+	}
+	if b.Provider == "" || (b.State != BreakerOpen && b.State != BreakerClosed) {
+		return bad(attrState)
+	}
+	return b, nil
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/llm-router/router/shared/awstest"
 )
 
 func (f *fixture) state() *StateStore {
@@ -18,11 +20,15 @@ func (f *fixture) state() *StateStore {
 
 func TestConcurrentCounterAddsLoseNothing(t *testing.T) {
 	f := newFixture(t)
-	s := f.state()
+	// moto applies ADD as a read-modify-write; awstest.Serial gives it
+	// DynamoDB's atomicity, so what is tested is that the store uses ADD (a
+	// read-then-write in the store would still lose updates), with the
+	// goroutines as concurrent as before.
+	cfg := f.moto.Config()
+	cfg.HTTPClient = awstest.Serial(cfg.HTTPClient)
+	s := &StateStore{DB: dynamodb.NewFromConfig(cfg), Table: stateTable, Now: f.clock.Now}
 	ctx := context.Background()
 	const goroutines, adds = 16, 25
-	// The counter exists before the contention starts: moto_server (not
-	// DynamoDB) can lose one of two ADDs that race to create an item.
 	if v, err := s.Add(ctx, "rpm#k1#202601020304", 1, time.Minute); err != nil || v != 1 {
 		t.Fatalf("first Add = %v, %v; want 1", v, err)
 	}
@@ -51,10 +57,13 @@ func TestConcurrentCounterAddsLoseNothing(t *testing.T) {
 	if got != 1+goroutines*adds {
 		t.Errorf("counter = %v after %d adds of 1, want %d", got, 1+goroutines*adds, 1+goroutines*adds)
 	}
-	// Every caller got a value the counter passed through. (DynamoDB returns
-	// each ADD's own result; moto_server may return a value a concurrent ADD
-	// already moved past, so distinctness is not asserted.)
+	// Every caller got its own value: each ADD returns the counter as it left it.
+	distinct := map[float64]bool{}
 	for v := range seen {
+		if distinct[v] {
+			t.Errorf("two adds returned %v", v)
+		}
+		distinct[v] = true
 		if v < 2 || v > 1+goroutines*adds {
 			t.Errorf("an add returned %v, outside 2..%d", v, 1+goroutines*adds)
 		}
@@ -150,5 +159,110 @@ func TestHealthVersionedWrites(t *testing.T) {
 	}
 	if len(all) != 2 || all[0].Provider != "anthropic" || all[0].Model != "" || all[1].Model != "deepseek-v3" {
 		t.Errorf("ListHealth = %+v, want the provider-level and the model-level item", all)
+	}
+}
+
+// The health attributes beyond the contract's round-trip, and items written
+// before they existed still read.
+func TestHealthStatusRuleAttributes(t *testing.T) {
+	f := newFixture(t)
+	s := f.state()
+	ctx := context.Background()
+	h := Health{Provider: "p", Model: "m", Status: StatusUnhealthy, CheckedAt: f.clock.Now(), LatencyMs: 12.5,
+		ConsecutiveFailures: 0, ConsecutiveSuccesses: 1, BaselineMs: 220.25, Probe: "chat", Reason: "recovering: 1 of 2 good probes"}
+	if _, err := s.PutHealth(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.GetHealth(ctx, "p", "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Version, got.CheckedAt = 1, h.CheckedAt
+	if got != h {
+		t.Errorf("read back %+v\nwant      %+v", got, h)
+	}
+	// The item expires a day after its last write, so a model removed from
+	// the configuration leaves nothing behind.
+	out, err := f.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(stateTable), Key: key(healthPK, healthSK("p", "m"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := numberAttr(out.Item, AttrExpires), strconv.FormatInt(f.clock.Now().Add(24*time.Hour).Unix(), 10); got != want {
+		t.Errorf("%s = %s, want %s", AttrExpires, got, want)
+	}
+	// An item of the first layout (no successes, baseline or probe).
+	old := key(healthPK, healthSK("q", "m"))
+	old[attrProvider], old[attrModel], old[attrStatus] = str("q"), str("m"), str(StatusHealthy)
+	old[attrCheckedAt] = str(f.clock.Now().Format(time.RFC3339Nano))
+	old[attrLatency] = &types.AttributeValueMemberN{Value: "10"}
+	old[attrFailures] = &types.AttributeValueMemberN{Value: "0"}
+	old[attrReason] = str("")
+	old[attrVersion] = &types.AttributeValueMemberN{Value: "7"}
+	if _, err := f.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(stateTable), Item: old}); err != nil {
+		t.Fatal(err)
+	}
+	if q, found, err := s.GetHealth(ctx, "q", "m"); err != nil || !found || q.Version != 7 || q.Probe != "" || q.BaselineMs != 0 {
+		t.Errorf("old-layout item = %+v, %v, %v", q, found, err)
+	}
+}
+
+// Breaker items live in the health partition: one Query reads probes and
+// breakers; ListHealth still returns probe results only. An opening never
+// shortens a later one; a closing never undoes an opening newer than the
+// trial that closed it.
+func TestBreakerItems(t *testing.T) {
+	f := newFixture(t)
+	s := f.state()
+	ctx := context.Background()
+	now := f.clock.Now()
+	if _, err := s.PutHealth(ctx, Health{Provider: "p", Model: "m", Status: StatusHealthy, CheckedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	open := Breaker{Provider: "p", Model: "m", State: BreakerOpen, OpenedAt: now, OpenUntil: now.Add(30 * time.Second),
+		Failures: 5, Reason: "5 failed attempts in a row (last: error)", Router: "a"}
+	if ok, err := s.OpenBreaker(ctx, open); err != nil || !ok {
+		t.Fatalf("OpenBreaker = %v, %v", ok, err)
+	}
+	// b opened it too, but its opening ends earlier: a's stands.
+	early := open
+	early.OpenedAt, early.OpenUntil, early.Router = now.Add(-time.Second), now.Add(10*time.Second), "b"
+	if ok, err := s.OpenBreaker(ctx, early); err != nil || ok {
+		t.Fatalf("an earlier-ending opening was applied: %v, %v", ok, err)
+	}
+	st, err := s.ReadHealthState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Probes) != 1 || len(st.Breakers) != 1 {
+		t.Fatalf("state = %+v", st)
+	}
+	got := st.Breakers[0]
+	if got.State != BreakerOpen || got.Router != "a" || !got.OpenUntil.Equal(open.OpenUntil) || !got.OpenedAt.Equal(open.OpenedAt) ||
+		got.Failures != 5 || got.Reason != open.Reason || !got.UpdatedAt.Equal(now) {
+		t.Errorf("breaker = %+v", got)
+	}
+	if hs, err := s.ListHealth(ctx); err != nil || len(hs) != 1 {
+		t.Errorf("ListHealth = %+v, %v; want the probe item only", hs, err)
+	}
+	// A trial that began before the opening cannot close it...
+	closing := Breaker{Provider: "p", Model: "m", State: BreakerClosed, ClosedAt: now.Add(time.Second), Router: "c"}
+	if ok, err := s.CloseBreaker(ctx, closing, now.Add(-time.Second)); err != nil || ok {
+		t.Fatalf("a closing older than the opening was applied: %v, %v", ok, err)
+	}
+	// ...one that began after it can.
+	closing.ClosedAt = now.Add(31 * time.Second)
+	if ok, err := s.CloseBreaker(ctx, closing, now.Add(30*time.Second)); err != nil || !ok {
+		t.Fatalf("CloseBreaker = %v, %v", ok, err)
+	}
+	st, err = s.ReadHealthState(ctx)
+	if err != nil || len(st.Breakers) != 1 || st.Breakers[0].State != BreakerClosed || !st.Breakers[0].ClosedAt.Equal(closing.ClosedAt) ||
+		st.Breakers[0].Router != "c" {
+		t.Errorf("after closing: %+v, %v", st.Breakers, err)
+	}
+	// Opening again later works (its end is after the old one's).
+	again := open
+	again.OpenedAt, again.OpenUntil = now.Add(40*time.Second), now.Add(70*time.Second)
+	if ok, err := s.OpenBreaker(ctx, again); err != nil || !ok {
+		t.Errorf("reopening = %v, %v", ok, err)
 	}
 }

@@ -1,0 +1,135 @@
+package health
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/store/dynamo"
+)
+
+func policy(failures int, cooldown time.Duration) *config.HealthPolicy {
+	p := config.HealthPolicy{BreakerFailures: failures, BreakerCooldown: config.Duration(cooldown)}.WithDefaults()
+	return &p
+}
+
+// Closed -> open after N failures in a row -> half-open after the cooldown
+// with one trial at a time -> closed by a good trial, or open again by a
+// failed one.
+func TestBreakerCycle(t *testing.T) {
+	p := policy(3, 10*time.Second)
+	var b breaker
+	now := t0
+	for i, o := range []string{audit.OutcomeError, audit.OutcomeTimeout, audit.OutcomeOK, audit.OutcomeError, audit.OutcomeUnavailable} {
+		if ch := b.observe(now, o, p); ch != unchanged {
+			t.Fatalf("outcome %d (%s) changed the breaker: a success in between resets the count", i, o)
+		}
+	}
+	// Caller errors and the client leaving say nothing about the provider.
+	for _, o := range []string{audit.OutcomeRejected, audit.OutcomeCancelled, audit.OutcomeDeadline, audit.OutcomeHedgeLost} {
+		if ch := b.observe(now, o, p); ch != unchanged {
+			t.Fatalf("%s changed the breaker", o)
+		}
+	}
+	if ch := b.observe(now, audit.OutcomeFirstByteTimeout, p); ch != opened {
+		t.Fatalf("third failure in a row: %v, want opened", ch)
+	}
+	if ok, why := b.usable(now.Add(9*time.Second), p); ok || !strings.Contains(why, "circuit open") || !strings.Contains(why, "3 failed attempts in a row") {
+		t.Errorf("open breaker: usable %v %q", ok, why)
+	}
+	if b.allow(now.Add(9*time.Second), p) {
+		t.Error("an open breaker allowed an attempt")
+	}
+	// Cooldown over: half-open, one trial.
+	now = now.Add(10 * time.Second)
+	if ok, _ := b.usable(now, p); !ok {
+		t.Fatal("half-open breaker not usable before its trial")
+	}
+	if !b.allow(now, p) {
+		t.Fatal("half-open breaker refused the trial")
+	}
+	if b.allow(now, p) {
+		t.Error("a second trial was allowed while the first is in flight")
+	}
+	if ok, why := b.usable(now, p); ok || !strings.Contains(why, "half-open") {
+		t.Errorf("during the trial: usable %v %q", ok, why)
+	}
+	// The trial fails: open for another cooldown.
+	if ch := b.observe(now.Add(time.Second), audit.OutcomeError, p); ch != opened {
+		t.Fatalf("failed trial: %v, want opened", ch)
+	}
+	if b.current(now.Add(10*time.Second)) != BreakerOpen {
+		t.Error("reopened breaker should stay open a full cooldown from the failed trial")
+	}
+	// Next trial succeeds: closed, counting from zero again.
+	now = now.Add(11 * time.Second)
+	if !b.allow(now, p) {
+		t.Fatal("second trial refused")
+	}
+	if ch := b.observe(now, audit.OutcomeOK, p); ch != closed {
+		t.Fatalf("good trial: %v, want closed", ch)
+	}
+	if ok, _ := b.usable(now, p); !ok || b.failures != 0 {
+		t.Errorf("closed breaker: usable %v failures %d", ok, b.failures)
+	}
+}
+
+// A trial that ends without a verdict frees the slot at once; one that never
+// reports frees it after a cooldown, so a lost request cannot keep a target
+// out for ever.
+func TestBreakerTrialRelease(t *testing.T) {
+	p := policy(1, 10*time.Second)
+	var b breaker
+	b.observe(t0, audit.OutcomeError, p)
+	now := t0.Add(10 * time.Second)
+	if !b.allow(now, p) {
+		t.Fatal("trial refused")
+	}
+	b.observe(now, audit.OutcomeCancelled, p)
+	if !b.allow(now, p) {
+		t.Fatal("a cancelled trial still holds the slot")
+	}
+	if b.allow(now.Add(9*time.Second), p) {
+		t.Fatal("a second trial while one is in flight")
+	}
+	if !b.allow(now.Add(10*time.Second), p) {
+		t.Error("a trial that never reported still holds the slot after a cooldown")
+	}
+}
+
+// Another router's opening is adopted unless it is older than this
+// breaker's own evidence; its closing closes a breaker opened before it.
+func TestBreakerAdopt(t *testing.T) {
+	p := policy(2, 30*time.Second)
+	remoteOpen := dynamo.Breaker{Provider: "p", Model: "m", State: dynamo.BreakerOpen, OpenedAt: t0,
+		OpenUntil: t0.Add(30 * time.Second), Failures: 5, Reason: "5 failed attempts in a row (last: error)"}
+
+	var b breaker
+	b.adopt(remoteOpen, t0.Add(time.Second))
+	if ok, why := b.usable(t0.Add(time.Second), p); ok || !strings.Contains(why, "another router") {
+		t.Errorf("after adopting an opening: usable %v %q", ok, why)
+	}
+	// An expired opening is not adopted.
+	var fresh breaker
+	fresh.adopt(remoteOpen, t0.Add(31*time.Second))
+	if ok, _ := fresh.usable(t0.Add(31*time.Second), p); !ok {
+		t.Error("an opening whose cooldown is over was adopted")
+	}
+	// A success here after the remote opening outranks it.
+	var healed breaker
+	healed.observe(t0.Add(-time.Minute), audit.OutcomeError, p)
+	healed.observe(t0.Add(-time.Minute), audit.OutcomeError, p) // open until t0-30s
+	healed.allow(t0.Add(2*time.Second), p)
+	healed.observe(t0.Add(2*time.Second), audit.OutcomeOK, p) // closed at t0+2s
+	healed.adopt(remoteOpen, t0.Add(3*time.Second))
+	if ok, _ := healed.usable(t0.Add(3*time.Second), p); !ok {
+		t.Error("an opening from before this router's successful trial was adopted")
+	}
+	// A remote closing newer than the opening closes it.
+	b.adopt(dynamo.Breaker{Provider: "p", Model: "m", State: dynamo.BreakerClosed, ClosedAt: t0.Add(5 * time.Second)}, t0.Add(6*time.Second))
+	if ok, _ := b.usable(t0.Add(6*time.Second), p); !ok {
+		t.Error("a newer remote closing did not close the breaker")
+	}
+}

@@ -1,0 +1,259 @@
+package health_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/provider/openai/openaitest"
+	"github.com/llm-router/router/shared/store/dynamo"
+)
+
+func breakerConfig(primURL, backURL string) string {
+	return fmt.Sprintf(`
+providers:
+  - {name: prim, type: openai, base_url: %q, key: "env:PRIM_KEY"}
+  - {name: back, type: openai, base_url: %q, key: "env:BACK_KEY"}
+models:
+  - {id: primary, provider: prim, upstream: gpt-4o}
+  - {id: backup, provider: back, upstream: gpt-4o-mini}
+routes:
+  - {name: main, targets: [{model: primary}, {model: backup}]}
+health: {breaker_failures: 3, breaker_cooldown: 20s}
+`, primURL, backURL)
+}
+
+// One router's breaker opens on live failures; another router, which never
+// saw a failure, skips the target once its cache has read the opening; a
+// trial on the first router that succeeds after the cooldown closes it for
+// both.
+func TestBreakerSharedBetweenRouters(t *testing.T) {
+	f := newFixture(t)
+	prim := newSwitchable("prim")
+	defer prim.Close()
+	back := openaitest.NewServer("back", nil)
+	defer back.Close()
+	cfg := parse(t, breakerConfig(prim.BaseURL(), back.BaseURL()))
+	a := newRouter(t, cfg, f.view(cfg, "router-a"), keys)
+	b := newRouter(t, cfg, f.view(cfg, "router-b"), keys)
+	ctx := context.Background()
+	for _, r := range []*router{a, b} {
+		if err := r.view.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	prim.down.Store(true)
+	for i := 0; i < 3; i++ { // breaker_failures
+		status, served, rec := a.chat(t, "main")
+		if status != 200 || served != "backup" || len(rec.Attempts) != 2 || rec.Attempts[0].Outcome != audit.OutcomeError {
+			t.Fatalf("request %d on a: %d %q %+v", i, status, served, rec.Attempts)
+		}
+	}
+	if _, served, rec := a.chat(t, "main"); served != "backup" || len(rec.Attempts) != 1 {
+		t.Fatalf("a's breaker did not open: %q %+v", served, rec.Attempts)
+	}
+	// b has not heard yet: within its TTL it still tries the primary.
+	if _, _, rec := b.chat(t, "main"); len(rec.Attempts) != 2 {
+		t.Fatalf("b within its TTL: attempts %+v", rec.Attempts)
+	}
+	// a's end of invocation writes the opening; b's next refresh reads it.
+	if err := a.view.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.view.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := liveCalls(prim.Server)
+	for i := 0; i < 5; i++ {
+		if status, served, rec := b.chat(t, "main"); status != 200 || served != "backup" || len(rec.Attempts) != 1 {
+			t.Fatalf("b after reading a's opening: %d %q %+v", status, served, rec.Attempts)
+		}
+	}
+	if n := liveCalls(prim.Server) - before; n != 0 {
+		t.Errorf("b sent %d requests to a target a found failing", n)
+	}
+	_, excluded, _ := b.explain(t, "main")
+	if len(excluded) != 1 || !strings.Contains(excluded[0]["reason"], "circuit open") ||
+		!strings.Contains(excluded[0]["reason"], "another router") {
+		t.Errorf("b's explain: %v", excluded)
+	}
+
+	// Recovery: after the cooldown one trial on a succeeds and closes it.
+	prim.down.Store(false)
+	f.clock.Advance(21 * time.Second)
+	if _, served, _ := a.chat(t, "main"); served != "primary" {
+		t.Fatalf("a's trial after the cooldown was served by %q", served)
+	}
+	if err := a.view.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.view.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// b is closed, not half-open: concurrent requests all go to the primary.
+	first := b.view.Allow("prim", "primary")
+	second := b.view.Allow("prim", "primary") // half-open would refuse a second trial
+	if !first || !second {
+		t.Error("b stayed half-open after a closed the breaker")
+	}
+	if _, served, _ := b.chat(t, "main"); served != "primary" {
+		t.Errorf("b after the closing: served by %q", served)
+	}
+	bs, err := f.store.ReadHealthState(ctx)
+	if err != nil || len(bs.Breakers) != 1 || bs.Breakers[0].State != dynamo.BreakerClosed || bs.Breakers[0].Router != "router-a" {
+		t.Errorf("shared breaker = %+v, %v", bs.Breakers, err)
+	}
+}
+
+// A warm request makes no AWS call: Usable, Allow, Estimate and Observe work
+// in memory, and breaker changes are written in one batch, not per request.
+// When the TTL has passed, one request starts one background refresh.
+func TestViewWarmPathMakesNoAWSCall(t *testing.T) {
+	f := newFixture(t)
+	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
+	v := f.view(cfg, "r")
+	ctx := context.Background()
+	if err := v.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := f.calls.Count()
+	for i := 0; i < 1000; i++ {
+		v.Usable("prim", "primary")
+		v.Allow("prim", "primary")
+		v.Estimate("prim", "primary")
+		v.Observe("prim", "primary", audit.OutcomeError, 20*time.Millisecond)
+		v.Observe("back", "backup", audit.OutcomeOK, 20*time.Millisecond)
+	}
+	if n := f.calls.Count() - base; n != 0 {
+		t.Fatalf("%d AWS calls for 1000 warm requests", n)
+	}
+	if ok, _ := v.Usable("prim", "primary"); ok {
+		t.Fatal("1000 failures did not open the breaker")
+	}
+	// 1000 failures, one opening: one write at the end of the invocation.
+	if err := v.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.calls.Count() - base; n != 1 {
+		t.Errorf("flush made %d AWS calls, want 1 (the opening)", n)
+	}
+	if err := v.Flush(ctx); err != nil || f.calls.Count()-base != 1 {
+		t.Errorf("a flush with nothing queued made a call (%v)", err)
+	}
+	// Past the TTL the next request starts one refresh in the background;
+	// the other requests meanwhile do not start another.
+	f.clock.Advance(6 * time.Second)
+	for i := 0; i < 100; i++ {
+		v.Usable("back", "backup")
+	}
+	if err := v.Flush(ctx); err != nil { // waits for the refresh
+		t.Fatal(err)
+	}
+	if n := f.calls.Count() - base; n != 2 {
+		t.Errorf("after the TTL: %d calls in all, want 2 (the opening, one Query)", n)
+	}
+}
+
+// A refresh that fails keeps the last copy: a target marked unhealthy stays
+// skipped while the table cannot be read, and the router keeps serving.
+func TestViewFailsStatic(t *testing.T) {
+	f := newFixture(t)
+	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
+	ctx := context.Background()
+	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "prim", Model: "primary", Status: dynamo.StatusUnhealthy,
+		CheckedAt: f.clock.Now(), ConsecutiveFailures: 2, Reason: "could not connect (2 failed probes in a row)"}); err != nil {
+		t.Fatal(err)
+	}
+	v := f.view(cfg, "r")
+	if err := v.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.moto.Stop()
+	f.clock.Advance(6 * time.Second)
+	if err := v.Refresh(ctx); err == nil {
+		t.Fatal("a refresh against a stopped moto succeeded")
+	}
+	if ok, why := v.Usable("prim", "primary"); ok || why != "probe: could not connect (2 failed probes in a row)" {
+		t.Errorf("after a failed refresh: usable %v %q, want the last copy", ok, why)
+	}
+	if ok, _ := v.Usable("back", "backup"); !ok {
+		t.Error("a healthy target became unusable")
+	}
+}
+
+// A probe result older than stale_after no longer keeps a target out: a
+// health function that stopped must not freeze its last opinion.
+func TestViewIgnoresStaleProbes(t *testing.T) {
+	f := newFixture(t)
+	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1")+"\n")
+	ctx := context.Background()
+	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "prim", Model: "primary", Status: dynamo.StatusUnhealthy,
+		CheckedAt: f.clock.Now(), Reason: "status 500 (upstream) (2 failed probes in a row)"}); err != nil {
+		t.Fatal(err)
+	}
+	v := f.view(cfg, "r")
+	if err := v.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := v.Usable("prim", "primary"); ok {
+		t.Fatal("a fresh unhealthy probe was ignored")
+	}
+	f.clock.Advance(3 * time.Minute) // the default stale_after
+	if ok, why := v.Usable("prim", "primary"); !ok {
+		t.Errorf("a 3-minute-old probe still excludes the target: %q", why)
+	}
+	if th := v.TargetHealth("prim", "primary"); th.Status != "healthy" || th.Probe == nil || !th.Probe.Stale {
+		t.Errorf("report = %+v", th)
+	}
+}
+
+// The latency estimate starts from chat probes and follows live traffic;
+// failures do not make a target look fast, timeouts make it look slow.
+func TestViewLatencyEstimate(t *testing.T) {
+	f := newFixture(t)
+	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
+	ctx := context.Background()
+	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "prim", Model: "primary", Status: dynamo.StatusHealthy,
+		CheckedAt: f.clock.Now(), LatencyMs: 400, Probe: "chat"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "back", Model: "backup", Status: dynamo.StatusHealthy,
+		CheckedAt: f.clock.Now(), LatencyMs: 35, Probe: "models"}); err != nil {
+		t.Fatal(err)
+	}
+	v := f.view(cfg, "r")
+	if err := v.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := v.Estimate("prim", "primary"); !ok || d != 400*time.Millisecond {
+		t.Errorf("estimate from a chat probe = %v %v, want 400ms", d, ok)
+	}
+	// A models listing measures the endpoint, not the model: no estimate.
+	if _, ok := v.Estimate("back", "backup"); ok {
+		t.Error("a models probe gave a latency estimate")
+	}
+	// The same probe read again is not counted twice.
+	if err := v.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		v.Observe("prim", "primary", audit.OutcomeOK, 100*time.Millisecond)
+	}
+	if d, _ := v.Estimate("prim", "primary"); d < 99*time.Millisecond || d > 101*time.Millisecond {
+		t.Errorf("after 50 answers in 100ms: %v", d)
+	}
+	for i := 0; i < 50; i++ {
+		v.Observe("prim", "primary", audit.OutcomeError, time.Millisecond)
+	}
+	if d, _ := v.Estimate("prim", "primary"); d < 99*time.Millisecond {
+		t.Errorf("fast failures made the target look fast: %v", d)
+	}
+	v.Observe("prim", "primary", audit.OutcomeFirstByteTimeout, 2*time.Second)
+	if d, _ := v.Estimate("prim", "primary"); d < 400*time.Millisecond {
+		t.Errorf("a 2 s first-byte timeout moved the estimate only to %v", d)
+	}
+}

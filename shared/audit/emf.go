@@ -2,12 +2,14 @@ package audit
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/llm-router/router/shared/rawjson"
 )
 
-// Metric names, units and dimensions of the EMF line. The dashboard and alarms
-// in template.yaml use exactly these names.
+// Metric names, units and dimensions of the EMF line (CONTRACT.md section
+// 6). The dashboard and alarms in template.yaml use exactly these names, and
+// a test reads the template to hold them to it.
 const (
 	MetricRequests         = "Requests"
 	MetricErrors           = "Errors"
@@ -32,16 +34,29 @@ const (
 // Metric is one EMF metric definition.
 type Metric struct{ Name, Unit string }
 
-// Metrics lists every metric of the line with its CloudWatch unit.
-var Metrics = []Metric{
-	{MetricRequests, "Count"},
-	{MetricErrors, "Count"},
-	{MetricFallbacks, "Count"},
-	{MetricLatencyMs, "Milliseconds"},
-	{MetricTTFBMs, "Milliseconds"},
-	{MetricPromptTokens, "Count"},
-	{MetricCompletionTokens, "Count"},
-	{MetricCostUSD, "None"},
+// RequestMetrics lists every metric of a request's line with its CloudWatch
+// unit, in the line's order.
+func RequestMetrics() []Metric {
+	return []Metric{
+		{MetricRequests, "Count"},
+		{MetricErrors, "Count"},
+		{MetricFallbacks, "Count"},
+		{MetricLatencyMs, "Milliseconds"},
+		{MetricTTFBMs, "Milliseconds"},
+		{MetricPromptTokens, "Count"},
+		{MetricCompletionTokens, "Count"},
+		{MetricCostUSD, "None"},
+	}
+}
+
+// RequestDimensionSets are the dimension sets of a request's line: [Route],
+// [Model, Provider], then one per tag dimension, in that order.
+func RequestDimensionSets(tagDimensions []string) [][]string {
+	sets := [][]string{{DimRoute}, {DimModel, DimProvider}}
+	for _, d := range tagDimensions {
+		sets = append(sets, []string{d})
+	}
+	return sets
 }
 
 // EMF formats metric lines for one namespace and set of tag dimensions.
@@ -68,7 +83,7 @@ func NewEMF(namespace string, tagDimensions []string) *EMF {
 		tail = append(tail, ']')
 	}
 	tail = append(tail, `],"Metrics":[`...)
-	for i, m := range Metrics {
+	for i, m := range RequestMetrics() {
 		if i > 0 {
 			tail = append(tail, ',')
 		}
@@ -96,20 +111,16 @@ func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = strconv.AppendInt(dst, r.Time.UnixMilli(), 10)
 	dst = append(dst, e.tail...)
 	dst = append(dst, `,"Route":`...)
-	dst = rawjson.AppendString(dst, orNone(r.Route))
+	dst = rawjson.AppendString(dst, dimensionValue(r.Route, NoValue))
 	dst = append(dst, `,"Model":`...)
-	dst = rawjson.AppendString(dst, orNone(r.Model))
+	dst = rawjson.AppendString(dst, dimensionValue(r.Model, NoValue))
 	dst = append(dst, `,"Provider":`...)
-	dst = rawjson.AppendString(dst, orNone(r.Provider))
+	dst = rawjson.AppendString(dst, dimensionValue(r.Provider, NoValue))
 	for _, d := range e.tagDims {
 		dst = append(dst, ',')
 		dst = rawjson.AppendString(dst, d)
 		dst = append(dst, ':')
-		v := r.Tags[d]
-		if v == "" {
-			v = UntaggedValue
-		}
-		dst = rawjson.AppendString(dst, v)
+		dst = rawjson.AppendString(dst, dimensionValue(r.Tags[d], UntaggedValue))
 	}
 	errs, fallbacks := 0, 0
 	if r.Status >= 500 {
@@ -140,9 +151,27 @@ func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	return append(dst, '}')
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return NoValue
+// dimensionValue is v as CloudWatch accepts a dimension value: printable
+// ASCII, not blank, at most MaxDimensionValueLen bytes. Tag values come from a
+// request header and may hold anything: each character outside printable
+// ASCII becomes '_', and an empty or blank value becomes missing (NoValue or
+// UntaggedValue). The audit line keeps the value as it came.
+func dimensionValue(v, missing string) string {
+	if len(v) <= MaxDimensionValueLen && ascii(v) && strings.TrimSpace(v) != "" {
+		return v
 	}
-	return s
+	var b strings.Builder
+	for _, c := range v {
+		if b.Len() == MaxDimensionValueLen {
+			break
+		}
+		if c < 0x20 || c > 0x7e {
+			c = '_'
+		}
+		b.WriteRune(c)
+	}
+	if strings.TrimSpace(b.String()) == "" {
+		return missing
+	}
+	return b.String()
 }

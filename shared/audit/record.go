@@ -42,6 +42,12 @@ type Record struct {
 	Endpoint string
 	// ClientRequestID is the X-Client-Request-Id the caller sent, if any.
 	ClientRequestID string
+	// DowngradedFrom is the route the request asked for when an on_budget
+	// rule moved it to Route.
+	DowngradedFrom string
+	// Limit names the limit that refused the request (rpm, tpm, budget,
+	// budget:TAG=VALUE), if one did.
+	Limit string
 	// Metrics formats the record's metrics line; nil writes none. It comes
 	// with the configuration the request was served under.
 	Metrics *EMF
@@ -72,6 +78,7 @@ const (
 	OutcomeDeadline         = "deadline"           // the request's deadline passed
 	OutcomeCancelled        = "cancelled"          // the client went away, or a hedge lost
 	OutcomeStreamError      = "stream_error"       // failed after the first byte was sent
+	OutcomeHedgeLost        = "hedge_lost"         // cancelled: a hedged attempt answered first
 )
 
 // AppendJSON appends the record's audit line (no newline) to dst.
@@ -163,6 +170,14 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	}
 	if r.UsageMissing {
 		dst = append(dst, `,"usage_missing":true`...)
+	}
+	if r.DowngradedFrom != "" {
+		dst = append(dst, `,"downgraded_from":`...)
+		dst = rawjson.AppendString(dst, r.DowngradedFrom)
+	}
+	if r.Limit != "" {
+		dst = append(dst, `,"limit":`...)
+		dst = rawjson.AppendString(dst, r.Limit)
 	}
 	return append(dst, '}')
 }

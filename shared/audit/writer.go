@@ -86,3 +86,14 @@ func (w *Writer) Run(ctx context.Context, interval time.Duration) {
 		_ = w.Flush()
 	}
 }
+
+// Sinks sends every record to each of its sinks in turn: the stdout writer
+// and, when configured, the audit table. Each must return quickly.
+type Sinks []Sink
+
+// Emit hands r to every sink.
+func (s Sinks) Emit(r *Record) {
+	for _, k := range s {
+		k.Emit(r)
+	}
+}

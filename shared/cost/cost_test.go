@@ -30,8 +30,27 @@ func TestUSD(t *testing.T) {
 		{"cached without a cached price", &config.Price{Input: 1, Output: 2},
 			llm.Usage{PromptTokens: 10, CachedTokens: 5, CompletionTokens: 1}, 0.000012},
 		{"unpriced", nil, llm.Usage{PromptTokens: 10, CompletionTokens: 10}, 0},
+		// DeepSeek: (10000-8000)*0.14 + 8000*0.0028 + 500*0.28 = 280 + 22.4 + 140 = 442.4
+		{"deepseek cache hit", &config.Price{Input: 0.14, Output: 0.28, CachedInput: f(0.0028)},
+			llm.Usage{PromptTokens: 10000, CachedTokens: 8000, CompletionTokens: 500}, 0.0004424},
+		// Gemini (thoughts are in CompletionTokens): 600*0.30 + 400*0.03 + 300*2.5 = 180 + 12 + 750 = 942
+		{"gemini cached content", &config.Price{Input: 0.30, Output: 2.50, CachedInput: f(0.03)},
+			llm.Usage{PromptTokens: 1000, CachedTokens: 400, CompletionTokens: 300, ReasoningTokens: 100}, 0.000942},
+		// Bedrock: 10*3.3 + 100*0.33 + 20*4.125 + 5*16.5 = 33 + 33 + 82.5 + 82.5 = 231
+		{"bedrock cache read and write", &config.Price{Input: 3.30, Output: 16.50, CachedInput: f(0.33), CacheWrite: f(4.125)},
+			llm.Usage{PromptTokens: 130, CachedTokens: 100, CacheWriteTokens: 20, CompletionTokens: 5}, 0.000231},
+		// Embeddings: input only. 1234*0.02 = 24.68
+		{"embeddings", &config.Price{Input: 0.02}, llm.Usage{PromptTokens: 1234}, 0.00002468},
+		// A provider reporting more cached than prompt tokens is not billed a
+		// negative uncached share: 0*1 + 12*0.5 = 6
+		{"cached over prompt", &config.Price{Input: 1, Output: 2, CachedInput: f(0.5)},
+			llm.Usage{PromptTokens: 10, CachedTokens: 12}, 0.000006},
+		// A million tokens of each at list price is the price itself: 2.5 + 10
+		{"one million each", gpt4o, llm.Usage{PromptTokens: 1_000_000, CompletionTokens: 1_000_000}, 12.5},
+		{"no usage", gpt4o, llm.Usage{}, 0},
 	}
 	for _, tt := range tests {
+		// The acceptance bound is 1e-9 USD; the arithmetic holds to 1e-12.
 		if got := USD(tt.price, tt.usage); math.Abs(got-tt.want) > 1e-12 {
 			t.Errorf("%s: USD = %.12f, want %.12f", tt.name, got, tt.want)
 		}

@@ -1,0 +1,164 @@
+package audit_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llm-router/router/shared/audit"
+)
+
+// emfDoc is the part of an EMF line the tests read back.
+type emfDoc struct {
+	AWS struct {
+		Timestamp         int64
+		CloudWatchMetrics []struct {
+			Namespace  string
+			Dimensions [][]string
+			Metrics    []audit.Metric
+		}
+	} `json:"_aws"`
+}
+
+func decodeLine(t *testing.T, line []byte) (emfDoc, map[string]any) {
+	t.Helper()
+	var doc emfDoc
+	var members map[string]any
+	if err := json.Unmarshal(line, &doc); err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	if err := json.Unmarshal(line, &members); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.AWS.CloudWatchMetrics) != 1 {
+		t.Fatalf("%d directives in %s", len(doc.AWS.CloudWatchMetrics), line)
+	}
+	return doc, members
+}
+
+func TestRequestLine(t *testing.T) {
+	at := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	e := audit.NewEMF("Team/Router", []string{"team", "feature", "site"})
+	rec := &audit.Record{RequestID: "req_1", Time: at, Route: "triage-low", Model: "deepseek-v4-flash", Provider: "deepseek",
+		Status: 200, LatencyMs: 812.5, TTFBMs: 120, CostUSD: 0.00042,
+		Usage: audit.Usage{PromptTokens: 1000, CompletionTokens: 50},
+		Tags:  map[string]string{"team": "triage", "feature": "Überweisung", "other": "kept out"},
+		Attempts: []audit.Attempt{{Model: "mistral-large", Outcome: audit.OutcomeError, Status: 503},
+			{Model: "deepseek-v4-flash", Outcome: audit.OutcomeOK, Status: 200}}}
+	line := e.AppendLine(nil, rec)
+	if err := audit.ValidateEMF(line, at); err != nil {
+		t.Fatalf("%s\n%v", line, err)
+	}
+	doc, m := decodeLine(t, line)
+	d := doc.AWS.CloudWatchMetrics[0]
+	if doc.AWS.Timestamp != at.UnixMilli() || d.Namespace != "Team/Router" {
+		t.Errorf("timestamp %d namespace %q", doc.AWS.Timestamp, d.Namespace)
+	}
+	if want := audit.RequestDimensionSets([]string{"team", "feature", "site"}); !reflect.DeepEqual(d.Dimensions, want) {
+		t.Errorf("dimension sets %v, want %v", d.Dimensions, want)
+	}
+	if !reflect.DeepEqual(d.Metrics, audit.RequestMetrics()) {
+		t.Errorf("metrics %v, want %v", d.Metrics, audit.RequestMetrics())
+	}
+	want := map[string]any{"Route": "triage-low", "Model": "deepseek-v4-flash", "Provider": "deepseek",
+		// A tag the request did not carry is "untagged"; a value CloudWatch
+		// would refuse is made ASCII; a tag that is no dimension stays out.
+		"team": "triage", "feature": "_berweisung", "site": "untagged",
+		"Requests": 1.0, "Errors": 0.0, "Fallbacks": 1.0, "LatencyMs": 812.5, "TimeToFirstByteMs": 120.0,
+		"PromptTokens": 1000.0, "CompletionTokens": 50.0, "CostUSD": 0.00042, "request_id": "req_1", "status": 200.0}
+	delete(m, "_aws")
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("members\n got %v\nwant %v", m, want)
+	}
+}
+
+func TestRequestLineEdges(t *testing.T) {
+	at := time.Now()
+	e := audit.NewEMF("", []string{"team"})
+	tests := []struct {
+		name string
+		rec  audit.Record
+		want map[string]any
+	}{
+		{"refused before routing", audit.Record{Status: 401},
+			map[string]any{"Route": "none", "Model": "none", "Provider": "none", "team": "untagged", "Errors": 0.0, "Fallbacks": 0.0}},
+		{"all targets failed", audit.Record{Route: "r", Status: 502, Attempts: make([]audit.Attempt, 3)},
+			map[string]any{"Model": "none", "Errors": 1.0, "Fallbacks": 1.0}},
+		{"blank tag", audit.Record{Route: "r", Model: "m", Provider: "p", Status: 200, Tags: map[string]string{"team": "  "}},
+			map[string]any{"team": "untagged", "Errors": 0.0}},
+		{"control characters", audit.Record{Route: "r", Status: 200, Tags: map[string]string{"team": "a\tb"}},
+			map[string]any{"team": "a_b"}},
+		{"long tag", audit.Record{Route: "r", Status: 200, Tags: map[string]string{"team": strings.Repeat("é", 700)}},
+			map[string]any{"team": strings.Repeat("_", 700)}},
+		{"not a number", audit.Record{Route: "r", Status: 200, LatencyMs: math.Inf(1), TTFBMs: math.NaN()},
+			map[string]any{"LatencyMs": 0.0, "TimeToFirstByteMs": 0.0}},
+	}
+	for _, tt := range tests {
+		tt.rec.Time = at
+		line := e.AppendLine(nil, &tt.rec)
+		if err := audit.ValidateEMF(line, at); err != nil {
+			t.Errorf("%s: %s\n%v", tt.name, line, err)
+			continue
+		}
+		doc, m := decodeLine(t, line)
+		if doc.AWS.CloudWatchMetrics[0].Namespace != audit.DefaultNamespace {
+			t.Errorf("%s: namespace %q", tt.name, doc.AWS.CloudWatchMetrics[0].Namespace)
+		}
+		for k, v := range tt.want {
+			if m[k] != v {
+				t.Errorf("%s: %s = %v, want %v", tt.name, k, m[k], v)
+			}
+		}
+	}
+}
+
+func TestHealthLines(t *testing.T) {
+	at := time.Date(2026, 1, 2, 10, 0, 30, 0, time.UTC)
+	out := audit.AppendHealthLines([]byte("before\n"), "LLMRouter", at, audit.HealthCounts{Healthy: 7, Unhealthy: 2})
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != 4 || lines[0] != "before" {
+		t.Fatalf("lines %q", lines)
+	}
+	want := map[string]float64{audit.StatusHealthy: 7, audit.StatusDegraded: 0, audit.StatusUnhealthy: 2}
+	for _, line := range lines[1:] {
+		if err := audit.ValidateEMF([]byte(line), at); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		doc, m := decodeLine(t, []byte(line))
+		d := doc.AWS.CloudWatchMetrics[0]
+		if !reflect.DeepEqual(d.Dimensions, [][]string{{audit.DimStatus}}) ||
+			!reflect.DeepEqual(d.Metrics, []audit.Metric{{Name: audit.MetricHealthTargets, Unit: "Count"}}) {
+			t.Errorf("directive %+v", d)
+		}
+		status, _ := m[audit.DimStatus].(string)
+		n, ok := want[status]
+		if !ok || m[audit.MetricHealthTargets] != n {
+			t.Errorf("line %s, want %s = %v", line, status, n)
+		}
+		delete(want, status)
+	}
+	if len(want) != 0 {
+		t.Errorf("no line for %v", want)
+	}
+}
+
+type countSink struct{ n int }
+
+func (c *countSink) Emit(*audit.Record) { c.n++ }
+
+func TestSinks(t *testing.T) {
+	var buf bytes.Buffer
+	w := audit.NewWriter(&buf)
+	other := &countSink{}
+	audit.Sinks{w, other}.Emit(&audit.Record{RequestID: "req_x", Time: time.Now()})
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if other.n != 1 || !strings.Contains(buf.String(), `"request_id":"req_x"`) {
+		t.Errorf("the second sink got %d records; the writer wrote %q", other.n, buf.String())
+	}
+}

@@ -19,6 +19,13 @@ test: lint
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is not on PATH: pip install cfn-lint"; exit 1; }
 	cfn-lint template.yaml
 	$(GO) test -race -count=1 ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+## fuzz: the edge's fuzz targets, each for FUZZTIME (seed corpora in testdata/fuzz)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseChat$$' -fuzztime $(FUZZTIME) ./shared/llm
+	$(GO) test -run '^$$' -fuzz '^FuzzAuth$$' -fuzztime $(FUZZTIME) ./shared/gateway
 
 ## lint: gofmt, go vet, staticcheck
 lint:

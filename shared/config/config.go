@@ -183,9 +183,26 @@ type Key struct {
 	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 }
 
-// Budget limits a key's spend.
+// Budget limits a key's spend in a calendar month (UTC), across all router
+// instances. A request is refused with 429 budget_exceeded, before any
+// provider is called, once the month's spend has reached MonthlyUSD.
 type Budget struct {
 	MonthlyUSD float64 `yaml:"monthly_usd" json:"monthly_usd"`
+	// OnBudget, when set, moves the key's requests to a cheaper route once a
+	// share of the budget is spent.
+	OnBudget *Downgrade `yaml:"on_budget,omitempty" json:"on_budget,omitempty"`
+}
+
+// Downgrade switches requests to another route once a share of a monthly
+// budget is spent, e.g. {at: 0.9, route: triage-cheap}. The request keeps
+// its data class: the new route is planned with the same compliance tags,
+// and when it could never serve them the request stays on its own route.
+type Downgrade struct {
+	// At is the share of the budget, above 0 and at most 1, from which on
+	// requests are downgraded.
+	At float64 `yaml:"at" json:"at"`
+	// Route is the route (or model) requests go to instead.
+	Route string `yaml:"route" json:"route"`
 }
 
 // Metrics configures the EMF metrics.

@@ -277,6 +277,10 @@ func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[
 		switch {
 		case k.ID == "":
 			ck.add(f+".id", "is required")
+		case !namePattern.MatchString(k.ID):
+			// The id names the key's counters in the state table and its
+			// audit lines; '#' would collide with the counter key separator.
+			ck.add(f+".id", "%q must be letters, digits and . _ : / @ + -", k.ID)
 		case ids[k.ID]:
 			ck.add(f+".id", "duplicate key id %q", k.ID)
 		}
@@ -309,8 +313,12 @@ func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[
 		if k.TPM < 0 {
 			ck.add(f+".tpm", "must not be negative")
 		}
-		if k.Budget != nil && k.Budget.MonthlyUSD < 0 {
-			ck.add(f+".budget.monthly_usd", "must not be negative")
+		if k.Budget != nil {
+			classTags := c.DataClasses[k.DataClass]
+			if k.Budget.MonthlyUSD <= 0 {
+				ck.add(f+".budget.monthly_usd", "must be positive (remove budget for no limit; set disabled: true to stop the key)")
+			}
+			c.validateDowngrade(ck, f+".budget.on_budget", k.Budget.OnBudget, classTags)
 		}
 		for name := range k.Tags {
 			if !tagPattern.MatchString(name) {

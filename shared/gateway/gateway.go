@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,12 @@ type Observer interface {
 	Observe(provider, model, outcome string, latency time.Duration)
 }
 
+// Pricer prices a model: its configured price, else a list price, else nil
+// (cost.Catalog is one).
+type Pricer interface {
+	Price(p *config.Provider, m *config.Model) *config.Price
+}
+
 // Gateway is the router's HTTP handler. Set the fields, then serve; the zero
 // values of optional fields disable what they provide.
 type Gateway struct {
@@ -61,12 +68,18 @@ type Gateway struct {
 	Observer Observer
 	// Sink receives every request's audit record.
 	Sink audit.Sink
+	// Prices, when set, prices the models the configuration leaves
+	// unpriced, once per configuration (the list-price catalog).
+	Prices Pricer
 	// Namespace is the CloudWatch namespace of the metrics line.
 	Namespace string
 	// Log receives operational logs; never prompt text, never a key.
 	Log *slog.Logger
 	// RequireKeys refuses to run open when the configuration has no keys (Lambda).
 	RequireKeys bool
+	// Limiter, when set, enforces keys' rate limits and budgets before any
+	// provider is called (limits.go).
+	Limiter Limiter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -162,7 +175,7 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 	if len(cfg.Keys) == 0 && g.RequireKeys {
 		return nil, config.ErrNoKeys
 	}
-	s := &snapshot{cfg: cfg, table: route.Compile(cfg), providers: make(map[string]llm.Provider, len(cfg.Providers)),
+	s := &snapshot{cfg: cfg, table: route.Compile(g.priced(cfg)), providers: make(map[string]llm.Provider, len(cfg.Providers)),
 		keys: make(map[[sha256.Size]byte]keyEntry, len(cfg.Keys)), open: len(cfg.Keys) == 0,
 		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewEMF(g.Namespace, cfg.Metrics.TagDimensions)}
 	if s.maxBody == 0 {
@@ -191,6 +204,43 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 	return s, nil
 }
 
+// priced is cfg with Prices filled in for its unpriced models, so cost
+// metering and the cost strategy see list prices. cfg itself is the source's
+// and is left as it is; unchanged, it is returned as it is.
+func (g *Gateway) priced(cfg *config.Config) *config.Config {
+	if g.Prices == nil {
+		return cfg
+	}
+	var models []config.Model
+	for i := range cfg.Models {
+		m := &cfg.Models[i]
+		if m.Price != nil {
+			continue
+		}
+		var price *config.Price
+		for j := range cfg.Providers {
+			if cfg.Providers[j].Name == m.Provider {
+				price = g.Prices.Price(&cfg.Providers[j], m)
+			}
+		}
+		if price == nil {
+			g.logger().Warn("model has no price in the configuration or the pricing catalog; its cost is recorded as 0",
+				"model", m.ID, "provider", m.Provider)
+			continue
+		}
+		if models == nil {
+			models = slices.Clone(cfg.Models)
+		}
+		models[i].Price = price
+	}
+	if models == nil {
+		return cfg
+	}
+	out := *cfg
+	out.Models = models
+	return &out
+}
+
 // ServeHTTP routes the API's paths. Paths are accepted with or without the
 // /v1 prefix, since SDK base URLs are written both ways.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -201,6 +251,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+		return
+	}
+	if e := checkHeaders(r.Header); e != nil {
+		w.Header()["X-Request-Id"] = []string{newRequestID()}
+		writeError(w, e)
 		return
 	}
 	path = strings.TrimPrefix(path, "/v1")

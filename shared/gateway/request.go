@@ -12,6 +12,7 @@ import (
 
 	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/limits"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
 )
@@ -46,8 +47,13 @@ type call struct {
 	embed   *llm.EmbeddingRequest // an embeddings body
 	route   *route.Route
 	classes []string
-	require []string
-	seed    uint64
+	// classTags are the compliance tags of each of classes, kept to plan a
+	// downgrade route with the same requirement.
+	classTags [][]string
+	require   []string
+	seed      uint64
+	// ticket holds the request's limit reservations, settled by finish.
+	ticket *limits.Ticket
 }
 
 // newCall starts a request. endpoint names it in the audit record; an empty
@@ -77,8 +83,9 @@ func newRequestID() string {
 
 // prepare does everything the routed endpoints share: it authenticates, reads
 // the body and parses it with parse (which returns the model or route the body
-// names), finds the route, checks the key may use it, and works out the data
-// class, compliance tags and cost tags.
+// names), finds the route, checks the key may use it, works out the data
+// class, compliance tags and cost tags, and admits the request against its
+// key's limits and budgets (which may move it to a downgrade route).
 func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 	snap, err := c.g.current(c.r.Context())
 	if err != nil {
@@ -128,6 +135,11 @@ func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 		h := fnv.New64a()
 		_, _ = h.Write([]byte(id))
 		c.seed = h.Sum64()
+	}
+	if c.g.Limiter != nil {
+		if aerr := c.admit(); aerr != nil {
+			return aerr
+		}
 	}
 	return nil
 }
@@ -199,6 +211,7 @@ func (c *call) classify() *llm.Error {
 			}
 		}
 	}
+	c.classTags = classTags
 	c.require = route.RequiredTags(c.route.Require, classTags...)
 	c.rec.DataClass = strings.Join(c.classes, ",")
 	c.rec.Require = c.require
@@ -317,6 +330,7 @@ func noCandidates(d *route.Decision) *llm.Error {
 func (c *call) finish(status int) {
 	c.rec.Status = status
 	c.rec.LatencyMs = ms(c.g.now().Sub(c.start))
+	c.settle()
 	if c.g.Sink != nil && c.rec.Endpoint != "" {
 		c.g.Sink.Emit(&c.rec)
 	}

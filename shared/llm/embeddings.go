@@ -20,6 +20,9 @@ type embeddingBody struct {
 // of the result are left for each attempt to fill in; the returned name is the
 // route or model the client asked for.
 func ParseEmbedding(body []byte) (*EmbeddingRequest, string, error) {
+	if TooDeep(body, MaxJSONDepth) {
+		return nil, "", errTooDeep()
+	}
 	var b embeddingBody
 	if err := json.Unmarshal(body, &b); err != nil {
 		return nil, "", decodeError(err)

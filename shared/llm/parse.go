@@ -19,7 +19,55 @@ const (
 	CodeInvalidType     = "invalid_type"
 	CodeInvalidValue    = "invalid_value"
 	CodeUnsupportedRole = "invalid_role"
+	CodeTooDeep         = "json_too_deep"
 )
+
+// MaxJSONDepth bounds how deeply a request body's arrays and objects nest.
+// Real requests (messages, tool schemas) stay far below it; without a bound a
+// small body of brackets costs every later decoder (the adapters' converters
+// and encoding/json) deep recursion.
+const MaxJSONDepth = 64
+
+// TooDeep reports whether body nests arrays and objects more than limit
+// levels deep. It reads any bytes, valid JSON or not, and skips strings with
+// bytes.IndexByte, so it costs little next to decoding.
+func TooDeep(body []byte, limit int) bool {
+	depth := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			// Find the closing quote: one not preceded by an odd run of
+			// backslashes.
+			for {
+				j := bytes.IndexByte(body[i+1:], '"')
+				if j < 0 {
+					return false
+				}
+				i += 1 + j
+				n := 0
+				for k := i - 1; k >= 0 && body[k] == '\\'; k-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+			}
+		case '{', '[':
+			if depth++; depth > limit {
+				return true
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return false
+}
+
+// errTooDeep is the answer to a body nested deeper than MaxJSONDepth.
+func errTooDeep() *Error {
+	return InvalidRequest("", CodeTooDeep, "the request body nests arrays and objects more than "+
+		strconv.Itoa(MaxJSONDepth)+" levels deep")
+}
 
 // ParseChat decodes and validates a Chat Completions body. Errors are *Error
 // values of kind KindInvalidRequest naming the parameter.
@@ -30,6 +78,9 @@ const (
 // content) go through encoding/json, one member at a time. FuzzParseChat holds
 // it to encoding/json's results.
 func ParseChat(body []byte) (*ChatRequest, error) {
+	if TooDeep(body, MaxJSONDepth) {
+		return nil, errTooDeep()
+	}
 	if !json.Valid(body) {
 		var v any
 		return nil, decodeError(json.Unmarshal(body, &v))

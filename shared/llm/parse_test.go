@@ -3,6 +3,7 @@ package llm
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -70,6 +71,9 @@ func TestUsageRoundTrip(t *testing.T) {
 
 // reference is what ParseChat must agree with: encoding/json, then Validate.
 func reference(body []byte) (*ChatRequest, error) {
+	if referenceDepth(body) > MaxJSONDepth {
+		return nil, errors.New("nested too deeply")
+	}
 	req := new(ChatRequest)
 	if err := json.Unmarshal(body, req); err != nil {
 		return nil, err
@@ -78,6 +82,26 @@ func reference(body []byte) (*ChatRequest, error) {
 		return nil, err
 	}
 	return req, nil
+}
+
+// referenceDepth is the deepest nesting encoding/json's tokenizer reaches in
+// body (up to a syntax error), independent of TooDeep.
+func referenceDepth(body []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
 }
 
 // FuzzParseChat holds the scanning decoder to encoding/json: on any input

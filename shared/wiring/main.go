@@ -52,6 +52,15 @@ func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	flushed := make(chan struct{})
 	go func() { r.Audit.Run(flushCtx, 200*time.Millisecond); close(flushed) }()
+	tableFlushed := make(chan struct{})
+	go func() {
+		if r.AuditTable != nil {
+			r.AuditTable.Run(flushCtx, time.Second)
+		}
+		close(tableFlushed)
+	}()
+	limitsFlushed := make(chan struct{})
+	go func() { r.Limits.Run(flushCtx, time.Second); close(limitsFlushed) }()
 	r.Log.Info("router listening", "addr", ln.Addr().String(), "config", r.configName())
 
 	errc := make(chan error, 1)
@@ -66,6 +75,8 @@ func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopFlush()
 	<-flushed
+	<-tableFlushed
+	<-limitsFlushed
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

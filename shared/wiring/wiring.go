@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,13 +25,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/audit/audittable"
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/cost"
 	"github.com/llm-router/router/shared/gateway"
+	"github.com/llm-router/router/shared/health"
 	"github.com/llm-router/router/shared/lambdaapi"
+	"github.com/llm-router/router/shared/limits"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/provider"
 	"github.com/llm-router/router/shared/secret"
 	"github.com/llm-router/router/shared/store/dynamo"
+	"github.com/llm-router/router/shared/store/file"
 )
 
 // Store names of ROUTER_STORE.
@@ -67,6 +73,16 @@ type Settings struct {
 	// SecretID is the default secret of secret:#field key references
 	// (ROUTER_SECRET_ID).
 	SecretID string
+	// AuditTable, when set, is the DynamoDB table that also receives every
+	// audit record (ROUTER_AUDIT_TABLE).
+	AuditTable string
+	// HealthInterval is the time between health probe rounds
+	// (ROUTER_HEALTH_INTERVAL; 0: health.DefaultInterval, 30s).
+	HealthInterval time.Duration
+	// AuditRetention is how long audit table items live before DynamoDB's
+	// TTL deletes them (ROUTER_AUDIT_RETENTION_DAYS; unset: the table's
+	// default, 400 days; 0 days: negative, items never expire).
+	AuditRetention time.Duration
 }
 
 // ParseSettings reads the environment through env, so nothing below main
@@ -85,6 +101,22 @@ func ParseSettings(env func(string) (string, bool)) (Settings, error) {
 		Namespace:   get("ROUTER_METRICS_NAMESPACE", ""),
 		Port:        get("PORT", ""),
 		SecretID:    get("ROUTER_SECRET_ID", secret.DefaultSecretID),
+		AuditTable:  get("ROUTER_AUDIT_TABLE", ""),
+	}
+	if s.Namespace != "" {
+		if err := audit.CheckNamespace(s.Namespace); err != nil {
+			return s, fmt.Errorf("ROUTER_METRICS_NAMESPACE: %w", err)
+		}
+	}
+	if v := get("ROUTER_AUDIT_RETENTION_DAYS", ""); v != "" {
+		days, err := strconv.Atoi(v)
+		if err != nil || days < 0 {
+			return s, fmt.Errorf("ROUTER_AUDIT_RETENTION_DAYS=%q: want a number of days (0: keep forever)", v)
+		}
+		s.AuditRetention = time.Duration(days) * 24 * time.Hour
+		if days == 0 {
+			s.AuditRetention = -1 // audittable: never expire
+		}
 	}
 	s.OnLambda = get("AWS_LAMBDA_RUNTIME_API", "") != ""
 	s.Store = StoreFile
@@ -108,6 +140,13 @@ func ParseSettings(env func(string) (string, bool)) (Settings, error) {
 	case "0", "false", "off":
 	default:
 		return s, fmt.Errorf("ROUTER_STREAMING=%q: want 1 or 0", v)
+	}
+	if v := get("ROUTER_HEALTH_INTERVAL", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return s, fmt.Errorf("ROUTER_HEALTH_INTERVAL=%q: want a positive duration such as 30s", v)
+		}
+		s.HealthInterval = d
 	}
 	return s, nil
 }
@@ -136,6 +175,15 @@ type Router struct {
 	Log    *slog.Logger
 	// Source is the DynamoDB configuration source (nil with the file store).
 	Source *dynamo.ConfigSource
+	// AuditTable writes audit records to ROUTER_AUDIT_TABLE (nil when unset);
+	// flushed with Audit.
+	AuditTable *audittable.Sink
+	// Health is the gateway's health view (probes, breakers, latency);
+	// flushed at the end of each Lambda invocation (healthcheck.go).
+	Health *health.View
+	// Limits enforces keys' rate limits and budgets (limits.go); flushed at
+	// the end of each Lambda invocation, or every interval by the local server.
+	Limits *limits.Limiter
 }
 
 // Build assembles the router and loads its configuration once, so a router
@@ -171,13 +219,17 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 		needSecrets = true // the table's configuration may name secrets at any time
 	default:
 		c := config.Default()
+		source = gateway.Static{C: c}
 		if s.ConfigPath != "" {
+			// Reloaded when it changes, so scripts/keys takes effect within
+			// the cache TTL without a restart.
+			f := &file.Source{Path: s.ConfigPath, TTL: s.CacheTTL, Log: log}
 			var err error
-			if c, err = config.LoadFile(s.ConfigPath); err != nil {
+			if c, err = f.Load(); err != nil {
 				return nil, err
 			}
+			source = f
 		}
-		source = gateway.Static{C: c}
 		needSecrets = needSecrets || namesSecrets(c)
 	}
 
@@ -190,15 +242,36 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 		keys.Secrets = &secret.Cache{Store: &awssecrets.Store{Client: secretsmanager.NewFromConfig(cfg)}}
 	}
 
+	var sink audit.Sink = r.Audit
+	flush := r.Audit.Flush
+	if s.AuditTable != "" {
+		cfg, err := loadAWS()
+		if err != nil {
+			return nil, err
+		}
+		r.AuditTable = audittable.New(dynamodb.NewFromConfig(cfg), s.AuditTable)
+		r.AuditTable.Retention, r.AuditTable.Namespace, r.AuditTable.Log = s.AuditRetention, s.Namespace, log
+		sink = audit.Sinks{r.Audit, r.AuditTable}
+		// stdout first: it is the trail of record, the table a copy.
+		flush = func() error { return errors.Join(r.Audit.Flush(), r.AuditTable.Flush()) }
+	}
+	prices, err := cost.DefaultCatalog()
+	if err != nil {
+		return nil, err
+	}
+
 	r.Gateway = &gateway.Gateway{
 		Source:      source,
 		Providers:   provider.Builtin(),
 		Deps:        llm.Deps{HTTP: provider.HTTPClient(), Keys: keys},
-		Sink:        r.Audit,
+		Prices:      prices,
+		Sink:        sink,
 		Namespace:   s.Namespace,
 		Log:         log,
 		RequireKeys: s.OnLambda,
 	}
+	r.wireHealth(source, s, log)
+	r.wireLimits(s, log)
 	ictx, cancel := context.WithTimeout(ctx, initTimeout)
 	defer cancel()
 	if err := r.Gateway.Init(ictx); err != nil {
@@ -207,7 +280,8 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 		}
 		return nil, err
 	}
-	r.Lambda = &lambdaapi.Adapter{Handler: r.Gateway, Flush: r.Audit.Flush, Log: log}
+	r.loadHealth(ictx)
+	r.Lambda = &lambdaapi.Adapter{Handler: r.Gateway, Flush: r.withLimitsFlush(r.withHealthFlush(flush)), Log: log}
 	return r, nil
 }
 

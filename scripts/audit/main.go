@@ -33,8 +33,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/llm-router/router/shared/awshttp"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/llm-router/router/shared/audit"
@@ -78,13 +79,11 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), aw
 	if *table == "" {
 		return errors.New("no table: set -table or ROUTER_AUDIT_TABLE")
 	}
-	if awsCfg == nil {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return fmt.Errorf("AWS configuration: %w", err)
-		}
-		awsCfg = &cfg
+	cfg, err := awshttp.Config(ctx, awsCfg)
+	if err != nil {
+		return err
 	}
+	awsCfg = &cfg
 	db := dynamodb.NewFromConfig(*awsCfg)
 
 	switch cmd {

@@ -32,8 +32,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llm-router/router/shared/awshttp"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -87,13 +88,11 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), no
 	if err != nil {
 		return err
 	}
-	if awsCfg == nil {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return fmt.Errorf("AWS configuration: %w", err)
-		}
-		awsCfg = &cfg
+	cfg, err := awshttp.Config(ctx, awsCfg)
+	if err != nil {
+		return err
 	}
+	awsCfg = &cfg
 	rep, err := Build(ctx, cloudwatch.NewFromConfig(*awsCfg, func(o *cloudwatch.Options) {
 		if awsCfg.BaseEndpoint != nil {
 			// Emulators (moto, LocalStack) speak CloudWatch's query protocol,

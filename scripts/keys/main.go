@@ -42,8 +42,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/llm-router/router/shared/awshttp"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/llm-router/router/shared/config"
@@ -362,13 +363,11 @@ func openStore(ctx context.Context, file, table, name string, getenv func(string
 	if table == "" {
 		return nil, errors.New("name the store: -config FILE.yaml, or -table NAME for the DynamoDB config table")
 	}
-	if awsCfg == nil {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("AWS configuration: %w", err)
-		}
-		awsCfg = &cfg
+	cfg, err := awshttp.Config(ctx, awsCfg)
+	if err != nil {
+		return nil, err
 	}
+	awsCfg = &cfg
 	return &tableStore{db: dynamodb.NewFromConfig(*awsCfg), table: table, name: name}, nil
 }
 

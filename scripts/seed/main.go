@@ -23,8 +23,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llm-router/router/shared/awshttp"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/llm-router/router/shared/config"
@@ -67,13 +68,11 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), aw
 	if err != nil {
 		return err
 	}
-	if awsCfg == nil {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return fmt.Errorf("AWS configuration: %w", err)
-		}
-		awsCfg = &cfg
+	cfg, err := awshttp.Config(ctx, awsCfg)
+	if err != nil {
+		return err
 	}
+	awsCfg = &cfg
 	db := dynamodb.NewFromConfig(*awsCfg)
 	if *create {
 		if err := dynamo.CreateTables(ctx, db, *configTable, *stateTable); err != nil {

@@ -2,10 +2,13 @@
 package awshttp
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 // Guard works around a race between the SDK and net/http
@@ -31,3 +34,24 @@ func (g guarded) Do(r *http.Request) (*http.Response, error) {
 
 // readCloser hides every method of a body but Read and Close.
 type readCloser struct{ io.ReadCloser }
+
+// Config is the AWS configuration of every router binary and script: given,
+// when a test points it at moto, else the SDK's default chain (environment,
+// including AWS_ENDPOINT_URL; on Lambda, the function role). Its HTTP client
+// is guarded (see Guard), wrapped after loading so the credential providers
+// keep the SDK's own client.
+func Config(ctx context.Context, given *aws.Config) (aws.Config, error) {
+	var cfg aws.Config
+	if given != nil {
+		cfg = *given
+	} else {
+		var err error
+		if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
+			return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+		}
+	}
+	if cfg.HTTPClient != nil {
+		cfg.HTTPClient = Guard(cfg.HTTPClient)
+	}
+	return cfg, nil
+}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/llm-router/router/shared/awshttp"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -73,7 +75,7 @@ type HealthCheck struct {
 // at start.
 func BuildHealthCheck(ctx context.Context, p Process, s Settings) (*HealthCheck, error) {
 	log := slog.New(slog.NewJSONHandler(p.Stderr, nil))
-	awsCfg, err := awsConfig(ctx, p)
+	awsCfg, err := awshttp.Config(ctx, p.AWS)
 	if err != nil {
 		return nil, err
 	}

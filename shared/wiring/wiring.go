@@ -20,7 +20,6 @@ import (
 	"github.com/llm-router/router/shared/secret/awssecrets"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -196,7 +195,7 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 	var awsCfg *aws.Config
 	loadAWS := func() (aws.Config, error) {
 		if awsCfg == nil {
-			cfg, err := awsConfig(ctx, p)
+			cfg, err := awshttp.Config(ctx, p.AWS)
 			if err != nil {
 				return aws.Config{}, err
 			}
@@ -283,28 +282,6 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 	r.loadHealth(ictx)
 	r.Lambda = &lambdaapi.Adapter{Handler: r.Gateway, Flush: r.withLimitsFlush(r.withHealthFlush(flush)), Log: log}
 	return r, nil
-}
-
-// awsConfig is the AWS SDK configuration: the test's, or the default chain
-// (environment, including AWS_ENDPOINT_URL for moto or DynamoDB Local; on
-// Lambda, the function role's credentials from the environment).
-//
-// Its HTTP client is guarded against aws-sdk-go-v2#2737 (see awshttp); it is
-// wrapped after loading, so the credential providers keep the SDK's client.
-func awsConfig(ctx context.Context, p Process) (aws.Config, error) {
-	var cfg aws.Config
-	if p.AWS != nil {
-		cfg = *p.AWS
-	} else {
-		var err error
-		if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-			return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
-		}
-	}
-	if cfg.HTTPClient != nil {
-		cfg.HTTPClient = awshttp.Guard(cfg.HTTPClient)
-	}
-	return cfg, nil
 }
 
 // namesSecrets reports whether any provider key is a secret: reference, so a

@@ -48,6 +48,10 @@ type Record struct {
 	// Limit names the limit that refused the request (rpm, tpm, budget,
 	// budget:TAG=VALUE), if one did.
 	Limit string
+	// Structured is what the structured-output check made of the answer of
+	// a request that asked for JSON (Structured* constants); empty for
+	// other requests.
+	Structured string
 	// Metrics formats the record's metrics line; nil writes none. It comes
 	// with the configuration the request was served under.
 	Metrics *EMF
@@ -79,6 +83,15 @@ const (
 	OutcomeCancelled        = "cancelled"          // the client went away, or a hedge lost
 	OutcomeStreamError      = "stream_error"       // failed after the first byte was sent
 	OutcomeHedgeLost        = "hedge_lost"         // cancelled: a hedged attempt answered first
+	OutcomeInvalidOutput    = "invalid_output"     // the answer failed the structured-output check
+)
+
+// What the structured-output check made of a request's answer (Record.Structured).
+const (
+	StructuredValid     = "valid"     // the answer was the JSON, and matched
+	StructuredExtracted = "extracted" // the JSON was found in fences or prose, and matched
+	StructuredRepaired  = "repaired"  // the first answer failed; the repair attempt matched
+	StructuredInvalid   = "invalid"   // no answer matched: the client got an error
 )
 
 // AppendJSON appends the record's audit line (no newline) to dst.
@@ -178,6 +191,10 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	if r.Limit != "" {
 		dst = append(dst, `,"limit":`...)
 		dst = rawjson.AppendString(dst, r.Limit)
+	}
+	if r.Structured != "" {
+		dst = append(dst, `,"structured":`...)
+		dst = rawjson.AppendString(dst, r.Structured)
 	}
 	return append(dst, '}')
 }

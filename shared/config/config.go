@@ -29,6 +29,9 @@ type Config struct {
 	Health HealthPolicy `yaml:"health,omitempty" json:"health,omitempty"`
 	// Budgets are monthly spending limits per tag value (budgets.go).
 	Budgets []TagBudget `yaml:"budgets,omitempty" json:"budgets,omitempty"`
+	// Schemas are named JSON Schemas that routes give as the shape of every
+	// answer (structured.go).
+	Schemas map[string]JSONSchema `yaml:"schemas,omitempty" json:"schemas,omitempty"`
 }
 
 // Provider types the router knows.
@@ -142,6 +145,12 @@ type Route struct {
 	Targets []Target `yaml:"targets" json:"targets"`
 	// Timeout is the whole request's deadline across attempts (default 120s).
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Schema names a schema under schemas: every answer on the route is JSON
+	// of that shape, whatever the client's response_format said.
+	Schema string `yaml:"schema,omitempty" json:"schema,omitempty"`
+	// Structured is what happens when an answer is not the JSON asked for
+	// (default: one repair attempt).
+	Structured *Structured `yaml:"structured,omitempty" json:"structured,omitempty"`
 }
 
 // Target is one model of a route.

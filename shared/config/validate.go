@@ -67,6 +67,7 @@ func (c *Config) Validate() error {
 	c.validateMetrics(&ck)
 	c.validateHealth(&ck)
 	c.validateBudgets(&ck)
+	c.validateSchemas(&ck)
 	if c.Limits.MaxBodyBytes < 0 {
 		ck.add("limits.max_body_bytes", "must not be negative")
 	}
@@ -225,6 +226,7 @@ func (c *Config) validateRoutes(ck *checker, providers map[string]*Provider, mod
 		if len(r.Targets) == 0 {
 			ck.add(f+".targets", "a route needs at least one target")
 		}
+		c.validateStructured(ck, f, r)
 		seen := map[string]bool{}
 		satisfiable := false
 		for j, t := range r.Targets {

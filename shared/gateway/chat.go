@@ -45,13 +45,23 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request) {
 		c.fail(noCandidates(&d))
 		return
 	}
+	sh, e := c.structuredShape()
+	if e != nil {
+		c.fail(e)
+		return
+	}
+	c.shape = sh
 	ctx, cancel := context.WithTimeout(r.Context(), c.route.Timeout)
 	defer cancel()
 	if c.chat.Stream {
 		c.stream(ctx, &d)
-	} else {
-		c.complete(ctx, &d, func(a *attempt) (*llm.Response, error) { return a.p.Chat(a.ctx, a.req) })
+		return
 	}
+	invoke := func(a *attempt) (*llm.Response, error) { return a.p.Chat(a.ctx, a.req) }
+	if sh != nil {
+		invoke = c.checked(sh, invoke)
+	}
+	c.complete(ctx, &d, invoke)
 }
 
 // attempt is one try of one target. Its context is cancelled by one timer
@@ -75,6 +85,9 @@ type attempt struct {
 	slot int
 	// firstAt is when a stream's first chunk arrived (gateway clock).
 	firstAt time.Time
+	// checked is what the structured-output check made of the attempt, set
+	// only for requests that ask for JSON (structured.go).
+	checked *checkedAttempt
 }
 
 // begin starts an attempt. For a plain request the first byte is the
@@ -129,6 +142,7 @@ func (a *attempt) end() {
 // failure classifies an attempt's error. The request's own context is looked
 // at first: when the client left or the deadline passed, no fallback can help.
 func (c *call) failure(ctx context.Context, a *attempt, err error) (e *llm.Error, outcome string) {
+	c.charge(a)
 	switch cause := context.Cause(a.ctx); {
 	case c.r.Context().Err() != nil:
 		return &llm.Error{Kind: llm.KindTimeout, Status: 499, Type: "api_error", Code: "client_closed",
@@ -141,6 +155,9 @@ func (c *call) failure(ctx context.Context, a *attempt, err error) (e *llm.Error
 	case errors.Is(cause, errAttemptTimeout):
 		return &llm.Error{Kind: llm.KindTimeout, Status: http.StatusGatewayTimeout, Type: "api_error", Code: "timeout",
 			Provider: a.t.Provider.Name, Message: "no answer within " + a.t.Timeout.String()}, audit.OutcomeTimeout
+	}
+	if e, outcome, ok := c.invalidFailure(a, err); ok {
+		return e, outcome
 	}
 	e = llm.AsError(err)
 	if e == nil {
@@ -227,7 +244,7 @@ func (c *call) complete(ctx context.Context, d *route.Decision, invoke func(*att
 		e, outcome := c.failure(ctx, a, err)
 		c.record(a, outcome, e.Status)
 		c.logAttempt(a, e, outcome)
-		if outcome == audit.OutcomeCancelled || outcome == audit.OutcomeDeadline || outcome == audit.OutcomeRejected {
+		if ends(outcome, err) {
 			c.fail(upstreamAnswer(e))
 			return
 		}
@@ -241,6 +258,9 @@ func (c *call) answer(a *attempt, resp *llm.Response) {
 	c.record(a, audit.OutcomeOK, http.StatusOK)
 	c.servedBy(a.t)
 	c.meter(a.t, resp.Usage)
+	if a.checked != nil {
+		c.rec.Structured = a.checked.how
+	}
 	h := c.w.Header()
 	h[hdrCost] = []string{strconv.FormatFloat(c.rec.CostUSD, 'f', -1, 64)}
 	h["Content-Type"] = jsonContentType
@@ -266,7 +286,7 @@ func (c *call) servedBy(t *route.Target) {
 func (c *call) meter(t *route.Target, u llm.Usage) {
 	c.rec.Usage = audit.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
 		CachedTokens: u.CachedTokens, CacheWriteTokens: u.CacheWriteTokens}
-	c.rec.CostUSD = cost.USD(t.Model.Price, u)
+	c.rec.CostUSD = cost.USD(t.Model.Price, u) + c.spentUSD
 }
 
 // upstreamAnswer is the error returned to the client for a failure that ends

@@ -22,6 +22,7 @@ import (
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
+	"github.com/llm-router/router/shared/structured"
 )
 
 // ProviderFactory builds the adapter of one provider type.
@@ -86,6 +87,8 @@ type Gateway struct {
 	snap   atomic.Pointer[snapshot]
 	mu     sync.Mutex // serialises snapshot builds
 	badCfg *config.Config
+	// schemas are the clients' compiled response_format schemas (structured.go).
+	schemas structured.Cache
 }
 
 // snapshot is a configuration compiled for serving.
@@ -97,6 +100,9 @@ type snapshot struct {
 	open      bool
 	maxBody   int64
 	emf       *audit.EMF
+	// shapes are the structured-output settings of the routes that have
+	// any, by route name (structured.go).
+	shapes map[string]*routeShape
 }
 
 // keyEntry is a key with its decoded digest.
@@ -181,6 +187,11 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 	if s.maxBody == 0 {
 		s.maxBody = config.DefaultMaxBodyBytes
 	}
+	shapes, err := compileShapes(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.shapes = shapes
 	for i := range cfg.Providers {
 		p := &cfg.Providers[i]
 		factory := g.Providers[p.Type]

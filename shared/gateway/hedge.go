@@ -132,7 +132,7 @@ func (r *race) wait() (win *raced, stop *llm.Error) {
 			e, outcome := c.failure(r.ctx, res.a, res.err)
 			c.record(res.a, outcome, e.Status)
 			c.logAttempt(res.a, e, outcome)
-			if outcome == audit.OutcomeCancelled || outcome == audit.OutcomeDeadline || outcome == audit.OutcomeRejected {
+			if ends(outcome, res.err) {
 				r.cancelRunning(context.Canceled)
 				return nil, upstreamAnswer(e)
 			}

@@ -54,6 +54,12 @@ type call struct {
 	seed      uint64
 	// ticket holds the request's limit reservations, settled by finish.
 	ticket *limits.Ticket
+	// shape is what a request that asks for JSON must be answered with
+	// (structured.go); nil for the others.
+	shape *shape
+	// spentUSD is the cost of answers the structured-output check
+	// discarded, added to the answer's.
+	spentUSD float64
 }
 
 // newCall starts a request. endpoint names it in the audit record; an empty

@@ -43,7 +43,7 @@ func (c *call) stream(ctx context.Context, d *route.Decision) {
 		e, outcome := c.failure(ctx, a, err)
 		c.record(a, outcome, e.Status)
 		c.logAttempt(a, e, outcome)
-		if outcome == audit.OutcomeCancelled || outcome == audit.OutcomeDeadline || outcome == audit.OutcomeRejected {
+		if ends(outcome, err) {
 			c.fail(upstreamAnswer(e))
 			return
 		}
@@ -104,12 +104,24 @@ func (c *call) relay(ctx context.Context, a *attempt, st llm.Stream, first llm.C
 		return true
 	}
 
+	var acc *streamCheck
+	if c.shape != nil {
+		acc = newStreamCheck(c.shape)
+	}
 	outcome, status := audit.OutcomeOK, http.StatusOK
 	chunk, err := first, error(nil)
 	sent := false
 	for {
 		if err != nil {
 			if eof(err) {
+				if e := c.verifyStream(acc, a); e != nil {
+					// Too late to fall back or repair: the client has the
+					// text. The stream ends with the error, not [DONE].
+					outcome, status = audit.OutcomeInvalidOutput, e.Status
+					c.rec.ErrorCode = e.Code
+					write(appendError(nil, e))
+					break
+				}
 				if _, werr := c.w.Write(doneEvent); werr == nil && flusher != nil {
 					flusher.Flush()
 				}
@@ -129,6 +141,9 @@ func (c *call) relay(ctx context.Context, a *attempt, st llm.Stream, first llm.C
 		if chunk.Usage != nil {
 			u := *chunk.Usage
 			usage = &u
+		}
+		if acc != nil && !chunk.UsageOnly {
+			acc.add(chunk.Data)
 		}
 		if !chunk.UsageOnly || wantUsage {
 			if !write(chunk.Data) {

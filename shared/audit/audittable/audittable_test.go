@@ -50,7 +50,8 @@ func full() *audit.Record {
 		Usage:   audit.Usage{PromptTokens: 2600, CompletionTokens: 40, CachedTokens: 2000, CacheWriteTokens: 500},
 		CostUSD: 0.003375, Tags: map[string]string{"team": "triage", "feature": "notes"}, Stream: true,
 		ErrorCode: "", Endpoint: "chat.completions", ClientRequestID: "client-7", ProviderCompliance: []string{"hipaa"},
-		UsageMissing: true, DowngradedFrom: "triage-high", Limit: "budget:team=triage"}
+		UsageMissing: true, DowngradedFrom: "triage-high", Limit: "budget:team=triage",
+		Structured: audit.StructuredRepaired}
 }
 
 // Every field of the record is set in full, so a field added to the audit

@@ -98,6 +98,7 @@ func Record(item map[string]types.AttributeValue) (*audit.Record, error) {
 		UsageMissing:       d.bool("usage_missing"),
 		DowngradedFrom:     d.str("downgraded_from"),
 		Limit:              d.str("limit"),
+		Structured:         d.str("structured"),
 	}
 	if t := d.str("time"); t != "" {
 		var err error

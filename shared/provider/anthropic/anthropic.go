@@ -70,7 +70,7 @@ func (p *Provider) Name() string { return p.name }
 
 // Chat sends a non-streaming request.
 func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	body, err := p.body(req, false)
+	body, answerTool, err := p.request(req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, llm.Unavailable(p.name, err)
 	}
-	out, usage, err := toOpenAIResponse(data, req.Model, p.now().Unix())
+	out, usage, err := toOpenAIAnswer(data, req.Model, p.now().Unix(), answerTool)
 	if err != nil {
 		if e := llm.AsError(err); e != nil {
 			e.Provider = p.name
@@ -95,7 +95,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 
 // Stream sends a streaming request; it returns once the upstream accepted it.
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	body, err := p.body(req, true)
+	body, answerTool, err := p.request(req, true)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,9 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	if err != nil {
 		return nil, err
 	}
-	return newStream(p.name, resp.Body, req.Model, p.now().Unix()), nil
+	s := newStream(p.name, resp.Body, req.Model, p.now().Unix())
+	s.answerTool = answerTool
+	return s, nil
 }
 
 // Probe lists one model: it proves the endpoint answers and the key is
@@ -114,12 +116,20 @@ func (p *Provider) Probe(ctx context.Context, _ string) error {
 
 // body is the JSON of the upstream request.
 func (p *Provider) body(req *llm.Request, stream bool) ([]byte, error) {
+	body, _, err := p.request(req, stream)
+	return body, err
+}
+
+// request is the JSON of the upstream request and the name of the tool
+// forced for structured output, if any.
+func (p *Provider) request(req *llm.Request, stream bool) ([]byte, string, error) {
 	mr, err := toAnthropicRequest(req, stream)
 	if err != nil {
 		if e := llm.AsError(err); e != nil {
 			e.Provider = p.name
 		}
-		return nil, err
+		return nil, "", err
 	}
-	return json.Marshal(mr)
+	body, err := json.Marshal(mr)
+	return body, mr.answerTool, err
 }

@@ -12,11 +12,6 @@ import (
 	"github.com/llm-router/router/shared/rawjson"
 )
 
-// jsonInstruction is added to the system prompt for response_format
-// json_object, which has no native equivalent (structured outputs need a
-// schema).
-const jsonInstruction = "Respond with a single valid JSON object and nothing else."
-
 // placeholderTurn opens a conversation whose first turn is the assistant's, as
 // Anthropic expects the first message to be the user's [PROVIDERS.md: M].
 const placeholderTurn = "."
@@ -98,18 +93,9 @@ func toAnthropicRequest(req *llm.Request, stream bool) (*messagesRequest, error)
 	if err := toAnthropicTools(c, out); err != nil {
 		return nil, err
 	}
-	if f := c.ResponseFormat; f != nil {
-		switch {
-		case f.Type == "json_schema" && f.JSONSchema != nil && len(f.JSONSchema.Schema) > 0:
-			out.OutputConfig = &outputConfig{Format: &outputFormat{Type: "json_schema", Schema: f.JSONSchema.Schema}}
-		case f.Type == "json_schema" || f.Type == "json_object":
-			if system.Len() > 0 {
-				system.WriteByte('\n')
-			}
-			system.WriteString(jsonInstruction)
-		}
-	}
-	out.System = system.String()
+	sys := []byte(system.String())
+	out.answerTool = toAnthropicResponseFormat(c, out, &sys)
+	out.System = string(sys)
 	if len(out.Messages) == 0 && out.System != "" {
 		// OpenAI answers a conversation of instructions only; Anthropic needs a
 		// message, so the instructions become the user's turn.

@@ -153,15 +153,31 @@ func TestToAnthropicRequest(t *testing.T) {
 			want:   `{"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
 		},
 		{
-			name:   "json_schema to output_config",
+			name:   "json_schema to a forced tool named after the schema",
 			openai: `{"model":"claude","response_format":{"type":"json_schema","json_schema":{"name":"city","strict":true,"schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}}},"messages":[{"role":"user","content":"Hi"}]}`,
 			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}],` +
-				`"output_config":{"format":{"type":"json_schema","schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}}}}`,
+				`"tools":[{"name":"city","description":"Give your final answer by calling this tool: its input is the answer, as JSON.","input_schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}}],` +
+				`"tool_choice":{"type":"tool","name":"city"}}`,
 		},
 		{
-			name:   "json_object to a system instruction after the client's",
+			name:   "json_object to a forced tool taking any object",
 			openai: `{"model":"claude","response_format":{"type":"json_object"},"messages":[{"role":"system","content":"Be terse."},{"role":"user","content":"Hi"}]}`,
-			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"system":"Be terse.\n` + jsonInstruction + `",` +
+			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"system":"Be terse.",` +
+				`"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}],` +
+				`"tools":[{"name":"json_response","description":"Give your final answer by calling this tool: its input is the answer, as JSON.","input_schema":{"type":"object"}}],` +
+				`"tool_choice":{"type":"tool","name":"json_response"}}`,
+		},
+		{
+			name:   "json_schema beside the client's tools: any tool, the answer tool included",
+			openai: `{"model":"claude","tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}],"parallel_tool_calls":false,"response_format":{"type":"json_schema","json_schema":{"name":"city","schema":{"type":"object"}}},"messages":[{"role":"user","content":"Hi"}]}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}],` +
+				`"tools":[{"name":"lookup","input_schema":{"type":"object"}},{"name":"city","description":"Give your final answer by calling this tool: its input is the answer, as JSON.","input_schema":{"type":"object"}}],` +
+				`"tool_choice":{"type":"any","disable_parallel_tool_use":true}}`,
+		},
+		{
+			name:   "a schema whose root is not an object is asked for in words",
+			openai: `{"model":"claude","response_format":{"type":"json_schema","json_schema":{"name":"list","schema":{"type":"array","items":{"type":"string"}}}},"messages":[{"role":"user","content":"Hi"}]}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"system":"Respond with a single JSON value that matches the JSON Schema below, and nothing else: no prose and no code fences.\nJSON Schema:\n{\"type\":\"array\",\"items\":{\"type\":\"string\"}}",` +
 				`"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
 		},
 	}

@@ -51,12 +51,21 @@ func badResponse(msg string) *llm.Error {
 // tool_calls (content null when there is only tool use), thinking into
 // reasoning_content.
 func toOpenAIResponse(data []byte, model string, created int64) ([]byte, llm.Usage, error) {
+	return toOpenAIAnswer(data, model, created, "")
+}
+
+// toOpenAIAnswer is toOpenAIResponse for a request that forced answerTool
+// for structured output: that tool's input is the content (any text beside
+// it is the model's preamble, not the answer), and the call is not a tool
+// call the client made.
+func toOpenAIAnswer(data []byte, model string, created int64, answerTool string) ([]byte, llm.Usage, error) {
 	var r messageResponse
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, llm.Usage{}, badResponse("the provider's answer was not a Messages API object")
 	}
 	msg := llm.ResponseMessage{Role: "assistant"}
 	var text, reasoning strings.Builder
+	answer, answered := "", false
 	for _, b := range r.Content {
 		switch b.Type {
 		case "text":
@@ -64,18 +73,29 @@ func toOpenAIResponse(data []byte, model string, created int64) ([]byte, llm.Usa
 		case "thinking":
 			reasoning.WriteString(b.Thinking)
 		case "tool_use":
+			if answerTool != "" && b.Name == answerTool && !answered {
+				answer, answered = toOpenAIArguments(b.Input), true
+				continue
+			}
 			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Type: "function",
 				Function: llm.FunctionCall{Name: b.Name, Arguments: toOpenAIArguments(b.Input)}})
 		}
 	}
-	if text.Len() > 0 || len(msg.ToolCalls) == 0 {
+	finish := toOpenAIFinishReason(r.StopReason)
+	switch {
+	case answered:
+		msg.Content = &answer
+		if len(msg.ToolCalls) == 0 && r.StopReason == "tool_use" {
+			finish = llm.FinishStop
+		}
+	case text.Len() > 0 || len(msg.ToolCalls) == 0:
 		s := text.String()
 		msg.Content = &s
 	}
 	msg.ReasoningContent = reasoning.String()
 	u := toOpenAIUsage(r.Usage)
 	body, err := json.Marshal(llm.ChatResponse{ID: r.ID, Object: "chat.completion", Created: created, Model: model,
-		Choices: []llm.Choice{{Message: msg, FinishReason: toOpenAIFinishReason(r.StopReason), Logprobs: json.RawMessage("null")}},
+		Choices: []llm.Choice{{Message: msg, FinishReason: finish, Logprobs: json.RawMessage("null")}},
 		Usage:   &u})
 	if err != nil {
 		return nil, llm.Usage{}, err

@@ -28,7 +28,8 @@ import (
 //	ping, content_block_stop, others  -> nothing
 //
 // k counts tool_use blocks only, as OpenAI numbers tool calls, not content
-// blocks. Text deltas are spliced into the chunk as the upstream escaped them,
+// blocks. The input of the answer tool of a structured request streams as
+// content, and its tool_use stop reason finishes with stop. Text deltas are spliced into the chunk as the upstream escaped them,
 // without decoding, as this is the stream's hot path.
 type stream struct {
 	provider string
@@ -44,6 +45,11 @@ type stream struct {
 
 	toolOf []int // tool call index of each content block, -1 for other blocks
 	tools  int   // tool_use blocks seen
+
+	// answerTool is the tool forced for structured output: its input is
+	// streamed as content, not as a tool call (structured.go).
+	answerTool string
+	answered   bool
 
 	u        usage     // cumulative counts
 	usage    llm.Usage // the last translated usage, handed out in chunks
@@ -134,8 +140,12 @@ func (s *stream) translate(name, data []byte) (llm.Chunk, bool, error) {
 			stop = ev.Delta.StopReason
 		}
 		s.open()
+		finish := toOpenAIFinishReason(stop)
+		if s.answered && s.tools == 0 && stop == "tool_use" {
+			finish = llm.FinishStop
+		}
 		s.buf = append(s.buf, `{"index":0,"delta":{},"finish_reason":"`...)
-		s.buf = append(s.buf, toOpenAIFinishReason(stop)...)
+		s.buf = append(s.buf, finish...)
 		s.buf = append(s.buf, `"}]}`...)
 		// Usage rides along (not in the JSON) so a stream cut before
 		// message_stop is still metered.
@@ -208,6 +218,11 @@ func (s *stream) blockStart(index int, b *responseBlock) (llm.Chunk, bool, error
 	}
 	switch b.Type {
 	case "tool_use":
+		if s.answerTool != "" && b.Name == s.answerTool && !s.answered {
+			s.answered = true
+			s.toolOf[index] = answerBlock
+			return llm.Chunk{}, false, nil
+		}
 		k := s.tools
 		s.tools++
 		s.toolOf[index] = k
@@ -231,6 +246,9 @@ func (s *stream) blockStart(index int, b *responseBlock) (llm.Chunk, bool, error
 	}
 	return llm.Chunk{}, false, nil
 }
+
+// answerBlock marks, in toolOf, the content block of the answer tool.
+const answerBlock = -2
 
 var (
 	textDelta      = []byte(`"text_delta"`)
@@ -274,6 +292,9 @@ func (s *stream) blockDelta(data []byte) (llm.Chunk, bool, error) {
 	}
 	switch {
 	case bytes.Equal(typ, textDelta):
+		s.open()
+		s.buf = append(s.buf, `{"index":0,"delta":{"content":`...)
+	case bytes.Equal(typ, inputJSONDelta) && index >= 0 && index < len(s.toolOf) && s.toolOf[index] == answerBlock:
 		s.open()
 		s.buf = append(s.buf, `{"index":0,"delta":{"content":`...)
 	case bytes.Equal(typ, inputJSONDelta):

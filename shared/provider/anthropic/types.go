@@ -8,18 +8,21 @@ import "encoding/json"
 
 // messagesRequest is the body of POST /v1/messages.
 type messagesRequest struct {
-	Model         string        `json:"model"`
-	MaxTokens     int           `json:"max_tokens"`
-	System        string        `json:"system,omitempty"`
-	Messages      []message     `json:"messages"`
-	Temperature   *float64      `json:"temperature,omitempty"`
-	TopP          *float64      `json:"top_p,omitempty"`
-	StopSequences []string      `json:"stop_sequences,omitempty"`
-	Stream        bool          `json:"stream,omitempty"`
-	Metadata      *metadata     `json:"metadata,omitempty"`
-	Tools         []tool        `json:"tools,omitempty"`
-	ToolChoice    *toolChoice   `json:"tool_choice,omitempty"`
-	OutputConfig  *outputConfig `json:"output_config,omitempty"`
+	Model         string      `json:"model"`
+	MaxTokens     int         `json:"max_tokens"`
+	System        string      `json:"system,omitempty"`
+	Messages      []message   `json:"messages"`
+	Temperature   *float64    `json:"temperature,omitempty"`
+	TopP          *float64    `json:"top_p,omitempty"`
+	StopSequences []string    `json:"stop_sequences,omitempty"`
+	Stream        bool        `json:"stream,omitempty"`
+	Metadata      *metadata   `json:"metadata,omitempty"`
+	Tools         []tool      `json:"tools,omitempty"`
+	ToolChoice    *toolChoice `json:"tool_choice,omitempty"`
+
+	// answerTool names the tool forced for structured output (structured.go),
+	// whose input is the answer; it is not sent.
+	answerTool string
 }
 
 // message is one turn; Anthropic has only user and assistant roles.
@@ -68,16 +71,6 @@ type toolChoice struct {
 	Type                   string `json:"type"`
 	Name                   string `json:"name,omitempty"`
 	DisableParallelToolUse bool   `json:"disable_parallel_tool_use,omitempty"`
-}
-
-// outputConfig carries native structured outputs.
-type outputConfig struct {
-	Format *outputFormat `json:"format,omitempty"`
-}
-
-type outputFormat struct {
-	Type   string          `json:"type"` // json_schema
-	Schema json.RawMessage `json:"schema"`
 }
 
 // messageResponse is a whole answer, and the message of a message_start event.

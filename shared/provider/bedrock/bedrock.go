@@ -91,7 +91,7 @@ func (p *Provider) Name() string { return p.name }
 
 // Chat sends one Converse call.
 func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	in, e := converseInput(req)
+	in, answerTool, e := converseRequest(req)
 	if e != nil {
 		return nil, e
 	}
@@ -99,7 +99,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, mapError(p.name, err)
 	}
-	body, usage, err := chatCompletion(out, req.Model, completionID(out.ResultMetadata), p.now().Unix())
+	body, usage, err := chatCompletion(out, req.Model, completionID(out.ResultMetadata), p.now().Unix(), answerTool)
 	if err != nil {
 		return nil, badResponse(p.name, err)
 	}
@@ -108,7 +108,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 
 // Stream sends one ConverseStream call; it returns once Bedrock answered 200.
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	in, e := converseInput(req)
+	in, answerTool, e := converseRequest(req)
 	if e != nil {
 		return nil, e
 	}
@@ -117,7 +117,9 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 		return nil, mapError(p.name, err)
 	}
 	es := out.GetStream()
-	return newStream(p.name, es, es.Events(), completionID(out.ResultMetadata), req.Model, p.now().Unix()), nil
+	s := newStream(p.name, es, es.Events(), completionID(out.ResultMetadata), req.Model, p.now().Unix())
+	s.answerTool = answerTool
+	return s, nil
 }
 
 // Probe sends a one-token Converse to the upstream model (an InvokeModel of

@@ -28,27 +28,35 @@ const firstUserText = "."
 // answer's meaning (n>1, remote image URLs, unknown content parts) are refused
 // with a 400 naming the parameter.
 func converseInput(req *llm.Request) (*bedrockruntime.ConverseInput, *llm.Error) {
+	in, _, e := converseRequest(req)
+	return in, e
+}
+
+// converseRequest is converseInput with the name of the tool forced for
+// structured output, if any (structured.go).
+func converseRequest(req *llm.Request) (*bedrockruntime.ConverseInput, string, *llm.Error) {
 	c := req.Chat
 	if c == nil {
-		return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a chat completion request")
+		return nil, "", llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a chat completion request")
 	}
 	if c.N != nil && *c.N > 1 {
-		return nil, llm.InvalidRequest("n", llm.CodeInvalidValue, "bedrock returns one choice; n must be 1")
+		return nil, "", llm.InvalidRequest("n", llm.CodeInvalidValue, "bedrock returns one choice; n must be 1")
 	}
 	in := &bedrockruntime.ConverseInput{ModelId: aws.String(req.Upstream)}
 	conv, e := convertMessages(c.Messages)
 	if e != nil {
-		return nil, e
+		return nil, "", e
 	}
 	in.Messages, in.System = conv.messages, conv.system
 	in.InferenceConfig = inferenceConfig(c)
 	if in.ToolConfig, e = toolConfig(c, conv); e != nil {
-		return nil, e
+		return nil, "", e
 	}
-	if in.OutputConfig, e = outputConfig(c.ResponseFormat); e != nil {
-		return nil, e
+	answerTool, e := applyResponseFormat(in, c, req.Upstream)
+	if e != nil {
+		return nil, "", e
 	}
-	return in, nil
+	return in, answerTool, nil
 }
 
 // conversation is the translated message list.
@@ -318,9 +326,8 @@ func toolConfig(c *llm.ChatRequest, conv conversation) (*types.ToolConfiguration
 	return tc, nil
 }
 
-// outputConfig maps a json_schema response_format to Converse structured
-// output. json_object has no Converse equivalent and is not sent: the
-// client's prompt must ask for JSON, as OpenAI's JSON mode also requires.
+// outputConfig maps a json_schema response_format to Converse's native
+// structured output (json_object has no Converse equivalent).
 func outputConfig(f *llm.ResponseFormat) (*types.OutputConfig, *llm.Error) {
 	if f == nil || f.Type != "json_schema" || f.JSONSchema == nil {
 		return nil, nil

@@ -29,7 +29,7 @@ func TestRequestTranslation(t *testing.T) {
 			`{"model":"claude","messages":[{"role":"user","content":"Hi"}],"max_tokens":100,"max_completion_tokens":200,"temperature":1.5,"top_p":0.5,"stop":"END"}`,
 			`{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"inferenceConfig":{"maxTokens":200,"temperature":1,"topP":0.5,"stopSequences":["END"]}}`},
 		{"OpenAI-only fields are not sent",
-			`{"model":"claude","messages":[{"role":"user","content":"Hi"}],"seed":7,"n":1,"user":"u1","presence_penalty":0.5,"frequency_penalty":0.1,"logprobs":true,"top_logprobs":2,"metadata":{"a":"b"},"parallel_tool_calls":true,"reasoning_effort":"low","response_format":{"type":"json_object"}}`,
+			`{"model":"claude","messages":[{"role":"user","content":"Hi"}],"seed":7,"n":1,"user":"u1","presence_penalty":0.5,"frequency_penalty":0.1,"logprobs":true,"top_logprobs":2,"metadata":{"a":"b"},"parallel_tool_calls":true,"reasoning_effort":"low"}`,
 			`{"messages":[{"role":"user","content":[{"text":"Hi"}]}]}`},
 		{"consecutive user turns merge",
 			`{"model":"claude","messages":[{"role":"user","content":"one"},{"role":"user","content":[{"type":"text","text":"two"}]}]}`,
@@ -80,9 +80,21 @@ func TestRequestTranslation(t *testing.T) {
 			 {"role":"assistant","content":[{"toolUse":{"toolUseId":"call_1","name":"w","input":{}}}]},
 			 {"role":"user","content":[{"toolResult":{"toolUseId":"call_1","content":[{"text":"sunny"}]}}]}],
 			 "toolConfig":{"tools":[{"toolSpec":{"name":"w","inputSchema":{"json":{"type":"object"}}}}]}}`},
-		{"json_schema response_format is structured output",
-			`{"model":"claude","messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"greeting","schema":{"type":"object"}}}}`,
-			`{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"name":"greeting","schema":"{\"type\":\"object\"}"}}}}}`},
+		{"json_schema response_format is a forced tool on Claude",
+			`{"model":"claude","messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"greeting","schema":{"type":"object","properties":{"text":{"type":"string"}}}}}}`,
+			`{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"greeting","description":"Give your final answer by calling this tool: its input is the answer, as JSON.",` +
+				`"inputSchema":{"json":{"type":"object","properties":{"text":{"type":"string"}}}}}}],"toolChoice":{"tool":{"name":"greeting"}}}}`},
+		{"json_object response_format is a forced tool taking any object",
+			`{"model":"claude","messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_object"}}`,
+			`{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"json_response","description":"Give your final answer by calling this tool: its input is the answer, as JSON.",` +
+				`"inputSchema":{"json":{"type":"object"}}}}],"toolChoice":{"tool":{"name":"json_response"}}}}`},
+		{"json_schema beside the client's tools: any tool",
+			`{"model":"claude","messages":[{"role":"user","content":"Hi"}],"tools":[{"type":"function","function":{"name":"w","parameters":{"type":"object"}}}],"response_format":{"type":"json_schema","json_schema":{"name":"greeting","schema":{"type":"object"}}}}`,
+			`{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"w","inputSchema":{"json":{"type":"object"}}}},` +
+				`{"toolSpec":{"name":"greeting","description":"Give your final answer by calling this tool: its input is the answer, as JSON.","inputSchema":{"json":{"type":"object"}}}}],"toolChoice":{"any":{}}}}`},
+		{"a schema whose root is not an object is asked for in words",
+			`{"model":"claude","messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"list","schema":{"type":"array"}}}}`,
+			`{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"system":[{"text":"Respond with a single JSON value that matches the JSON Schema below, and nothing else: no prose and no code fences.\nJSON Schema:\n{\"type\":\"array\"}"}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,14 +16,18 @@ var errTrailingData = errors.New("trailing data after the JSON value")
 
 // chatCompletion builds the OpenAI chat.completion for a Converse answer:
 // text blocks concatenated into content, toolUse blocks as tool_calls (content
-// null when there is no text), reasoning text as reasoning_content.
-func chatCompletion(out *bedrockruntime.ConverseOutput, model, id string, created int64) ([]byte, llm.Usage, error) {
+// null when there is no text), reasoning text as reasoning_content. When the
+// request forced answerTool for structured output, that tool's input is the
+// content (text beside it is the model's preamble), and the call is not the
+// client's.
+func chatCompletion(out *bedrockruntime.ConverseOutput, model, id string, created int64, answerTool string) ([]byte, llm.Usage, error) {
 	msgOut, ok := out.Output.(*types.ConverseOutputMemberMessage)
 	if !ok {
 		return nil, llm.Usage{}, errNoOutput
 	}
 	msg := llm.ResponseMessage{Role: "assistant"}
 	var text, reasoning strings.Builder
+	answer, answered := "", false
 	for _, block := range msgOut.Value.Content {
 		switch b := block.(type) {
 		case *types.ContentBlockMemberText:
@@ -33,6 +37,10 @@ func chatCompletion(out *bedrockruntime.ConverseOutput, model, id string, create
 			if err != nil {
 				return nil, llm.Usage{}, err
 			}
+			if answerTool != "" && aws.ToString(b.Value.Name) == answerTool && !answered {
+				answer, answered = args, true
+				continue
+			}
 			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: aws.ToString(b.Value.ToolUseId), Type: "function",
 				Function: llm.FunctionCall{Name: aws.ToString(b.Value.Name), Arguments: args}})
 		case *types.ContentBlockMemberReasoningContent:
@@ -41,14 +49,21 @@ func chatCompletion(out *bedrockruntime.ConverseOutput, model, id string, create
 			}
 		}
 	}
-	if text.Len() > 0 || len(msg.ToolCalls) == 0 {
+	finish := finishReason(out.StopReason)
+	switch {
+	case answered:
+		msg.Content = &answer
+		if len(msg.ToolCalls) == 0 && out.StopReason == types.StopReasonToolUse {
+			finish = llm.FinishStop
+		}
+	case text.Len() > 0 || len(msg.ToolCalls) == 0:
 		s := text.String()
 		msg.Content = &s
 	}
 	msg.ReasoningContent = reasoning.String()
 	usage := usageOf(out.Usage)
 	body, err := json.Marshal(llm.ChatResponse{ID: id, Object: "chat.completion", Created: created, Model: model,
-		Choices: []llm.Choice{{Message: msg, FinishReason: finishReason(out.StopReason), Logprobs: json.RawMessage("null")}},
+		Choices: []llm.Choice{{Message: msg, FinishReason: finish, Logprobs: json.RawMessage("null")}},
 		Usage:   &usage})
 	return body, usage, err
 }

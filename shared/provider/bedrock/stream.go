@@ -33,10 +33,15 @@ type stream struct {
 	buf      []byte // the current chunk
 	// tools maps Bedrock's content block index to the OpenAI tool_calls
 	// index, which counts tool blocks only.
-	tools    map[int32]int
-	finished bool // messageStop was seen
-	done     bool
-	usage    llm.Usage
+	tools map[int32]int
+	// answerTool is the tool forced for structured output; the input of
+	// its block (answerBlock) streams as content (structured.go).
+	answerTool  string
+	answerBlock int32
+	answered    bool
+	finished    bool // messageStop was seen
+	done        bool
+	usage       llm.Usage
 }
 
 func newStream(provider string, src eventSource, events <-chan types.ConverseStreamOutput, id, model string, created int64) *stream {
@@ -98,6 +103,12 @@ func (s *stream) chunk(ev types.ConverseStreamOutput) (c llm.Chunk, ok bool) {
 			b = rawjson.AppendString(b, d.Value)
 			b = append(b, '}')
 		case *types.ContentBlockDeltaMemberToolUse:
+			if s.answered && aws.ToInt32(e.Value.ContentBlockIndex) == s.answerBlock {
+				b = append(b, `{"content":`...)
+				b = rawjson.AppendString(b, aws.ToString(d.Value.Input))
+				b = append(b, '}')
+				break
+			}
 			b = append(b, `{"tool_calls":[{"index":`...)
 			b = strconv.AppendInt(b, int64(s.toolIndex(e.Value.ContentBlockIndex)), 10)
 			b = append(b, `,"function":{"arguments":`...)
@@ -120,6 +131,10 @@ func (s *stream) chunk(ev types.ConverseStreamOutput) (c llm.Chunk, ok bool) {
 		if !isTool {
 			return c, false
 		}
+		if s.answerTool != "" && !s.answered && aws.ToString(tu.Value.Name) == s.answerTool {
+			s.answered, s.answerBlock = true, aws.ToInt32(e.Value.ContentBlockIndex)
+			return c, false
+		}
 		b = s.open(b)
 		b = append(b, `{"tool_calls":[{"index":`...)
 		b = strconv.AppendInt(b, int64(s.toolIndex(e.Value.ContentBlockIndex)), 10)
@@ -133,7 +148,11 @@ func (s *stream) chunk(ev types.ConverseStreamOutput) (c llm.Chunk, ok bool) {
 		s.finished = true
 		b = s.open(b)
 		b = append(b, `{}`...)
-		b = closeChoice(b, finishReason(e.Value.StopReason))
+		finish := finishReason(e.Value.StopReason)
+		if s.answered && len(s.tools) == 0 && e.Value.StopReason == types.StopReasonToolUse {
+			finish = llm.FinishStop
+		}
+		b = closeChoice(b, finish)
 	case *types.ConverseStreamOutputMemberMetadata:
 		if e.Value.Usage == nil {
 			return c, false

@@ -18,6 +18,7 @@ import (
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/structured"
 )
 
 // Provider simulates an upstream.
@@ -126,6 +127,9 @@ func (m *Provider) answer(req *llm.Request, n uint64) answer {
 		a.text = m.spec.Reply
 		if a.text == "" {
 			a.text = "This is a simulated answer from " + req.Model + "."
+			if js := jsonAnswer(c.ResponseFormat, a.text); js != "" {
+				a.text = js
+			}
 		}
 	}
 	// Token counts are estimates (4 bytes a token), stable for a given request.
@@ -317,4 +321,22 @@ func vector(text string, size int) []float64 {
 		v[i] = math.Round(v[i]/norm*1e6) / 1e6
 	}
 	return v
+}
+
+// jsonAnswer is the mock's answer to a request for JSON, empty for other
+// requests: a small instance of the schema, so demos of structured routes
+// answer in shape, or an object holding the sentence for json_object. A
+// configured reply is answered as it is, to demo the router's extraction.
+func jsonAnswer(f *llm.ResponseFormat, sentence string) string {
+	if f == nil {
+		return ""
+	}
+	switch {
+	case f.Type == "json_schema" && f.JSONSchema != nil && len(f.JSONSchema.Schema) > 0:
+		return string(structured.Instance(f.JSONSchema.Schema))
+	case f.Type == "json_schema" || f.Type == "json_object":
+		b, _ := json.Marshal(map[string]string{"answer": sentence})
+		return string(b)
+	}
+	return ""
 }

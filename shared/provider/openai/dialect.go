@@ -89,6 +89,11 @@ type dialect struct {
 	// why, rather than sending a request the API answers with a 400.
 	oneChoice bool
 	messages  *messageRules
+	// jsonMode marks an API with JSON mode (json_object) but no
+	// json_schema, and which wants the word "json" in the prompt for JSON
+	// mode (DeepSeek): a json_schema is sent as json_object, and the schema,
+	// or the request for JSON, as a system message (structured.go).
+	jsonMode bool
 
 	// xGroqUsage reads a stream's usage from x_groq.usage when the chunk has
 	// no OpenAI usage (Groq).
@@ -127,6 +132,7 @@ func newDialect(name string) *dialect {
 		d.label = "DeepSeek"
 		d.maxTokens = true
 		d.messages = &messageRules{systemForDeveloper: true}
+		d.jsonMode = true
 	case DialectMistral:
 		// Mistral validates strictly (422 extra_forbidden) at the top level
 		// and inside messages, and wants its own seed name, max_tokens and
@@ -163,7 +169,7 @@ func newDialect(name string) *dialect {
 		}}
 	}
 	d.edits = d.maxTokens || d.randomSeed || d.noStreamOptions || d.keep != nil || d.drop != nil ||
-		d.effort != nil || d.messages != nil
+		d.effort != nil || d.messages != nil || d.jsonMode
 	return d
 }
 
@@ -199,7 +205,7 @@ func (d *dialect) needsEdit(req *llm.Request) bool {
 	if c == nil {
 		return true
 	}
-	return d.maxTokens && c.MaxCompletionTokens != nil || d.messages.needed(c)
+	return d.maxTokens && c.MaxCompletionTokens != nil || d.messages.needed(c) || d.jsonInstruction(c) != ""
 }
 
 // needed tells from the parsed request whether any message must change.
@@ -228,6 +234,7 @@ func (d *dialect) edit(req *llm.Request, stream bool) ([]byte, error) {
 	nativeSeed := d.randomSeed && rawjson.Has(body, "random_seed")
 	wantsUsage := req.Chat != nil && req.Chat.WantsUsage()
 	editMessages := d.messages.needed(req.Chat)
+	instruction := d.jsonInstruction(req.Chat)
 	var ids *toolIDs
 	if editMessages && d.messages.toolIDs {
 		ids = newToolIDs(req.Chat)
@@ -245,9 +252,18 @@ func (d *dialect) edit(req *llm.Request, stream bool) ([]byte, error) {
 		case key == "model":
 			sawModel = true
 			w.member("model", quote(req.Upstream))
-		case key == "messages" && editMessages:
+		case key == "messages" && (editMessages || instruction != ""):
+			if instruction != "" {
+				v = prependSystem(v, instruction)
+			}
 			w.key(k)
-			w.buf, err = d.messages.rewrite(w.buf, v, ids)
+			if editMessages {
+				w.buf, err = d.messages.rewrite(w.buf, v, ids)
+			} else {
+				w.buf = append(w.buf, v...)
+			}
+		case key == "response_format" && instruction != "":
+			w.rawMember(k, jsonObjectFormat)
 		case key == "stream_options":
 			sawStreamOptions = true
 			switch {

@@ -257,7 +257,10 @@ func TestRouterDialects(t *testing.T) {
 			})
 
 			t.Run("images and response formats", func(t *testing.T) {
-				fake := strictFake(dialect, nil)
+				// The router checks answers to JSON requests: the fake answers JSON.
+				fake := strictFake(dialect, func(openaitest.Received) openaitest.Reply {
+					return openaitest.Reply{Text: `{"thing":"a pixel"}`}
+				})
 				defer fake.Close()
 				rt := newRouter(t, dialect, fake)
 				const image = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -281,23 +284,35 @@ func TestRouterDialects(t *testing.T) {
 					rt.records.next(t)
 					received := fake.Received()
 					var sent struct {
-						ResponseFormat json.RawMessage `json:"response_format"`
-						Messages       []struct {
-							Content []struct {
-								ImageURL struct {
-									URL    string `json:"url"`
-									Detail string `json:"detail"`
-								} `json:"image_url"`
-							} `json:"content"`
-						} `json:"messages"`
+						ResponseFormat json.RawMessage   `json:"response_format"`
+						Messages       []json.RawMessage `json:"messages"`
 					}
 					if err := json.Unmarshal(received[len(received)-1].Body, &sent); err != nil {
 						t.Fatal(err)
 					}
+					var user struct {
+						Content []struct {
+							ImageURL struct {
+								URL    string `json:"url"`
+								Detail string `json:"detail"`
+							} `json:"image_url"`
+						} `json:"content"`
+					}
+					first := 0
+					if dialect == "deepseek" && strings.Contains(want, "json_schema") {
+						// DeepSeek has JSON mode only: the schema goes as a system message.
+						want, first = `{"type":"json_object"}`, 1
+						if !strings.Contains(string(received[len(received)-1].Body), `"role":"system","content":"Respond with a single JSON value`) {
+							t.Errorf("DeepSeek got no schema instruction: %s", received[len(received)-1].Body)
+						}
+					}
 					if !sameJSON(sent.ResponseFormat, want) {
 						t.Errorf("response_format sent = %s, want %s", sent.ResponseFormat, want)
 					}
-					if img := sent.Messages[0].Content[1].ImageURL; img.URL != image || img.Detail != "low" {
+					if err := json.Unmarshal(sent.Messages[first], &user); err != nil || len(user.Content) < 2 {
+						t.Fatalf("user message sent = %s (%v)", sent.Messages[first], err)
+					}
+					if img := user.Content[1].ImageURL; img.URL != image || img.Detail != "low" {
 						t.Errorf("image part sent = %+v", img)
 					}
 				}

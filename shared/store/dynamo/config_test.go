@@ -145,9 +145,10 @@ func TestRoundTripFullConfig(t *testing.T) {
 	if !res.Changed || res.Previous != "" || res.Deleted != 0 {
 		t.Errorf("first write = %+v, want changed from nothing", res)
 	}
-	// 6 providers + 6 models + 3 routes + 3 data classes + 2 keys + settings.
-	if res.Items != 21 {
-		t.Errorf("items = %d, want 21", res.Items)
+	// 6 providers + 6 models + 4 routes + 3 data classes + 2 keys + settings
+	// (which holds the schemas).
+	if res.Items != 22 {
+		t.Errorf("items = %d, want 22", res.Items)
 	}
 	got, err := f.source().Config(context.Background())
 	if err != nil {

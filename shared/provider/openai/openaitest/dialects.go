@@ -18,6 +18,8 @@ import (
 // DeepSeek wraps script as DeepSeek's API: a developer message is refused
 // (422, "unknown variant `developer`"), and an assistant tool-call message
 // without its reasoning_content is refused (400), as V4 thinking mode does.
+// A json_schema response_format is refused (400, "This response_format type
+// is unavailable now"), and so is json_object when no message says "json".
 // Answers carry reasoning_content, report cache hits in
 // prompt_cache_hit_tokens, and streams send ": keep-alive" comments.
 func DeepSeek(script func(Received) Reply) func(Received) Reply {
@@ -126,6 +128,22 @@ func deepSeekRejects(body []byte) (Reply, bool) {
 		if str(m["role"]) == "assistant" && len(m["tool_calls"]) > 0 && string(m["tool_calls"]) != "null" && str(m["reasoning_content"]) == "" {
 			return Reply{Status: http.StatusBadRequest, ErrType: "invalid_request_error", ErrCode: "invalid_request_error",
 				ErrMessage: "The `reasoning_content` in the thinking mode must be passed back to the API."}, true
+		}
+	}
+	if rf, ok := req.top["response_format"]; ok {
+		var f struct {
+			Type string `json:"type"`
+		}
+		_ = json.Unmarshal(rf, &f)
+		switch f.Type {
+		case "json_schema":
+			return Reply{Status: http.StatusBadRequest, ErrType: "invalid_request_error", ErrCode: "invalid_request_error",
+				ErrMessage: "This response_format type is unavailable now"}, true
+		case "json_object":
+			if !strings.Contains(strings.ToLower(string(req.top["messages"])), "json") {
+				return Reply{Status: http.StatusBadRequest, ErrType: "invalid_request_error", ErrCode: "invalid_request_error",
+					ErrMessage: "Prompt must contain the word 'json' in some form to use 'response_format' of type 'json_object'."}, true
+			}
 		}
 	}
 	return Reply{}, false

@@ -3,7 +3,10 @@
 // through the router, in the same run at the same concurrency.
 //
 //	go run ./scripts/bench [-c 32] [-d 10s] [-rounds 3] [-stream] [-upstream-latency 0s]
-//	                       [-upstream-addr 127.0.0.1:18081] [-also name=http://host:port/v1/chat/completions]
+//	                       [-revproxy] [-upstream-addr 127.0.0.1:18081] [-also name=http://host:port/v1/chat/completions]
+//
+// -revproxy measures Go's own httputil.ReverseProxy in the same rounds: a
+// bare proxy, the floor of any net/http proxy on the machine.
 //
 // -also measures another gateway (LiteLLM, Bifrost, Portkey, a plain reverse
 // proxy) in the same rounds; point it at the upstream of -upstream-addr and at
@@ -25,6 +28,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,12 +41,21 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "upstream" {
-		if err := serveUpstream(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "upstream:", err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		var serve func([]string) error
+		switch os.Args[1] {
+		case "upstream":
+			serve = serveUpstream
+		case "revproxy":
+			serve = serveRevProxy
 		}
-		return
+		if serve != nil {
+			if err := serve(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, os.Args[1]+":", err)
+				os.Exit(1)
+			}
+			return
+		}
 	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -99,6 +113,25 @@ func serveUpstream(args []string) error {
 	}))
 }
 
+// serveRevProxy is the baseline of -revproxy: Go's own reverse proxy in front
+// of the upstream, with no routing, auth, audit or metrics: the floor of any
+// net/http proxy on the machine.
+func serveRevProxy(args []string) error {
+	fs := flag.NewFlagSet("revproxy", flag.ContinueOnError)
+	upstream := fs.String("upstream", "", "upstream address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr().String())
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: *upstream})
+	rp.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256}
+	return http.Serve(ln, rp)
+}
+
 type result struct {
 	name      string
 	requests  int
@@ -126,6 +159,7 @@ func run() error {
 	upAddrFlag := flag.String("upstream-addr", "127.0.0.1:0", "listen address of the loopback upstream")
 	var also targets
 	flag.Var(&also, "also", "name=url of another gateway to measure in the same rounds (repeatable)")
+	revproxy := flag.Bool("revproxy", false, "also measure Go's httputil.ReverseProxy, the floor of a net/http proxy")
 	flag.Parse()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -146,6 +180,16 @@ func run() error {
 		return fmt.Errorf("starting the upstream: %w", err)
 	}
 	defer func() { _ = upstream.Process.Kill(); _ = upstream.Wait() }()
+
+	if *revproxy {
+		rp := exec.CommandContext(ctx, self, "revproxy", "-upstream", upAddr)
+		rpAddr, err := startChild(rp)
+		if err != nil {
+			return fmt.Errorf("starting the reverse proxy: %w", err)
+		}
+		defer func() { _ = rp.Process.Kill(); _ = rp.Wait() }()
+		also = append(also, target{name: "revproxy", url: "http://" + rpAddr + "/v1/chat/completions"})
+	}
 
 	routerBin := filepath.Join(tmp, "router")
 	build := exec.Command("go", "build", "-trimpath", "-o", routerBin, "./functions/router")

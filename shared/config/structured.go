@@ -1,9 +1,7 @@
 package config
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -63,7 +61,7 @@ func (s *JSONSchema) UnmarshalYAML(n *yaml.Node) error {
 			return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a schema must be a mapping with string keys", n.Line)}}
 		}
 	}
-	c, err := canonicalJSON(doc)
+	c, err := structured.Canonical(doc)
 	if err != nil {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: the schema is not JSON: %v", n.Line, err)}}
 	}
@@ -82,7 +80,7 @@ func (s JSONSchema) MarshalYAML() (any, error) {
 
 // UnmarshalJSON reads a schema object.
 func (s *JSONSchema) UnmarshalJSON(b []byte) error {
-	c, err := canonicalJSON(b)
+	c, err := structured.Canonical(b)
 	if err != nil {
 		return err
 	}
@@ -98,43 +96,6 @@ func (s JSONSchema) MarshalJSON() ([]byte, error) {
 	return s, nil
 }
 
-// canonicalJSON is doc compact, keys sorted, numbers as written.
-func canonicalJSON(doc []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the schema")
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
-
-// validSchemaName reports whether name follows OpenAI's rule for
-// json_schema.name, [A-Za-z0-9_-]{1,64}, which the router sends upstream,
-// and Anthropic's and Bedrock's for tool names, which the forced-tool
-// technique uses. (Not a regexp: {1,64} would be compiled at every start.)
-func validSchemaName(name string) bool {
-	if name == "" || len(name) > 64 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
 // validateSchemas checks the named schemas: names providers accept, schemas
 // that compile (no external references) and whose root is an object, as
 // OpenAI's structured outputs and tool inputs require.
@@ -146,7 +107,7 @@ func (c *Config) validateSchemas(ck *checker) {
 	slices.Sort(names)
 	for _, name := range names {
 		f := "schemas." + name
-		if !validSchemaName(name) {
+		if !structured.ValidName(name) {
 			ck.add(f, "bad schema name %q: it is sent to providers as the json_schema name, which allows letters, digits, _ and -, up to 64", name)
 		}
 		doc := c.Schemas[name]

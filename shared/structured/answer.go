@@ -25,11 +25,12 @@ type Tool struct {
 // gave a name its own tools already use.
 const DefaultToolName = "json_response"
 
-// validToolName reports whether name follows the tool name rule of
-// Anthropic and Bedrock, [A-Za-z0-9_-]{1,64}, which is also OpenAI's rule
-// for json_schema.name. (Not a regexp: {1,64} compiles to a program of 64
-// copies, built at every start of every binary importing this package.)
-func validToolName(name string) bool {
+// ValidName reports whether name follows the tool name rule of Anthropic
+// and Bedrock, [A-Za-z0-9_-]{1,64}, which is also OpenAI's rule for
+// json_schema.name: a schema's name must pass it, since it is sent as either.
+// (Not a regexp: {1,64} compiles to a program of 64 copies, built at every
+// start of every binary importing this package.)
+func ValidName(name string) bool {
 	if name == "" || len(name) > 64 {
 		return false
 	}
@@ -80,7 +81,7 @@ func AnswerTool(f *llm.ResponseFormat, declared func(name string) bool) (Tool, b
 
 func toolName(name string, declared func(string) bool) string {
 	taken := func(n string) bool { return declared != nil && declared(n) }
-	if validToolName(name) && !taken(name) {
+	if ValidName(name) && !taken(name) {
 		return name
 	}
 	if !taken(DefaultToolName) {

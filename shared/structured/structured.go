@@ -221,6 +221,21 @@ func problems(ve *jsonschema.ValidationError) []string {
 	return out
 }
 
+// Canonical is the JSON document doc compact, with sorted keys, numbers as
+// written and no HTML escaping.
+func Canonical(doc []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	return canonical(v)
+}
+
 // canonical is v encoded compactly with sorted keys and without HTML escaping.
 func canonical(v any) ([]byte, error) {
 	var b bytes.Buffer

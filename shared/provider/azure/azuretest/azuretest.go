@@ -29,8 +29,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/llm-router/router/shared/provider/providertest"
 )
 
 // DefaultModel is the model Azure names in answers unless a reply says otherwise.
@@ -45,10 +46,8 @@ type Server struct {
 
 	srv         *httptest.Server
 	deployments []string
-	mu          sync.Mutex
-	queue       []Reply
-	reqs        []Request
-	seq         int
+	// Script queues replies and logs requests: Push, Requests, Last.
+	providertest.Script[Request, Reply]
 }
 
 // Request is what the fake received.
@@ -134,31 +133,6 @@ func New(t testing.TB, key string, deployments ...string) *Server {
 // Close stops the fake early, for tests of an unreachable endpoint.
 func (s *Server) Close() { s.srv.Close() }
 
-// Push queues replies, used in order; with none queued the fake answers a
-// short text.
-func (s *Server) Push(replies ...Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, replies...)
-}
-
-// Requests returns every request received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.reqs...)
-}
-
-// Last returns the latest request, failing the test when there is none.
-func (s *Server) Last(t testing.TB) Request {
-	t.Helper()
-	reqs := s.Requests()
-	if len(reqs) == 0 {
-		t.Fatal("azuretest: no request received")
-	}
-	return reqs[len(reqs)-1]
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body,
@@ -172,15 +146,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(body, &b)
 		req.Deployment = b.Model
 	}
-	s.mu.Lock()
-	s.seq++
-	seq := s.seq
-	s.reqs = append(s.reqs, req)
-	reply := Reply{Text: "Hello from the fake Azure OpenAI.", Usage: Usage{Prompt: 12, Completion: 7}}
-	if known && req.Operation != "models" && len(s.queue) > 0 {
-		reply, s.queue = s.queue[0], s.queue[1:]
+	seq, reply, queued := s.Take(req, known && req.Operation != "models")
+	if !queued {
+		reply = Reply{Text: "Hello from the fake Azure OpenAI.", Usage: Usage{Prompt: 12, Completion: 7}}
 	}
-	s.mu.Unlock()
 	w.Header().Set("Apim-Request-Id", fmt.Sprintf("00000000-0000-0000-0000-%012d", seq))
 
 	switch {

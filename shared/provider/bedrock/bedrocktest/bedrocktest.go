@@ -25,8 +25,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/llm-router/router/shared/provider/providertest"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
@@ -36,11 +37,9 @@ type Server struct {
 	// URL is the endpoint root, for a bedrock provider's base_url.
 	URL string
 
-	srv   *httptest.Server
-	mu    sync.Mutex
-	queue []Reply
-	reqs  []Request
-	seq   int
+	srv *httptest.Server
+	// Script queues replies and logs requests: Push, Requests, Last.
+	providertest.Script[Request, Reply]
 }
 
 // Request is what the fake received.
@@ -117,31 +116,6 @@ func New(t testing.TB) *Server {
 // Close stops the fake early, for tests of an unreachable endpoint.
 func (s *Server) Close() { s.srv.Close() }
 
-// Push queues replies, used in order; with none queued the fake answers a
-// short text.
-func (s *Server) Push(replies ...Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, replies...)
-}
-
-// Requests returns every request received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.reqs...)
-}
-
-// Last returns the latest request, failing the test when there is none.
-func (s *Server) Last(t testing.TB) Request {
-	t.Helper()
-	reqs := s.Requests()
-	if len(reqs) == 0 {
-		t.Fatal("bedrocktest: no request received")
-	}
-	return reqs[len(reqs)-1]
-}
-
 // StatusOf is the HTTP status Bedrock answers an exception with.
 func StatusOf(name string) int {
 	switch name {
@@ -167,16 +141,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	path := r.URL.EscapedPath()
 	op, model := route(path)
-	s.mu.Lock()
-	s.seq++
-	reqID := "fake-" + strconv.Itoa(s.seq)
-	s.reqs = append(s.reqs, Request{Method: r.Method, Path: path, Operation: op, ModelID: model,
-		Header: r.Header.Clone(), Body: body})
-	reply := defaultReply()
-	if op != "" && len(s.queue) > 0 {
-		reply, s.queue = s.queue[0], s.queue[1:]
+	seq, reply, queued := s.Take(Request{Method: r.Method, Path: path, Operation: op, ModelID: model,
+		Header: r.Header.Clone(), Body: body}, op != "")
+	if !queued {
+		reply = defaultReply()
 	}
-	s.mu.Unlock()
+	reqID := "fake-" + strconv.Itoa(seq)
 	w.Header().Set("X-Amzn-Requestid", reqID)
 
 	switch {

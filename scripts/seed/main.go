@@ -79,6 +79,22 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), aw
 			return err
 		}
 	}
+	if c.Keys == nil {
+		// A file without a keys: section leaves the router keys in the table
+		// alone (scripts/keys manages them there): seed replaces what the
+		// file names. keys: [] removes them.
+		cur, err := dynamo.ReadConfig(ctx, db, *configTable, *name)
+		if err != nil {
+			return fmt.Errorf("reading the keys in force: %w", err)
+		}
+		if cur != nil && len(cur.Keys) > 0 {
+			c.Keys = cur.Keys
+			if err := c.Validate(); err != nil {
+				return fmt.Errorf("the router keys kept from the table do not fit %s: %w", *file, err)
+			}
+			fmt.Fprintf(stdout, "%s has no keys: section: keeping the %d router keys of the table (keys: [] removes them)\n", *file, len(cur.Keys))
+		}
+	}
 	res, err := dynamo.WriteConfig(ctx, db, *configTable, *name, c, time.Now())
 	if err != nil {
 		return err

@@ -81,3 +81,50 @@ func TestSeedNeedsAFile(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Seeding a file without a keys: section keeps the keys scripts/keys wrote
+// to the table; keys: [] removes them.
+func TestSeedKeepsTheTablesKeys(t *testing.T) {
+	m := awstest.Start(t)
+	cfg := m.Config()
+	ctx := context.Background()
+	db := dynamodb.NewFromConfig(cfg)
+	var out, errOut bytes.Buffer
+	args := []string{"-config", "../../infra/config.events.yaml", "-create-tables", "-config-table", "cfg", "-state-table", "st"}
+	if err := run(ctx, args, noEnv, &cfg, &out, &errOut); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	withKeys, _ := dynamo.ReadConfig(ctx, db, "cfg", dynamo.DefaultConfigName)
+	if len(withKeys.Keys) == 0 {
+		t.Fatal("the events config has no keys to keep")
+	}
+	dir := t.TempDir()
+	noKeys, _ := os.ReadFile("../../infra/config.events.yaml")
+	text := string(noKeys)
+	text = text[:strings.Index(text, "\nkeys:")] + "\n"
+	text = strings.Replace(text, "timeout: 10s", "timeout: 12s", 1) // a real change to the routing
+	path := filepath.Join(dir, "routes.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"-config", path, "-config-table", "cfg"}, noEnv, &cfg, &out, &errOut); err != nil {
+		t.Fatalf("seed without keys: %v", err)
+	}
+	got, _ := dynamo.ReadConfig(ctx, db, "cfg", dynamo.DefaultConfigName)
+	if !reflect.DeepEqual(got.Keys, withKeys.Keys) || got.Models[0].Timeout == withKeys.Models[0].Timeout {
+		t.Errorf("keys %v (want kept), timeout %v (want changed): %s", got.Keys, got.Models[0].Timeout, out.String())
+	}
+	if !strings.Contains(out.String(), "keeping the") {
+		t.Errorf("the command did not say it kept the keys: %q", out.String())
+	}
+	if err := os.WriteFile(path, []byte(text+"keys: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"-config", path, "-config-table", "cfg"}, noEnv, &cfg, &out, &errOut); err != nil {
+		t.Fatalf("seed with keys: []: %v", err)
+	}
+	if got, _ := dynamo.ReadConfig(ctx, db, "cfg", dynamo.DefaultConfigName); len(got.Keys) != 0 {
+		t.Errorf("keys: [] left %d keys", len(got.Keys))
+	}
+}

@@ -287,3 +287,14 @@ func (s *ConfigSource) logFailure(ctx context.Context, err error, l *loaded, now
 		slog.Int("consecutive_failures", l.failures), slog.String("error", err.Error()),
 		slog.Int(MetricRefreshFailures, 1), slog.Any("_aws", meta))
 }
+
+// ReadConfig reads the configuration name in force in table, once, without a
+// cache; it returns nil when the table holds none yet. Tools use it.
+func ReadConfig(ctx context.Context, db DB, table, name string) (*config.Config, error) {
+	h, err := readHead(ctx, db, table, name)
+	if err != nil || h == nil {
+		return nil, err
+	}
+	src := &ConfigSource{DB: db, Table: table, Name: name, Log: slog.New(slog.DiscardHandler)}
+	return src.Config(ctx)
+}

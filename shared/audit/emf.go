@@ -19,6 +19,10 @@ const (
 	MetricPromptTokens     = "PromptTokens"
 	MetricCompletionTokens = "CompletionTokens"
 	MetricCostUSD          = "CostUSD"
+	// MetricFailedAttempts counts attempts that failed, on a line of its
+	// own per failed attempt with the [Model, Provider] of the target that
+	// failed (which is not the one that served the request).
+	MetricFailedAttempts = "FailedAttempts"
 
 	DimRoute    = "Route"
 	DimModel    = "Model"
@@ -97,6 +101,9 @@ func NewEMF(namespace string, tagDimensions []string) *EMF {
 	return e
 }
 
+// AttemptDimensionSets are the dimension sets of a failed attempt's line.
+func AttemptDimensionSets() [][]string { return [][]string{{DimModel, DimProvider}} }
+
 // TagDimensions returns the request tags that are dimensions.
 func (e *EMF) TagDimensions() []string { return e.tagDims }
 
@@ -104,8 +111,9 @@ func (e *EMF) TagDimensions() []string { return e.tagDims }
 const UntaggedValue = "untagged"
 
 // AppendLine appends the metrics line of a record (no newline). Errors counts
-// answers of status 500 and above (the router's or its providers' failures,
-// not the caller's); Fallbacks is 1 when more than one target was tried.
+// requests that did not get a complete answer for a reason that is not the
+// caller's: status 500 and above, and streams cut after they started
+// (Record.Incomplete); Fallbacks is 1 when more than one target was tried.
 func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = append(dst, e.head...)
 	dst = strconv.AppendInt(dst, r.Time.UnixMilli(), 10)
@@ -123,7 +131,7 @@ func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 		dst = rawjson.AppendString(dst, dimensionValue(r.Tags[d], UntaggedValue))
 	}
 	errs, fallbacks := 0, 0
-	if r.Status >= 500 {
+	if r.Failed() {
 		errs = 1
 	}
 	if len(r.Attempts) > 1 {

@@ -52,10 +52,18 @@ type Record struct {
 	// a request that asked for JSON (Structured* constants); empty for
 	// other requests.
 	Structured string
+	// Incomplete is set when the client did not get a complete answer for a
+	// reason that is not its own request's fault: a stream cut after it
+	// started, an idle timeout, the deadline, every upstream failing.
+	Incomplete bool
 	// Metrics formats the record's metrics line; nil writes none. It comes
 	// with the configuration the request was served under.
 	Metrics *EMF
 }
+
+// Failed reports whether the request counts in the Errors metric: the router
+// or its providers failed it, not the caller.
+func (r *Record) Failed() bool { return r.Incomplete || r.Status >= 500 }
 
 // Usage is the token count of a record.
 type Usage struct {

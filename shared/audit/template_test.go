@@ -36,6 +36,9 @@ func emitted() map[string][]string {
 	for _, set := range audit.RequestDimensionSets([]string{tagMarker}) {
 		out[setKey(set)] = request
 	}
+	for _, set := range audit.AttemptDimensionSets() {
+		out[setKey(set)] = append(out[setKey(set)], audit.MetricFailedAttempts)
+	}
 	out[setKey([]string{audit.DimStatus})] = []string{audit.MetricHealthTargets}
 	out["Table"] = []string{audittable.MetricWriteFailures, dynamo.MetricRefreshFailures}
 	return out

@@ -23,6 +23,7 @@ import (
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
 	"github.com/llm-router/router/shared/structured"
+	"github.com/llm-router/router/shared/trace"
 )
 
 // ProviderFactory builds the adapter of one provider type.
@@ -83,6 +84,12 @@ type Gateway struct {
 	Limiter Limiter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxDuration is the deployment's ceiling on one request: on Lambda, the
+	// function's timeout less a margin; 0 means none (the local server).
+	MaxDuration time.Duration
+	// Tracer, when set, records a span per request, routing decision and
+	// attempt (X-Ray on Lambda).
+	Tracer trace.Tracer
 
 	snap   atomic.Pointer[snapshot]
 	mu     sync.Mutex // serialises snapshot builds

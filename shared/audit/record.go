@@ -79,19 +79,27 @@ type Attempt struct {
 	LatencyMs float64
 }
 
-// Attempt outcomes.
+// Attempt outcomes. Before an attempt commits (a whole answer, or a stream's
+// first chunk with content) every failure but rejected and invalid_output
+// (under the error policy) moves to the next target; after it, a failure
+// ends the request.
 const (
 	OutcomeOK               = "ok"
-	OutcomeError            = "error"              // a retryable upstream error status
-	OutcomeRejected         = "rejected"           // a client error the upstream reported; not retried
+	OutcomeError            = "error"              // a retryable upstream error: 408, 5xx, 52x, 529, an error event before content
+	OutcomeRateLimited      = "rate_limited"       // 429 from the upstream
+	OutcomeAuthFailed       = "auth_failed"        // 401 or 403: the upstream refused the router's own credentials
+	OutcomeModelNotFound    = "model_not_found"    // 404: the upstream does not serve the model (retired, misnamed)
+	OutcomeRejected         = "rejected"           // a client error the upstream reported about the request; not retried
 	OutcomeUnavailable      = "unavailable"        // could not connect
-	OutcomeFirstByteTimeout = "first_byte_timeout" // no first byte in time
-	OutcomeTimeout          = "timeout"            // the attempt's own timeout
-	OutcomeDeadline         = "deadline"           // the request's deadline passed
-	OutcomeCancelled        = "cancelled"          // the client went away, or a hedge lost
-	OutcomeStreamError      = "stream_error"       // failed after the first byte was sent
-	OutcomeHedgeLost        = "hedge_lost"         // cancelled: a hedged attempt answered first
+	OutcomeFirstByteTimeout = "first_byte_timeout" // no content within the target's first_byte_timeout
+	OutcomeTimeout          = "timeout"            // no content (a stream) or no whole answer within the target's timeout
 	OutcomeInvalidOutput    = "invalid_output"     // the answer failed the structured-output check
+	OutcomeStreamError      = "stream_error"       // the upstream failed after the stream committed
+	OutcomeIdleTimeout      = "idle_timeout"       // no chunk within stream_idle_timeout after the stream committed
+	OutcomeDeadline         = "deadline"           // the request's own deadline passed
+	OutcomeCancelled        = "cancelled"          // the client went away
+	OutcomeHedgeLost        = "hedge_lost"         // a hedge that started after the winner and lost: says nothing of its speed
+	OutcomeOutpaced         = "outpaced"           // started before the winner, which answered first: too slow
 )
 
 // What the structured-output check made of a request's answer (Record.Structured).

@@ -46,7 +46,7 @@ routes:
   - {name: fallback, targets: [{model: broken}, {model: fast}]}
   - {name: doomed, targets: [{model: broken}]}
 keys:
-  - {id: app, hash: "sha256:` + hex.EncodeToString(sum[:]) + `", routes: ["*"], tags: {team: from-key}}
+  - {id: app, hash: "sha256:` + hex.EncodeToString(sum[:]) + `", routes: ["*"], models: ["*"], tags: {team: from-key}}
 metrics:
   tag_dimensions: [team, feature]
 `

@@ -14,12 +14,15 @@ import (
 
 // Record is one request's audit record. Its JSON names are the contract's.
 type Record struct {
-	RequestID     string
-	Time          time.Time
-	KeyID         string
-	Route         string
-	DataClass     string
-	Require       []string
+	RequestID string
+	Time      time.Time
+	KeyID     string
+	Route     string
+	DataClass string
+	Require   []string
+	// RequireFrom says where each required tag came from, in the order
+	// they were added: route:NAME, key, header or detector:NAME.
+	RequireFrom   []RequireSource
 	Model         string
 	Provider      string
 	UpstreamModel string
@@ -64,6 +67,11 @@ type Record struct {
 // Failed reports whether the request counts in the Errors metric: the router
 // or its providers failed it, not the caller.
 func (r *Record) Failed() bool { return r.Incomplete || r.Status >= 500 }
+
+// RequireSource is one reason a compliance tag is required.
+type RequireSource struct {
+	Tag, Source string
+}
 
 // Usage is the token count of a record.
 type Usage struct {
@@ -124,6 +132,10 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = rawjson.AppendString(dst, r.DataClass)
 	dst = append(dst, `,"require":`...)
 	dst = appendStrings(dst, r.Require)
+	if len(r.RequireFrom) > 0 {
+		dst = append(dst, `,"require_from":`...)
+		dst = appendRequireFrom(dst, r.Require, r.RequireFrom)
+	}
 	dst = append(dst, `,"model":`...)
 	dst = rawjson.AppendString(dst, r.Model)
 	dst = append(dst, `,"provider":`...)
@@ -211,6 +223,32 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	if r.Structured != "" {
 		dst = append(dst, `,"structured":`...)
 		dst = rawjson.AppendString(dst, r.Structured)
+	}
+	return append(dst, '}')
+}
+
+// appendRequireFrom writes {"TAG":["SOURCE",...],...} with tags in require's
+// order and each tag's sources in the order they were added.
+func appendRequireFrom(dst []byte, require []string, from []RequireSource) []byte {
+	dst = append(dst, '{')
+	for i, tag := range require {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = rawjson.AppendString(dst, tag)
+		dst = append(dst, ":["...)
+		n := 0
+		for _, f := range from {
+			if f.Tag != tag {
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst = rawjson.AppendString(dst, f.Source)
+			n++
+		}
+		dst = append(dst, ']')
 	}
 	return append(dst, '}')
 }

@@ -173,9 +173,11 @@ type Key struct {
 	ID string `yaml:"id" json:"id"`
 	// Hash is sha256:HEX of the key.
 	Hash string `yaml:"hash" json:"hash"`
-	// Routes the key may use; ["*"] for all routes and models.
+	// Routes the key may use; ["*"] for every route. Routes only: a model
+	// id is granted by Models.
 	Routes []string `yaml:"routes,omitempty" json:"routes,omitempty"`
-	// Models the key may call directly by model id (besides its routes).
+	// Models the key may call directly by model id (besides its routes);
+	// ["*"] for every model. A direct call carries no route's require.
 	Models []string `yaml:"models,omitempty" json:"models,omitempty"`
 	// DataClass is the default classification of the key's requests.
 	DataClass string `yaml:"data_class,omitempty" json:"data_class,omitempty"`

@@ -295,12 +295,16 @@ func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[
 		}
 		hashes[k.Hash] = true
 		for j, r := range k.Routes {
-			if r != "*" && routes[r] == nil && models[r] == nil {
+			switch {
+			case r == "*" || routes[r] != nil:
+			case models[r] != nil:
+				ck.add(fmt.Sprintf("%s.routes[%d]", f, j), "%q is a model id: list it under models to call it directly", r)
+			default:
 				ck.add(fmt.Sprintf("%s.routes[%d]", f, j), "unknown route %q", r)
 			}
 		}
 		for j, m := range k.Models {
-			if models[m] == nil {
+			if m != "*" && models[m] == nil {
 				ck.add(fmt.Sprintf("%s.models[%d]", f, j), "unknown model %q", m)
 			}
 		}

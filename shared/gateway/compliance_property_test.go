@@ -190,7 +190,7 @@ func randomConfig(rng *rand.Rand) *config.Config {
 		c.Routes = append(c.Routes, r)
 	}
 	for i := range rng.IntN(3) {
-		k := config.Key{ID: fmt.Sprintf("k%d", i), Hash: hashOf(fmt.Sprintf("sk-k%d", i)), Routes: []string{"*"}}
+		k := config.Key{ID: fmt.Sprintf("k%d", i), Hash: hashOf(fmt.Sprintf("sk-k%d", i)), Routes: []string{"*"}, Models: []string{"*"}}
 		if rng.IntN(2) == 0 {
 			k.DataClass = "phi"
 		}

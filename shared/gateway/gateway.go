@@ -119,7 +119,7 @@ type keyEntry struct {
 }
 
 // openKey is the identity of requests on a router with no keys (local only).
-var openKey = &config.Key{ID: "anonymous", Routes: []string{"*"}}
+var openKey = &config.Key{ID: "anonymous", Routes: []string{"*"}, Models: []string{"*"}}
 
 // Init loads and compiles the configuration once, so a router that cannot
 // start says why at start rather than on its first request.
@@ -317,7 +317,10 @@ func (s *snapshot) authenticate(r *http.Request, now time.Time) (*config.Key, *l
 	if s.open {
 		return openKey, nil
 	}
-	auth := r.Header.Get("Authorization")
+	auth, aerr := singleValue(r.Header, "Authorization")
+	if aerr != nil {
+		return nil, aerr
+	}
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok {
 		token, ok = strings.CutPrefix(auth, "bearer ")
@@ -341,19 +344,13 @@ func (s *snapshot) authenticate(r *http.Request, now time.Time) (*config.Key, *l
 	return k, nil
 }
 
-// allows reports whether key k may use route rt.
+// allows reports whether key k may use route rt. Routes are granted by the
+// key's routes ("*": every route); a model id, used directly, only by its
+// models ("*": every model): a direct model call carries no route's
+// require, so a key meant for a route must not reach its models around it.
 func allows(k *config.Key, rt *route.Route) bool {
-	for _, name := range k.Routes {
-		if name == "*" || name == rt.Name {
-			return true
-		}
-	}
 	if rt.Implicit {
-		for _, m := range k.Models {
-			if m == rt.Name {
-				return true
-			}
-		}
+		return slices.Contains(k.Models, rt.Name) || slices.Contains(k.Models, "*")
 	}
-	return false
+	return slices.Contains(k.Routes, rt.Name) || slices.Contains(k.Routes, "*")
 }

@@ -85,8 +85,8 @@ func (c *call) admit() *llm.Error {
 		c.rec.DowngradedFrom = c.route.Name
 		c.route = rt
 		c.rec.Route = rt.Name
-		c.require = route.RequiredTags(rt.Require, c.classTags...)
-		c.rec.Require = c.require
+		// The original route's require stays: a requirement only grows.
+		c.need.add(rt.Require, "route:"+rt.Name, &c.rec)
 	}
 	return nil
 }
@@ -127,16 +127,18 @@ func (c *call) tokenEstimate() float64 {
 }
 
 // estimate is the most the request may cost on route name, over the targets
-// that could take it (those with its compliance tags), and whether any could.
+// that could take it, and whether any could. A target could take it when it
+// has every tag the request already requires and every tag of route name's
+// own require, which moving there would add.
 func (c *call) estimate(name string) (float64, bool) {
 	rt, ok := c.snap.table.Lookup(name)
 	if !ok {
 		return 0, false
 	}
-	require := route.RequiredTags(rt.Require, c.classTags...)
+	require := c.need.with(rt.Require)
 	best, found := 0.0, false
 	for _, t := range rt.Targets {
-		if !config.HasTags(t.Provider.Compliance, require) {
+		if ok, _ := route.Compliant(t, require); !ok {
 			continue
 		}
 		found = true

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,11 +48,10 @@ type call struct {
 	embed   *llm.EmbeddingRequest // an embeddings body
 	route   *route.Route
 	classes []string
-	// classTags are the compliance tags of each of classes, kept to plan a
-	// downgrade route with the same requirement.
-	classTags [][]string
-	require   []string
-	seed      uint64
+	// need is the request's compliance requirement: computed once in
+	// prepare, and only ever grown.
+	need requirement
+	seed uint64
 	// ticket holds the request's limit reservations, settled by finish.
 	ticket *limits.Ticket
 	// shape is what a request that asks for JSON must be answered with
@@ -113,7 +113,11 @@ func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 	if perr != nil {
 		return perr
 	}
-	if h := c.r.Header.Get(headerRoute); h != "" {
+	h, aerr := singleValue(c.r.Header, headerRoute)
+	if aerr != nil {
+		return aerr
+	}
+	if h != "" {
 		name = h
 	}
 	rt, ok := snap.table.Lookup(name)
@@ -128,7 +132,7 @@ func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 	if aerr := c.classify(); aerr != nil {
 		return aerr
 	}
-	tags, aerr := parseTags(c.r.Header.Get(headerTags), key.Tags)
+	tags, aerr := parseTags(joinedValues(c.r.Header, headerTags), key.Tags)
 	if aerr != nil {
 		return aerr
 	}
@@ -190,47 +194,102 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-// classify works out the request's data classes and the compliance tags they
-// and the route require. The key's default class always applies: a header can
-// add a class, never remove one.
+// classify works out the request's data classes and its compliance
+// requirement: the route's require, the key's default class, and every class
+// in every x-router-data-class field line. A header can add a class, never
+// remove one.
 func (c *call) classify() *llm.Error {
-	var classTags [][]string
+	c.need.add(c.route.Require, "route:"+c.route.Name, &c.rec)
 	if c.key.DataClass != "" {
-		tags, _ := c.snap.table.DataClass(c.key.DataClass)
-		c.classes = append(c.classes, c.key.DataClass)
-		classTags = append(classTags, tags)
+		c.addClass(c.key.DataClass, "key")
 	}
-	if h := c.r.Header.Get(headerDataClass); h != "" {
-		for _, name := range strings.Split(h, ",") {
+	for _, line := range c.r.Header.Values(headerDataClass) {
+		for name := range strings.SplitSeq(line, ",") {
 			name = strings.TrimSpace(name)
 			if name == "" {
 				continue
 			}
-			tags, ok := c.snap.table.DataClass(name)
-			if !ok {
+			if _, ok := c.snap.table.DataClass(name); !ok {
 				return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusBadRequest, Type: "invalid_request_error",
 					Code: "invalid_data_class", Param: "x-router-data-class", Message: "unknown data class " + strconv.Quote(name)}
 			}
-			if !contains(c.classes, name) {
-				c.classes = append(c.classes, name)
-				classTags = append(classTags, tags)
-			}
+			c.addClass(name, "header")
 		}
 	}
-	c.classTags = classTags
-	c.require = route.RequiredTags(c.route.Require, classTags...)
 	c.rec.DataClass = strings.Join(c.classes, ",")
-	c.rec.Require = c.require
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
+// addClass adds data class name, known to the table, to the request.
+func (c *call) addClass(name, source string) {
+	tags, _ := c.snap.table.DataClass(name)
+	if !slices.Contains(c.classes, name) {
+		c.classes = append(c.classes, name)
+	}
+	c.need.add(tags, source, &c.rec)
+}
+
+// requirement is the set of compliance tags every provider that receives a
+// request must have. It is built in one place and only grows: adding a
+// route's or a class's tags never removes one, and each addition is recorded
+// with its source in the audit record.
+type requirement struct {
+	tags []string
+}
+
+// add adds tags, recording source (route:NAME, key, header, detector:NAME)
+// in rec for each.
+func (q *requirement) add(tags []string, source string, rec *audit.Record) {
+	for _, t := range tags {
+		if !slices.Contains(q.tags, t) {
+			q.tags = append(q.tags, t)
+		}
+		rec.RequireFrom = append(rec.RequireFrom, audit.RequireSource{Tag: t, Source: source})
+	}
+	rec.Require = q.tags
+}
+
+// with is the requirement grown by more tags, for asking what moving the
+// request would need; q itself is unchanged.
+func (q *requirement) with(more []string) []string {
+	out := q.tags
+	for _, t := range more {
+		if !slices.Contains(out, t) {
+			out = append(slices.Clip(out), t)
 		}
 	}
-	return false
+	return out
+}
+
+// singleValue is the value of a header that must have one: field lines that
+// repeat the same value are one value; two different values are a 400, never
+// first-wins (a proxy and a client could each have set one).
+func singleValue(h http.Header, name string) (string, *llm.Error) {
+	vs := h[name]
+	if len(vs) == 0 {
+		return "", nil
+	}
+	for _, v := range vs[1:] {
+		if v != vs[0] {
+			return "", &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusBadRequest, Type: "invalid_request_error",
+				Code: "ambiguous_header", Param: strings.ToLower(name),
+				Message: "the request has several " + strings.ToLower(name) + " header fields with different values; send one"}
+		}
+	}
+	return vs[0], nil
+}
+
+// joinedValues is a list header's field lines as one comma-separated list,
+// as HTTP defines repeated field lines to mean.
+func joinedValues(h http.Header, name string) string {
+	vs := h[name]
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return vs[0]
+	}
+	return strings.Join(vs, ",")
 }
 
 // parseTags reads "team=triage,feature=refill" and merges it over the key's
@@ -307,7 +366,7 @@ func (c *call) parseChat() (string, *llm.Error) {
 
 // plan makes the routing decision; explain and the attempt loop share it.
 func (c *call) plan() route.Decision {
-	in := route.Input{Route: c.route, Require: c.require, Seed: c.seed, PromptTokens: len(c.body) / 4}
+	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4}
 	if c.chat != nil {
 		in.OutputTokens = c.chat.MaxOutputTokens()
 	}

@@ -64,7 +64,7 @@ func Plan(in Input, h Health, lat LatencyEstimator) Decision {
 	d := Decision{Route: r.Name, Strategy: r.Strategy, Require: in.Require,
 		Candidates: make([]*Target, 0, len(r.Targets))}
 	for _, t := range r.Targets {
-		if missing := missingTags(t.Provider.Compliance, in.Require); missing != "" {
+		if ok, missing := Compliant(t, in.Require); !ok {
 			d.Excluded = append(d.Excluded, Exclusion{Model: t.Model.ID, Provider: t.Provider.Name,
 				Reason: ReasonCompliance + ": provider " + t.Provider.Name + " lacks " + missing})
 			continue
@@ -259,28 +259,14 @@ type byEstimate struct {
 	est time.Duration
 }
 
-// RequiredTags combines the compliance tags a request needs: its data
-// classes' tags and the route's own require, without duplicates. A request can
-// only add tags to its key's default class, never remove them.
-func RequiredTags(route []string, classes ...[]string) []string {
-	n := len(route)
-	for _, c := range classes {
-		n += len(c)
+// Compliant is the one compliance check: every place that chooses or admits
+// a target for a request (the plan, each attempt, a hedge, a budget
+// downgrade's estimate, explain) asks it. t may receive a request that
+// requires require when its provider has every one of those tags; missing
+// names the others.
+func Compliant(t *Target, require []string) (ok bool, missing string) {
+	if m := missingTags(t.Provider.Compliance, require); m != "" {
+		return false, m
 	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]string, 0, n)
-	add := func(tags []string) {
-		for _, t := range tags {
-			if !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	for _, c := range classes {
-		add(c)
-	}
-	add(route)
-	return out
+	return true, ""
 }

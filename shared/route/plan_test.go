@@ -168,12 +168,25 @@ routes:
 	}
 }
 
-func TestRequiredTags(t *testing.T) {
-	got := RequiredTags([]string{"soc2"}, []string{"hipaa"}, []string{"hipaa", "gdpr"})
-	if !slices.Equal(got, []string{"hipaa", "gdpr", "soc2"}) {
-		t.Errorf("RequiredTags = %v", got)
-	}
-	if RequiredTags(nil) != nil {
-		t.Error("no tags should give nil")
+func TestCompliant(t *testing.T) {
+	hipaa := &Target{Provider: &config.Provider{Name: "a", Compliance: []string{"hipaa", "soc2"}}}
+	none := &Target{Provider: &config.Provider{Name: "b"}}
+	for _, tc := range []struct {
+		t           *Target
+		require     []string
+		ok          bool
+		wantMissing string
+	}{
+		{hipaa, nil, true, ""},
+		{none, nil, true, ""},
+		{hipaa, []string{"hipaa"}, true, ""},
+		{hipaa, []string{"soc2", "hipaa"}, true, ""},
+		{hipaa, []string{"hipaa", "gdpr"}, false, "gdpr"},
+		{none, []string{"hipaa", "gdpr"}, false, "hipaa, gdpr"},
+	} {
+		ok, missing := Compliant(tc.t, tc.require)
+		if ok != tc.ok || missing != tc.wantMissing {
+			t.Errorf("Compliant(%s, %v) = %v, %q; want %v, %q", tc.t.Provider.Name, tc.require, ok, missing, tc.ok, tc.wantMissing)
+		}
 	}
 }

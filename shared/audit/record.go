@@ -102,6 +102,7 @@ const (
 	OutcomeFirstByteTimeout = "first_byte_timeout" // no content within the target's first_byte_timeout
 	OutcomeTimeout          = "timeout"            // no content (a stream) or no whole answer within the target's timeout
 	OutcomeInvalidOutput    = "invalid_output"     // the answer failed the structured-output check
+	OutcomeContextLimit     = "context_exceeded"   // the upstream found the request longer than the model's context window
 	OutcomeStreamError      = "stream_error"       // the upstream failed after the stream committed
 	OutcomeIdleTimeout      = "idle_timeout"       // no chunk within stream_idle_timeout after the stream committed
 	OutcomeDeadline         = "deadline"           // the request's own deadline passed

@@ -57,7 +57,8 @@ type Provider struct {
 	Key string `yaml:"key,omitempty" json:"key,omitempty"`
 	// Compliance lists the tags this endpoint satisfies, e.g. [hipaa].
 	Compliance []string `yaml:"compliance,omitempty" json:"compliance,omitempty"`
-	// Timeout is the default total time for one attempt on its models (default 60s).
+	// Timeout is the default time until an attempt on its models commits
+	// (default 60s).
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Headers are extra request headers (e.g. OpenRouter's HTTP-Referer). Not for secrets.
 	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
@@ -106,7 +107,9 @@ type Model struct {
 	Upstream string `yaml:"upstream,omitempty" json:"upstream,omitempty"`
 	// Price is in USD per 1M tokens.
 	Price *Price `yaml:"price,omitempty" json:"price,omitempty"`
-	// Timeout is the total time allowed for one attempt (default: the provider's).
+	// Timeout is the time one attempt has until it commits: its whole answer,
+	// or its stream's first chunk with content (default: the provider's). A
+	// stream that has begun is not cut by it.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// ContextWindow is the model's context size in tokens, for documentation
 	// and for the cost strategy's estimates.
@@ -143,8 +146,17 @@ type Route struct {
 	Require []string `yaml:"require,omitempty" json:"require,omitempty"`
 	// Targets are tried in the strategy's order.
 	Targets []Target `yaml:"targets" json:"targets"`
-	// Timeout is the whole request's deadline across attempts (default 120s).
+	// Timeout bounds the time until an answer commits, across attempts: a
+	// whole answer, or a stream's first chunk with content (default 120s).
+	// It does not cut a stream that has begun.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// StreamIdleTimeout ends a stream that has begun when no chunk arrives
+	// for this long (default 30s).
+	StreamIdleTimeout Duration `yaml:"stream_idle_timeout,omitempty" json:"stream_idle_timeout,omitempty"`
+	// MaxDuration bounds a whole request, streaming included (default: what
+	// the deployment allows; on Lambda, the invocation's deadline less a
+	// margin; locally, none).
+	MaxDuration Duration `yaml:"max_duration,omitempty" json:"max_duration,omitempty"`
 	// Schema names a schema under schemas: every answer on the route is JSON
 	// of that shape, whatever the client's response_format said.
 	Schema string `yaml:"schema,omitempty" json:"schema,omitempty"`
@@ -156,10 +168,13 @@ type Route struct {
 // Target is one model of a route.
 type Target struct {
 	Model string `yaml:"model" json:"model"`
-	// FirstByteTimeout moves to the next target when no first byte arrived in
-	// time: response headers for a plain request, the first chunk for a stream.
+	// FirstByteTimeout moves to the next target when the answer has not
+	// begun in time: the first byte of the body for an answer in one piece,
+	// the first chunk with content for a stream.
 	FirstByteTimeout Duration `yaml:"first_byte_timeout,omitempty" json:"first_byte_timeout,omitempty"`
-	// Timeout overrides the model's attempt timeout on this route.
+	// Timeout overrides the model's attempt timeout on this route: the time
+	// until the attempt commits (a whole answer, or a stream's first chunk
+	// with content).
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Weight is the target's share under the weighted strategy (default 1).
 	Weight int `yaml:"weight,omitempty" json:"weight,omitempty"`
@@ -233,6 +248,7 @@ type Limits struct {
 const (
 	DefaultProviderTimeout = 60 * time.Second
 	DefaultRouteTimeout    = 120 * time.Second
+	DefaultStreamIdle      = 30 * time.Second
 	DefaultMaxTokens       = 4096
 	DefaultMaxBodyBytes    = 8 << 20
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/llm-router/router/shared/engine"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
 )
@@ -17,8 +18,7 @@ func (g *Gateway) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 		c.fail(e)
 		return
 	}
-	d := c.plan()
-	d.Keep(func(t *route.Target) (bool, string) {
+	d := c.plan(func(t *route.Target) (bool, string) {
 		if _, ok := c.snap.providers[t.Provider.Name].(llm.Embedder); !ok {
 			return false, route.ReasonCapability + ": provider " + t.Provider.Name + " (" + t.Provider.Type + ") does not serve embeddings"
 		}
@@ -28,13 +28,13 @@ func (g *Gateway) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 		c.fail(noCandidates(&d))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), c.route.Timeout)
-	defer cancel()
-	c.complete(ctx, &d, func(a *attempt) (*llm.Response, error) {
+	p := c.enginePlan(&d)
+	p.Do = func(ctx context.Context, a *engine.Attempt) (*llm.Response, error) {
 		req := *c.embed
-		req.Model, req.Upstream = a.t.Model.ID, a.t.Model.UpstreamName()
-		return a.p.(llm.Embedder).Embed(a.ctx, &req)
-	})
+		req.Model, req.Upstream = a.Target.Model.ID, a.Target.Model.UpstreamName()
+		return a.Provider.(llm.Embedder).Embed(ctx, &req)
+	}
+	c.run(p)
 }
 
 // parseEmbedding reads an embeddings body.

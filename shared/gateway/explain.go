@@ -47,7 +47,7 @@ func (g *Gateway) serveExplain(w http.ResponseWriter, r *http.Request) {
 		c.fail(e)
 		return
 	}
-	d := c.plan()
+	d := c.plan(nil)
 	out := explanation{Object: "router.explain", RequestID: c.rec.RequestID, Route: d.Route, Strategy: d.Strategy,
 		KeyID: c.key.ID, DataClass: c.rec.DataClass, Require: nonNil(d.Require), Tags: c.rec.Tags, Stream: c.chat.Stream,
 		Candidates: []candidate{}, Excluded: d.Excluded, Status: http.StatusOK, Error: json.RawMessage("null")}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/engine"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
 	"github.com/llm-router/router/shared/structured"
@@ -42,10 +43,13 @@ type Static struct{ C *config.Config }
 // Config returns the configuration.
 func (s Static) Config(context.Context) (*config.Config, error) { return s.C, nil }
 
-// Observer learns the outcome of every attempt (passive health).
-type Observer interface {
-	Observe(provider, model, outcome string, latency time.Duration)
-}
+// Observer learns the outcome of every attempt (passive health). When it is
+// also an engine.Gate, it is asked before every attempt.
+type Observer = engine.Observer
+
+// AttemptGate is an Observer that may refuse an attempt just before it
+// starts (a circuit breaker).
+type AttemptGate = engine.Gate
 
 // Pricer prices a model: its configured price, else a list price, else nil
 // (cost.Catalog is one).
@@ -110,6 +114,8 @@ type snapshot struct {
 	// shapes are the structured-output settings of the routes that have
 	// any, by route name (structured.go).
 	shapes map[string]*routeShape
+	// engine runs the requests planned under this configuration.
+	engine *engine.Engine
 }
 
 // keyEntry is a key with its decoded digest.
@@ -199,6 +205,12 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 		return nil, err
 	}
 	s.shapes = shapes
+	s.engine = &engine.Engine{Tracer: g.Tracer, Log: g.logger(), Now: g.Now}
+	if g.Observer != nil {
+		s.engine.Observer = g.Observer
+		s.engine.Gate, _ = g.Observer.(engine.Gate)
+	}
+	s.engine.Keys, _ = g.Deps.Keys.(llm.KeyInvalidator)
 	for i := range cfg.Providers {
 		p := &cfg.Providers[i]
 		factory := g.Providers[p.Type]

@@ -161,7 +161,7 @@ func TestFallbackTriggers(t *testing.T) {
 		{name: "model timeout", reply: openaitest.Reply{HangBody: true}, target: "{model: primary, first_byte_timeout: 5s, timeout: 100ms}",
 			wantOutcome: audit.OutcomeTimeout, wantStatus: 504},
 		{name: "408", reply: openaitest.Reply{Status: 408}, wantOutcome: audit.OutcomeError, wantStatus: 408},
-		{name: "429", reply: openaitest.Reply{Status: 429, ErrType: "requests", ErrCode: "rate_limit_exceeded", RetryAfter: "3"}, wantOutcome: audit.OutcomeError, wantStatus: 429},
+		{name: "429", reply: openaitest.Reply{Status: 429, ErrType: "requests", ErrCode: "rate_limit_exceeded", RetryAfter: "3"}, wantOutcome: audit.OutcomeRateLimited, wantStatus: 429},
 		{name: "500", reply: openaitest.Reply{Status: 500, ErrType: "server_error"}, wantOutcome: audit.OutcomeError, wantStatus: 500},
 		{name: "502", reply: openaitest.Reply{Status: 502}, wantOutcome: audit.OutcomeError, wantStatus: 502},
 		{name: "503", reply: openaitest.Reply{Status: 503, ErrCode: "slow_down"}, wantOutcome: audit.OutcomeError, wantStatus: 503},
@@ -238,8 +238,8 @@ func TestFallbackTriggers(t *testing.T) {
 // no other target is tried.
 func TestUpstreamClientErrorIsNotRetried(t *testing.T) {
 	prim := openaitest.NewServer("prim", func(openaitest.Received) openaitest.Reply {
-		return openaitest.Reply{Status: 400, ErrType: "invalid_request_error", ErrCode: "context_length_exceeded",
-			ErrMessage: "This model's maximum context length is 128000 tokens."}
+		return openaitest.Reply{Status: 400, ErrType: "invalid_request_error", ErrCode: "invalid_value",
+			ErrMessage: "Invalid value for 'temperature': maximum is 2."}
 	})
 	defer prim.Close()
 	back := openaitest.NewServer("back", nil)
@@ -248,8 +248,8 @@ func TestUpstreamClientErrorIsNotRetried(t *testing.T) {
 	_, err := h.client("unused").Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model: "main", Messages: userMessage("hi")})
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "context_length_exceeded" ||
-		apiErr.Type != "invalid_request_error" || !strings.Contains(apiErr.Message, "maximum context length") {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "invalid_value" ||
+		apiErr.Type != "invalid_request_error" || !strings.Contains(apiErr.Message, "temperature") {
 		t.Fatalf("err = %v, want the upstream's 400", err)
 	}
 	if back.Calls() != 0 {
@@ -285,8 +285,11 @@ func TestNoFallbackAfterFirstStreamedByte(t *testing.T) {
 	if back.Calls() != 0 {
 		t.Errorf("backup called %d times after the first byte", back.Calls())
 	}
+	// The client got a 200 and then an error event: the record says what
+	// that event said, and that the answer was incomplete.
 	rec := h.audit.next(t)
-	if len(rec.Attempts) != 1 || rec.Attempts[0].Outcome != audit.OutcomeStreamError || rec.Status != 200 {
+	if len(rec.Attempts) != 1 || rec.Attempts[0].Outcome != audit.OutcomeStreamError || rec.Status != 502 ||
+		!rec.Incomplete || rec.ErrorCode != "stream_error" {
 		t.Errorf("audit = %+v", rec)
 	}
 }

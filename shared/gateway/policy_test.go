@@ -94,8 +94,14 @@ func TestPHINeverReachesANonCompliantProvider(t *testing.T) {
 					}
 					return
 				}
-				if resp.StatusCode != 502 || !strings.Contains(string(data), "all_targets_failed") {
-					t.Errorf("with every compliant target down: status %d body %s; want 502 all_targets_failed", resp.StatusCode, data)
+				// Every compliant target rate limited is a 429 with
+				// Retry-After; any other outage a 502.
+				wantStatus, wantCode := 502, "all_targets_failed"
+				if name == "429" {
+					wantStatus, wantCode = 429, "rate_limit_exceeded"
+				}
+				if resp.StatusCode != wantStatus || !strings.Contains(string(data), wantCode) {
+					t.Errorf("with every compliant target down: status %d body %s; want %d %s", resp.StatusCode, data, wantStatus, wantCode)
 				}
 			})
 		}

@@ -365,8 +365,9 @@ func (c *call) parseChat() (string, *llm.Error) {
 }
 
 // plan makes the routing decision; explain and the attempt loop share it.
-func (c *call) plan() route.Decision {
-	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4}
+// capable, when set, leaves out targets that cannot serve the endpoint.
+func (c *call) plan(capable func(*route.Target) (bool, string)) route.Decision {
+	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4, Capable: capable}
 	if c.chat != nil {
 		in.OutputTokens = c.chat.MaxOutputTokens()
 	}
@@ -401,9 +402,15 @@ func (c *call) finish(status int) {
 	}
 }
 
-// fail answers with e and records it.
+// fail answers with e and records it. The answer names the route and the
+// attempts when they are known: the response that most needs explaining.
 func (c *call) fail(e *llm.Error) {
 	c.rec.ErrorCode = e.Code
+	h := c.w.Header()
+	if c.route != nil {
+		h[hdrRoute] = []string{c.route.Name}
+		h[hdrAttempts] = []string{strconv.Itoa(len(c.rec.Attempts))}
+	}
 	writeError(c.w, e)
 	status := e.Status
 	if status < 400 {

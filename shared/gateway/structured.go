@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
-	"github.com/llm-router/router/shared/cost"
+	"github.com/llm-router/router/shared/engine"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
 	"github.com/llm-router/router/shared/structured"
@@ -158,85 +159,46 @@ func (e *invalidOutput) clientError(provider string) *llm.Error {
 		Provider: provider, Message: msg + ": " + strings.Join(e.problems, "; ")}
 }
 
-// ends reports whether an attempt's failure ends the request: the client
-// left, the deadline passed, the upstream refused the request itself, or the
-// answer failed the check and the policy allows no other target.
-func ends(outcome string, err error) bool {
-	switch outcome {
-	case audit.OutcomeCancelled, audit.OutcomeDeadline, audit.OutcomeRejected:
-		return true
-	case audit.OutcomeInvalidOutput:
-		var inv *invalidOutput
-		return errors.As(err, &inv) && inv.final
-	}
-	return false
-}
-
-// invalidFailure classifies an attempt that failed the check, and charges
-// the answers it was given: the provider billed them.
-func (c *call) invalidFailure(a *attempt, err error) (*llm.Error, string, bool) {
-	var inv *invalidOutput
-	if !errors.As(err, &inv) {
-		return nil, "", false
-	}
-	c.rec.Structured = audit.StructuredInvalid
-	return inv.clientError(a.t.Provider.Name), audit.OutcomeInvalidOutput, true
-}
-
-// checkedAttempt is what the check made of one attempt: how its answer
-// passed, and the usage of answers it discarded (which the provider billed).
-type checkedAttempt struct {
-	how   string
-	spent llm.Usage
-}
-
-// charge adds what an attempt's discarded answers cost to the request's cost.
-func (c *call) charge(a *attempt) {
-	if a.checked == nil || a.checked.spent == (llm.Usage{}) {
-		return
-	}
-	usd := cost.USD(a.t.Model.Price, a.checked.spent)
-	c.spentUSD += usd
-	c.rec.CostUSD += usd
-}
-
-// checked wraps an attempt's invoke with the check and the route's policy.
-// The plain and the hedged loops both use it; it touches only the attempt,
-// as hedged attempts run concurrently.
-func (c *call) checked(sh *shape, invoke func(*attempt) (*llm.Response, error)) func(*attempt) (*llm.Response, error) {
-	return func(a *attempt) (*llm.Response, error) {
-		resp, err := invoke(a)
+// checked wraps an attempt's Do with the check and the route's policy. An
+// answer that fails is an engine.OutputError carrying what the discarded
+// answers cost; the policy says whether another target may be tried. It
+// touches only its attempt, as hedged attempts run concurrently.
+func (c *call) checked(sh *shape, do func(context.Context, *engine.Attempt) (*llm.Response, error)) func(context.Context, *engine.Attempt) (*llm.Response, error) {
+	return func(ctx context.Context, a *engine.Attempt) (*llm.Response, error) {
+		resp, err := do(ctx, a)
 		if err != nil {
 			return nil, err
 		}
 		body, how, bad, problems := sh.normalize(resp.Body)
 		if problems == nil {
-			a.checked = &checkedAttempt{how: how}
+			a.Structured = how
 			return &llm.Response{Body: body, Usage: resp.Usage}, nil
 		}
-		a.checked = &checkedAttempt{spent: resp.Usage}
+		fail := func(problems []string, spent llm.Usage, final, repaired bool) error {
+			inv := &invalidOutput{problems: problems, final: final, repaired: repaired}
+			return &engine.OutputError{Err: inv.clientError(a.Target.Provider.Name), Usage: spent, Final: final}
+		}
 		switch sh.policy {
 		case config.OnInvalidFallback:
-			return nil, &invalidOutput{problems: problems}
+			return nil, fail(problems, resp.Usage, false, false)
 		case config.OnInvalidError:
-			return nil, &invalidOutput{problems: problems, final: true}
+			return nil, fail(problems, resp.Usage, true, false)
 		}
 		// Repair: the same target, within the same attempt, once.
-		req, rerr := repairRequest(a.req, bad, problems)
+		req, rerr := repairRequest(c.chatRequest(a.Target), bad, problems)
 		if rerr != nil {
-			return nil, &invalidOutput{problems: problems, final: true}
+			return nil, fail(problems, resp.Usage, true, false)
 		}
-		again, err := a.p.Chat(a.ctx, req)
+		again, err := a.Provider.Chat(ctx, req)
 		if err != nil {
 			return nil, err
 		}
 		total := addUsage(resp.Usage, again.Usage)
 		body, _, _, problems = sh.normalize(again.Body)
 		if problems != nil {
-			a.checked.spent = total
-			return nil, &invalidOutput{problems: problems, final: true, repaired: true}
+			return nil, fail(problems, total, true, true)
 		}
-		a.checked = &checkedAttempt{how: audit.StructuredRepaired}
+		a.Structured = audit.StructuredRepaired
 		return &llm.Response{Body: body, Usage: total}, nil
 	}
 }
@@ -444,21 +406,5 @@ func (s *streamCheck) verify() []string {
 	if !checked && len(s.tools) == 0 {
 		return []string{errNoJSON}
 	}
-	return nil
-}
-
-// verifyStream checks a structured stream at its end, nil when there is
-// nothing to check or it passed. The stream has been relayed as it came: on
-// failure it ends with an error event in place of [DONE].
-func (c *call) verifyStream(acc *streamCheck, a *attempt) *llm.Error {
-	if acc == nil {
-		return nil
-	}
-	if p := acc.verify(); p != nil {
-		c.rec.Structured = audit.StructuredInvalid
-		inv := &invalidOutput{problems: p, final: true}
-		return inv.clientError(a.t.Provider.Name)
-	}
-	c.rec.Structured = audit.StructuredValid
 	return nil
 }

@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// CodeContextLength is the code of an upstream error saying the request is
+// longer than the model's context window. Adapters map each provider's own
+// way of saying it to this code, so the router can try a larger window.
+const CodeContextLength = "context_length_exceeded"
+
 // Kind classifies an error so callers act on it without reading its text.
 type Kind uint8
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/gateway"
+	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/provider/anthropic"
 	"github.com/llm-router/router/shared/provider/azure"
 	"github.com/llm-router/router/shared/provider/bedrock"
@@ -35,7 +36,7 @@ func Builtin() map[string]gateway.ProviderFactory {
 // connections are kept per host in numbers that match a busy router, so warm
 // requests skip the TCP and TLS handshakes.
 func HTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
+	return &http.Client{Transport: firstByteTransport{&http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -44,5 +45,18 @@ func HTTPClient() *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
-	}}
+	}}}
+}
+
+// firstByteTransport tells a request's first-byte hook (llm.WithFirstByte)
+// when the answer's body starts, which httptrace cannot: its first response
+// byte is the headers'.
+type firstByteTransport struct{ http.RoundTripper }
+
+func (t firstByteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.RoundTripper.RoundTrip(req)
+	if err == nil {
+		resp.Body = llm.WatchFirstByte(req.Context(), resp.Body)
+	}
+	return resp, err
 }

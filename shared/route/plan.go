@@ -32,6 +32,9 @@ type Input struct {
 	Seed uint64
 	// PromptTokens and OutputTokens are estimates for the cost strategy.
 	PromptTokens, OutputTokens int
+	// Capable, when set, leaves out targets that cannot serve the request
+	// (an endpoint their provider lacks), with the reason.
+	Capable func(*Target) (ok bool, why string)
 }
 
 // Decision is the ordered list of targets to try and why others were left out.
@@ -41,6 +44,11 @@ type Decision struct {
 	Require    []string
 	Candidates []*Target
 	Excluded   []Exclusion
+	// Panic is set when every target that could take the request is
+	// unhealthy: they are the candidates all the same (their exclusions
+	// are not listed), since a request that tries them recovers as soon as
+	// they do, where one that refuses waits out a cooldown.
+	Panic bool
 }
 
 // Exclusion names a target left out and the reason.
@@ -58,25 +66,39 @@ const (
 )
 
 // Plan decides the candidates of a request. Compliance is checked first and
-// unconditionally: no later step can add a target back.
+// unconditionally: no later step, panic included, can add a target back.
 func Plan(in Input, h Health, lat LatencyEstimator) Decision {
 	r := in.Route
 	d := Decision{Route: r.Name, Strategy: r.Strategy, Require: in.Require,
 		Candidates: make([]*Target, 0, len(r.Targets))}
+	var unhealthy []Exclusion
+	var sick []*Target
 	for _, t := range r.Targets {
 		if ok, missing := Compliant(t, in.Require); !ok {
 			d.Excluded = append(d.Excluded, Exclusion{Model: t.Model.ID, Provider: t.Provider.Name,
 				Reason: ReasonCompliance + ": provider " + t.Provider.Name + " lacks " + missing})
 			continue
 		}
+		if in.Capable != nil {
+			if ok, why := in.Capable(t); !ok {
+				d.Excluded = append(d.Excluded, Exclusion{Model: t.Model.ID, Provider: t.Provider.Name, Reason: why})
+				continue
+			}
+		}
 		if h != nil {
 			if ok, why := h.Usable(t.Provider.Name, t.Model.ID); !ok {
-				d.Excluded = append(d.Excluded, Exclusion{Model: t.Model.ID, Provider: t.Provider.Name,
+				unhealthy = append(unhealthy, Exclusion{Model: t.Model.ID, Provider: t.Provider.Name,
 					Reason: ReasonUnhealthy + ": " + why})
+				sick = append(sick, t)
 				continue
 			}
 		}
 		d.Candidates = append(d.Candidates, t)
+	}
+	if len(d.Candidates) == 0 && len(sick) > 0 {
+		d.Candidates, d.Panic = sick, true
+	} else {
+		d.Excluded = append(d.Excluded, unhealthy...)
 	}
 	switch r.Strategy {
 	case config.StrategyWeighted:

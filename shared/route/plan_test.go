@@ -87,15 +87,22 @@ func (d down) Usable(provider, model string) (bool, string) {
 
 func TestComplianceBeforeHealth(t *testing.T) {
 	r, _ := table(t, cfg).Lookup("o")
+	// The only compliant target is unhealthy: it is tried all the same
+	// (panic), and the non-compliant one, healthy, never is.
 	d := Plan(Input{Route: r, Require: []string{"hipaa"}}, down{"ma": "3 failed probes"}, nil)
-	if len(d.Candidates) != 0 || len(d.Excluded) != 2 {
-		t.Fatalf("decision = %+v", d)
+	if got := names(d.Candidates); got != "ma" || !d.Panic || len(d.Excluded) != 1 {
+		t.Fatalf("decision = %+v; want panic with ma only", d)
 	}
-	if !strings.HasPrefix(d.Excluded[0].Reason, ReasonCompliance) || !strings.HasPrefix(d.Excluded[1].Reason, ReasonUnhealthy) {
+	if !strings.HasPrefix(d.Excluded[0].Reason, ReasonCompliance) {
 		t.Errorf("reasons = %+v", d.Excluded)
 	}
 	if !d.CompliantTargets() {
-		t.Error("a compliant but unhealthy target exists, so the answer is 502 not 403")
+		t.Error("a compliant target exists, so the answer is not 403")
+	}
+	// With a healthy compliant target left, the unhealthy one is excluded.
+	d = Plan(Input{Route: r}, down{"ma": "3 failed probes"}, nil)
+	if got := names(d.Candidates); got != "mb" || d.Panic || len(d.Excluded) != 1 || !strings.HasPrefix(d.Excluded[0].Reason, ReasonUnhealthy) {
+		t.Fatalf("decision = %+v; want mb, ma excluded as unhealthy", d)
 	}
 	d = Plan(Input{Route: r, Require: []string{"pci"}}, nil, nil)
 	if d.CompliantTargets() {

@@ -26,10 +26,14 @@ type Route struct {
 	Name     string
 	Strategy string
 	Require  []string
-	// Timeout is the deadline of a whole request on this route.
-	Timeout  time.Duration
-	Targets  []*Target
-	Implicit bool
+	// Timeout bounds the time until an answer commits, across attempts.
+	Timeout time.Duration
+	// StreamIdle bounds the wait for each chunk once a stream has begun.
+	StreamIdle time.Duration
+	// MaxDuration bounds the whole request; 0: the deployment's limit.
+	MaxDuration time.Duration
+	Targets     []*Target
+	Implicit    bool
 }
 
 // Target is one resolved target of a route.
@@ -60,12 +64,16 @@ func Compile(c *config.Config) *Table {
 	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
-		cr := &Route{Name: r.Name, Strategy: r.Strategy, Require: r.Require, Timeout: r.Timeout.D()}
+		cr := &Route{Name: r.Name, Strategy: r.Strategy, Require: r.Require, Timeout: r.Timeout.D(),
+			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D()}
 		if cr.Strategy == "" {
 			cr.Strategy = config.StrategyOrdered
 		}
 		if cr.Timeout == 0 {
 			cr.Timeout = config.DefaultRouteTimeout
+		}
+		if cr.StreamIdle == 0 {
+			cr.StreamIdle = config.DefaultStreamIdle
 		}
 		for j := range r.Targets {
 			if tg := t.target(&r.Targets[j]); tg != nil {
@@ -82,7 +90,7 @@ func Compile(c *config.Config) *Table {
 			continue
 		}
 		t.routes[m.ID] = &Route{Name: m.ID, Strategy: config.StrategyOrdered, Timeout: config.DefaultRouteTimeout,
-			Targets: []*Target{tg}, Implicit: true}
+			StreamIdle: config.DefaultStreamIdle, Targets: []*Target{tg}, Implicit: true}
 		t.Names = append(t.Names, m.ID)
 	}
 	return t

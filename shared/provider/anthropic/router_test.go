@@ -390,6 +390,8 @@ func TestRouterFallback(t *testing.T) {
 		stream bool
 	}{
 		{529, false}, {500, false}, {429, false}, {529, true}, {429, true},
+		// The router's own key refused, the model retired: the backup serves.
+		{401, false}, {403, true}, {404, false}, {404, true},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d stream=%v", tt.status, tt.stream), func(t *testing.T) {
@@ -422,8 +424,13 @@ func TestRouterFallback(t *testing.T) {
 			if len(rec.Attempts) != 2 {
 				t.Fatalf("attempts = %+v, want 2", rec.Attempts)
 			}
-			if a := rec.Attempts[0]; a.Provider != "claude-direct" || a.Status != tt.status || a.Outcome != audit.OutcomeError {
-				t.Errorf("first attempt = %+v, want claude-direct error %d", a, tt.status)
+			want := map[int]string{429: audit.OutcomeRateLimited, 401: audit.OutcomeAuthFailed, 403: audit.OutcomeAuthFailed,
+				404: audit.OutcomeModelNotFound}[tt.status]
+			if want == "" {
+				want = audit.OutcomeError
+			}
+			if a := rec.Attempts[0]; a.Provider != "claude-direct" || a.Status != tt.status || a.Outcome != want {
+				t.Errorf("first attempt = %+v, want claude-direct %s %d", a, want, tt.status)
 			}
 			if rec.Provider != "backup" {
 				t.Errorf("served by %q, want backup", rec.Provider)
@@ -444,8 +451,6 @@ func TestRouterClientErrors(t *testing.T) {
 	}{
 		{name: "upstream 400", reply: &anthropictest.Reply{Status: 400, ErrorMessage: "messages: prompt is too long"},
 			wantStatus: 400, wantType: "invalid_request_error", wantCalls: 1},
-		{name: "upstream 404 model", reply: &anthropictest.Reply{Status: 404},
-			wantStatus: 404, wantType: "invalid_request_error", wantCalls: 1},
 		{name: "n over 1 refused by the adapter", params: func(p *openai.ChatCompletionNewParams) { p.N = openai.Int(2) },
 			wantStatus: 400, wantType: "invalid_request_error", wantParam: "n", wantCalls: 0},
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -83,15 +82,13 @@ func wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// firstByte waits for the simulated latency, then tells an HTTP trace in ctx
-// that the first byte arrived, as a real transport would.
+// firstByte waits for the simulated latency, then tells ctx's first-byte
+// hook that the answer started, as the HTTP transport does for a body.
 func (m *Provider) firstByte(ctx context.Context) error {
 	if err := wait(ctx, m.spec.Latency.D()); err != nil {
 		return llm.Unavailable(m.name, err)
 	}
-	if tr := httptrace.ContextClientTrace(ctx); tr != nil && tr.GotFirstResponseByte != nil {
-		tr.GotFirstResponseByte()
-	}
+	llm.FirstByte(ctx)
 	return nil
 }
 

@@ -68,7 +68,9 @@ type EMF struct {
 	// directive is the constant "_aws" prefix up to the Timestamp value and the
 	// rest of the directive after it, precomputed once per configuration.
 	head, tail []byte
-	tagDims    []string
+	// attemptTail is the directive of a failed attempt's line.
+	attemptTail []byte
+	tagDims     []string
 }
 
 // NewEMF prepares the metric line format.
@@ -98,6 +100,9 @@ func NewEMF(namespace string, tagDimensions []string) *EMF {
 		tail = append(tail, `"}`...)
 	}
 	e.tail = append(tail, `]}]}`...)
+	at := []byte(`,"CloudWatchMetrics":[{"Namespace":`)
+	at = rawjson.AppendString(at, namespace)
+	e.attemptTail = append(at, `,"Dimensions":[["Model","Provider"]],"Metrics":[{"Name":"`+MetricFailedAttempts+`","Unit":"Count"}]}]}`...)
 	return e
 }
 
@@ -157,6 +162,32 @@ func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = append(dst, `,"status":`...)
 	dst = strconv.AppendInt(dst, int64(r.Status), 10)
 	return append(dst, '}')
+}
+
+// AppendAttemptLines appends one metrics line per failed attempt of r, each
+// ending in a newline: FailedAttempts 1 under the [Model, Provider] of the
+// target that failed, which for a fallback is not the one that served.
+func (e *EMF) AppendAttemptLines(dst []byte, r *Record) []byte {
+	for _, a := range r.Attempts {
+		if !a.Failed {
+			continue
+		}
+		dst = append(dst, e.head...)
+		dst = strconv.AppendInt(dst, r.Time.UnixMilli(), 10)
+		dst = append(dst, e.attemptTail...)
+		dst = append(dst, `,"Model":`...)
+		dst = rawjson.AppendString(dst, dimensionValue(a.Model, NoValue))
+		dst = append(dst, `,"Provider":`...)
+		dst = rawjson.AppendString(dst, dimensionValue(a.Provider, NoValue))
+		dst = append(dst, `,"`+MetricFailedAttempts+`":1,"outcome":`...)
+		dst = rawjson.AppendString(dst, a.Outcome)
+		dst = append(dst, `,"status":`...)
+		dst = strconv.AppendInt(dst, int64(a.Status), 10)
+		dst = append(dst, `,"request_id":`...)
+		dst = rawjson.AppendString(dst, r.RequestID)
+		dst = append(dst, "}\n"...)
+	}
+	return dst
 }
 
 // dimensionValue is v as CloudWatch accepts a dimension value: printable

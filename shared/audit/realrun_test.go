@@ -167,7 +167,7 @@ func TestEMFLinesOfARealRun(t *testing.T) {
 	if strings.Contains(out, "chest pain") || strings.Contains(out, routerKey) {
 		t.Fatal("prompt text or the router key reached stdout")
 	}
-	var emf, auditLines []map[string]any
+	var emf, auditLines, attemptLines []map[string]any
 	now := time.Now()
 	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		var m map[string]any
@@ -183,6 +183,14 @@ func TestEMFLinesOfARealRun(t *testing.T) {
 		}
 		doc, _ := decodeLine(t, []byte(line))
 		d := doc.AWS.CloudWatchMetrics[0]
+		if _, ok := m[audit.MetricFailedAttempts]; ok {
+			// A failed attempt's own line, under the target that failed.
+			if d.Namespace != "LLMRouterTest" || len(d.Dimensions) != 1 || len(d.Metrics) != 1 {
+				t.Errorf("failed attempt directive %+v", d)
+			}
+			attemptLines = append(attemptLines, m)
+			continue
+		}
 		if d.Namespace != "LLMRouterTest" || len(d.Dimensions) != 4 || len(d.Metrics) != 8 {
 			t.Errorf("directive %+v", d)
 		}
@@ -203,6 +211,15 @@ func TestEMFLinesOfARealRun(t *testing.T) {
 		}
 		if w.status == 200 && (m["CostUSD"].(float64) <= 0 || m["PromptTokens"].(float64) <= 0 || m["LatencyMs"].(float64) <= 0) {
 			t.Errorf("request %d: a served request with no cost, tokens or latency: %v", i, m)
+		}
+	}
+	// The fallback and the doomed route each failed once on "broken".
+	if len(attemptLines) != 2 {
+		t.Fatalf("%d failed attempt lines, want 2", len(attemptLines))
+	}
+	for i, m := range attemptLines {
+		if m["Model"] != "broken" || m["Provider"] != "down" || m[audit.MetricFailedAttempts] != 1.0 || m["outcome"] != "error" {
+			t.Errorf("failed attempt line %d: %v", i, m)
 		}
 	}
 	// The audit line keeps the tag as sent; only the dimension is made ASCII.

@@ -85,6 +85,9 @@ type Attempt struct {
 	Outcome   string
 	Status    int
 	LatencyMs float64
+	// Failed marks an attempt the provider failed (not the client, not a
+	// lost race): each is counted in the FailedAttempts metric.
+	Failed bool
 }
 
 // Attempt outcomes. Before an attempt commits (a whole answer, or a stream's

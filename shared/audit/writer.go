@@ -43,6 +43,7 @@ func (w *Writer) Emit(r *Record) {
 	if r.Metrics != nil {
 		w.buf = r.Metrics.AppendLine(w.buf, r)
 		w.buf = append(w.buf, '\n')
+		w.buf = r.Metrics.AppendAttemptLines(w.buf, r)
 	}
 	full := len(w.buf) >= flushAt
 	w.mu.Unlock()

@@ -450,7 +450,7 @@ func (r *run) ended(a *attempt, outcome string, status int, speed time.Duration)
 	a.cancel(nil)
 	lat := r.e.now().Sub(a.start)
 	r.res.Attempts[a.slot] = audit.Attempt{Model: a.Target.Model.ID, Provider: a.Target.Provider.Name,
-		Outcome: outcome, Status: status, LatencyMs: ms(lat)}
+		Outcome: outcome, Status: status, LatencyMs: ms(lat), Failed: rules[outcome].failed}
 	if r.e.Observer != nil {
 		r.e.Observer.Observe(a.Target.Provider.Name, a.Target.Model.ID, outcome, speed)
 	}

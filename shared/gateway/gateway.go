@@ -194,7 +194,11 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 	if len(cfg.Keys) == 0 && g.RequireKeys {
 		return nil, config.ErrNoKeys
 	}
-	s := &snapshot{cfg: cfg, table: route.Compile(g.priced(cfg)), providers: make(map[string]llm.Provider, len(cfg.Providers)),
+	pcfg, err := g.priced(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{cfg: cfg, table: route.Compile(pcfg), providers: make(map[string]llm.Provider, len(cfg.Providers)),
 		keys: make(map[[sha256.Size]byte]keyEntry, len(cfg.Keys)), open: len(cfg.Keys) == 0,
 		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewEMF(g.Namespace, cfg.Metrics.TagDimensions)}
 	if s.maxBody == 0 {
@@ -234,28 +238,36 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 	return s, nil
 }
 
-// priced is cfg with Prices filled in for its unpriced models, so cost
-// metering and the cost strategy see list prices. cfg itself is the source's
-// and is left as it is; unchanged, it is returned as it is.
-func (g *Gateway) priced(cfg *config.Config) *config.Config {
-	if g.Prices == nil {
-		return cfg
-	}
+// priced is cfg with a price for every model: its own, else the list price
+// (Prices), else, for the simulated provider only, zero (a simulator bills
+// nothing). A model left without a price is a configuration error that
+// names it, never a silent $0: price: {input: 0, output: 0} declares a free
+// model (self-hosted). cfg itself is the source's and is left as it is;
+// when nothing was filled in it is returned as it is.
+func (g *Gateway) priced(cfg *config.Config) (*config.Config, error) {
 	var models []config.Model
+	var missing []string
 	for i := range cfg.Models {
 		m := &cfg.Models[i]
 		if m.Price != nil {
 			continue
 		}
-		var price *config.Price
+		var p *config.Provider
 		for j := range cfg.Providers {
 			if cfg.Providers[j].Name == m.Provider {
-				price = g.Prices.Price(&cfg.Providers[j], m)
+				p = &cfg.Providers[j]
 			}
 		}
+		var price *config.Price
+		switch {
+		case p == nil:
+		case g.Prices != nil && g.Prices.Price(p, m) != nil:
+			price = g.Prices.Price(p, m)
+		case p.Type == config.TypeMock:
+			price = &config.Price{}
+		}
 		if price == nil {
-			g.logger().Warn("model has no price in the configuration or the pricing catalog; its cost is recorded as 0",
-				"model", m.ID, "provider", m.Provider)
+			missing = append(missing, fmt.Sprintf("models[%d] (%s)", i, m.ID))
 			continue
 		}
 		if models == nil {
@@ -263,12 +275,16 @@ func (g *Gateway) priced(cfg *config.Config) *config.Config {
 		}
 		models[i].Price = price
 	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: no price in the configuration or the pricing catalog; give each a price (price: {input: 0, output: 0} for a free model)",
+			strings.Join(missing, ", "))
+	}
 	if models == nil {
-		return cfg
+		return cfg, nil
 	}
 	out := *cfg
 	out.Models = models
-	return &out
+	return &out, nil
 }
 
 // ServeHTTP routes the API's paths. Paths are accepted with or without the

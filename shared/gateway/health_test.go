@@ -9,6 +9,7 @@ import (
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/gateway"
+	"github.com/llm-router/router/shared/health"
 	"github.com/llm-router/router/shared/provider"
 	"github.com/llm-router/router/shared/route"
 )
@@ -20,14 +21,14 @@ routes: [{name: main, targets: [{model: primary}, {model: backup}]}]
 `
 
 // reporter is a health view with fixed reports.
-type reporter map[string]gateway.TargetHealth
+type reporter map[string]health.TargetHealth
 
 func (r reporter) Usable(_, model string) (bool, string) {
 	th := r[model]
-	return th.Status != gateway.StatusUnhealthy, th.Reason
+	return th.Status != health.StatusUnhealthy, th.Reason
 }
 
-func (r reporter) TargetHealth(_, model string) gateway.TargetHealth { return r[model] }
+func (r reporter) TargetHealth(_, model string) health.TargetHealth { return r[model] }
 
 // usableOnly is a health view that can only say usable or not.
 type usableOnly map[string]string
@@ -40,15 +41,15 @@ func TestServeHealthJSON(t *testing.T) {
 	until := time.Date(2026, 1, 2, 3, 4, 40, 0, time.UTC)
 	est := 845.2
 	full := reporter{
-		"primary": {Status: gateway.StatusUnhealthy, Reason: "circuit open for 18s more: 5 failed attempts in a row (last: error)",
-			Probe:             &gateway.ProbeHealth{Status: "healthy", CheckedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), LatencyMs: 212.4},
+		"primary": {Status: health.StatusUnhealthy, Reason: "circuit open for 18s more: 5 failed attempts in a row (last: error)",
+			Probe:             &health.ProbeHealth{Status: "healthy", CheckedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), LatencyMs: 212.4},
 			LatencyEstimateMs: &est,
-			Breaker: gateway.BreakerHealth{State: "open", ConsecutiveFailures: 5, OpenUntil: &until,
+			Breaker: health.BreakerHealth{State: "open", ConsecutiveFailures: 5, OpenUntil: &until,
 				Reason: "5 failed attempts in a row (last: error)"}},
-		"backup": {Status: gateway.StatusDegraded, Reason: "probe: slow",
-			Probe: &gateway.ProbeHealth{Status: "degraded", CheckedAt: time.Date(2026, 1, 2, 3, 0, 5, 0, time.UTC), LatencyMs: 35.1,
+		"backup": {Status: health.StatusDegraded, Reason: "probe: slow",
+			Probe: &health.ProbeHealth{Status: "degraded", CheckedAt: time.Date(2026, 1, 2, 3, 0, 5, 0, time.UTC), LatencyMs: 35.1,
 				ConsecutiveFailures: 1, Reason: "slow", Stale: true},
-			Breaker: gateway.BreakerHealth{State: "closed"}},
+			Breaker: health.BreakerHealth{State: "closed"}},
 	}
 	tests := []struct {
 		name   string

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/llm-router/router/shared/config"
-	"github.com/llm-router/router/shared/store/dynamo"
 )
 
 // Breaker states.
@@ -136,10 +135,10 @@ func (b *breaker) open(now time.Time, p *config.HealthPolicy, reason string) {
 // anything known here, and is newer than this breaker's last successful
 // trial, opens it until then; a closing newer than this breaker's opening
 // closes it.
-func (b *breaker) adopt(s dynamo.Breaker, now time.Time) {
+func (b *breaker) adopt(s SharedBreaker, now time.Time) {
 	state := b.current(now)
 	switch s.State {
-	case dynamo.BreakerOpen:
+	case BreakerOpen:
 		if !s.OpenUntil.After(now) || !s.OpenedAt.After(b.closedAt) {
 			return
 		}
@@ -152,7 +151,7 @@ func (b *breaker) adopt(s dynamo.Breaker, now time.Time) {
 		b.state, b.openedAt, b.until, b.trialAt = BreakerOpen, s.OpenedAt, s.OpenUntil, time.Time{}
 		b.failures = s.Failures
 		b.reason = s.Reason + " (seen by another router instance)"
-	case dynamo.BreakerClosed:
+	case BreakerClosed:
 		if state != BreakerClosed && s.ClosedAt.After(b.openedAt) {
 			b.state, b.failures, b.reason, b.trialAt, b.closedAt = BreakerClosed, 0, "", time.Time{}, s.ClosedAt
 		}

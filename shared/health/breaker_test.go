@@ -7,7 +7,6 @@ import (
 
 	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
-	"github.com/llm-router/router/shared/store/dynamo"
 )
 
 func policy(failures int, cooldown time.Duration) *config.HealthPolicy {
@@ -103,7 +102,7 @@ func TestBreakerTrialRelease(t *testing.T) {
 // breaker's own evidence; its closing closes a breaker opened before it.
 func TestBreakerAdopt(t *testing.T) {
 	p := policy(2, 30*time.Second)
-	remoteOpen := dynamo.Breaker{Provider: "p", Model: "m", State: dynamo.BreakerOpen, OpenedAt: t0,
+	remoteOpen := SharedBreaker{Provider: "p", Model: "m", State: BreakerOpen, OpenedAt: t0,
 		OpenUntil: t0.Add(30 * time.Second), Failures: 5, Reason: "5 failed attempts in a row (last: error)"}
 
 	var b breaker
@@ -128,7 +127,7 @@ func TestBreakerAdopt(t *testing.T) {
 		t.Error("an opening from before this router's successful trial was adopted")
 	}
 	// A remote closing newer than the opening closes it.
-	b.adopt(dynamo.Breaker{Provider: "p", Model: "m", State: dynamo.BreakerClosed, ClosedAt: t0.Add(5 * time.Second)}, t0.Add(6*time.Second))
+	b.adopt(SharedBreaker{Provider: "p", Model: "m", State: BreakerClosed, ClosedAt: t0.Add(5 * time.Second)}, t0.Add(6*time.Second))
 	if ok, _ := b.usable(t0.Add(6*time.Second), p); !ok {
 		t.Error("a newer remote closing did not close the breaker")
 	}

@@ -12,32 +12,26 @@ import (
 
 	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
-	"github.com/llm-router/router/shared/gateway"
-	"github.com/llm-router/router/shared/route"
-	"github.com/llm-router/router/shared/store/dynamo"
 )
 
-// Store is the part of the state table a router uses (dynamo.StateStore).
+// Store is the shared health a router reads and reports its breakers to
+// (the state table).
 type Store interface {
-	ReadHealthState(ctx context.Context) (dynamo.HealthState, error)
-	OpenBreaker(ctx context.Context, b dynamo.Breaker) (bool, error)
-	CloseBreaker(ctx context.Context, b dynamo.Breaker, since time.Time) (bool, error)
+	// ReadHealthState reads every probe state and shared breaker.
+	ReadHealthState(ctx context.Context) (Snapshot, error)
+	// OpenBreaker reports an opening; applied is false when a report
+	// already holds an opening that ends later.
+	OpenBreaker(ctx context.Context, b SharedBreaker) (applied bool, err error)
+	// CloseBreaker reports a closing that ends the opening made at since;
+	// applied is false when a newer opening was reported meanwhile.
+	CloseBreaker(ctx context.Context, b SharedBreaker, since time.Time) (applied bool, err error)
 }
-
-var (
-	_ Store                  = (*dynamo.StateStore)(nil)
-	_ route.Health           = (*View)(nil)
-	_ route.LatencyEstimator = (*View)(nil)
-	_ gateway.Observer       = (*View)(nil)
-	_ gateway.AttemptGate    = (*View)(nil)
-	_ gateway.HealthReporter = (*View)(nil)
-)
 
 // Defaults of View.
 const (
 	// DefaultTTL is how long a router trusts its copy of the shared health
 	// (ROUTER_CACHE_TTL's default).
-	DefaultTTL = dynamo.DefaultCacheTTL
+	DefaultTTL = 5 * time.Second
 	// DefaultRefreshTimeout bounds one refresh.
 	DefaultRefreshTimeout = 2 * time.Second
 )
@@ -71,7 +65,7 @@ type View struct {
 	Now func() time.Time
 
 	policy  atomic.Pointer[config.HealthPolicy]
-	probes  atomic.Pointer[map[target]dynamo.Health]
+	probes  atomic.Pointer[map[target]ProbeState]
 	mu      sync.RWMutex
 	targets map[target]*targetState
 
@@ -101,7 +95,7 @@ type targetState struct {
 // pendingChange is a breaker change waiting to be written.
 type pendingChange struct {
 	kind  change
-	b     dynamo.Breaker
+	b     SharedBreaker
 	since time.Time
 }
 
@@ -172,7 +166,7 @@ func (v *View) getOrCreate(k target) *targetState {
 }
 
 // probe returns the target's probe result, and whether it still counts.
-func (v *View) probe(k target, now time.Time, p *config.HealthPolicy) (h dynamo.Health, found, fresh bool) {
+func (v *View) probe(k target, now time.Time, p *config.HealthPolicy) (h ProbeState, found, fresh bool) {
 	m := v.probes.Load()
 	if m == nil {
 		return h, false, false
@@ -189,7 +183,7 @@ func (v *View) Usable(provider, model string) (bool, string) {
 	v.maybeRefresh(now)
 	p := v.pol()
 	k := target{provider, model}
-	if h, _, fresh := v.probe(k, now, p); fresh && h.Status == dynamo.StatusUnhealthy {
+	if h, _, fresh := v.probe(k, now, p); fresh && h.Status == StatusUnhealthy {
 		return false, "probe: " + h.Reason
 	}
 	s := v.get(k)
@@ -255,11 +249,11 @@ func (v *View) Observe(provider, model, outcome string, latency time.Duration) {
 	var pc pendingChange
 	switch ch {
 	case opened:
-		pc = pendingChange{kind: opened, b: dynamo.Breaker{Provider: provider, Model: model, State: dynamo.BreakerOpen,
+		pc = pendingChange{kind: opened, b: SharedBreaker{Provider: provider, Model: model, State: BreakerOpen,
 			OpenedAt: s.br.openedAt, OpenUntil: s.br.until, Failures: s.br.failures, Reason: s.br.reason, Router: v.instance()}}
 	case closed:
-		pc = pendingChange{kind: closed, since: s.br.openedAt, b: dynamo.Breaker{Provider: provider, Model: model,
-			State: dynamo.BreakerClosed, ClosedAt: now, Router: v.instance()}}
+		pc = pendingChange{kind: closed, since: s.br.openedAt, b: SharedBreaker{Provider: provider, Model: model,
+			State: BreakerClosed, ClosedAt: now, Router: v.instance()}}
 	}
 	s.mu.Unlock()
 	switch ch {
@@ -340,7 +334,7 @@ func (v *View) Refresh(ctx context.Context) error {
 	if v.failures.Swap(0) > 0 {
 		v.log().Info("health refresh recovered")
 	}
-	probes := make(map[target]dynamo.Health, len(st.Probes))
+	probes := make(map[target]ProbeState, len(st.Probes))
 	for _, h := range st.Probes {
 		if h.Model == "" {
 			continue
@@ -349,7 +343,7 @@ func (v *View) Refresh(ctx context.Context) error {
 		probes[k] = h
 		// A chat probe is a one-token completion: a fair sample of the
 		// target's speed, and the only one a target without traffic gets.
-		if h.Probe == ProbeChat && h.ConsecutiveFailures == 0 && h.Status != dynamo.StatusUnhealthy {
+		if h.Probe == ProbeChat && h.ConsecutiveFailures == 0 && h.Status != StatusUnhealthy {
 			s := v.getOrCreate(k)
 			s.mu.Lock()
 			if h.CheckedAt.After(s.probeFolded) {
@@ -425,14 +419,14 @@ func (v *View) Flush(ctx context.Context) error {
 }
 
 // TargetHealth is the target as GET /v1/router/health shows it.
-func (v *View) TargetHealth(provider, model string) gateway.TargetHealth {
+func (v *View) TargetHealth(provider, model string) TargetHealth {
 	now := v.now()
 	p := v.pol()
 	k := target{provider, model}
-	th := gateway.TargetHealth{Status: gateway.StatusHealthy, Breaker: gateway.BreakerHealth{State: BreakerClosed}}
+	th := TargetHealth{Status: StatusHealthy, Breaker: BreakerHealth{State: BreakerClosed}}
 	h, found, fresh := v.probe(k, now, p)
 	if found {
-		th.Probe = &gateway.ProbeHealth{Status: h.Status, CheckedAt: h.CheckedAt, LatencyMs: h.LatencyMs,
+		th.Probe = &ProbeHealth{Status: h.Status, CheckedAt: h.CheckedAt, LatencyMs: h.LatencyMs,
 			ConsecutiveFailures: h.ConsecutiveFailures, Reason: h.Reason, Stale: !fresh}
 	}
 	if s := v.get(k); s != nil {
@@ -455,12 +449,12 @@ func (v *View) TargetHealth(provider, model string) gateway.TargetHealth {
 	ok, why := v.Usable(provider, model)
 	switch {
 	case !ok:
-		th.Status, th.Reason = gateway.StatusUnhealthy, why
+		th.Status, th.Reason = StatusUnhealthy, why
 	case th.Breaker.State == BreakerHalfOpen:
 		// Usable, but only as a trial: it is not back in rotation yet.
-		th.Status, th.Reason = gateway.StatusUnhealthy, "circuit half-open: the next request to it is a trial ("+th.Breaker.Reason+")"
-	case fresh && h.Status == dynamo.StatusDegraded:
-		th.Status, th.Reason = gateway.StatusDegraded, "probe: "+h.Reason
+		th.Status, th.Reason = StatusUnhealthy, "circuit half-open: the next request to it is a trial ("+th.Breaker.Reason+")"
+	case fresh && h.Status == StatusDegraded:
+		th.Status, th.Reason = StatusDegraded, "probe: "+h.Reason
 	}
 	return th
 }

@@ -3,13 +3,11 @@ package health_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/llm-router/router/shared/audit"
-	"github.com/llm-router/router/shared/provider/openai/openaitest"
-	"github.com/llm-router/router/shared/store/dynamo"
+	"github.com/llm-router/router/shared/health"
 )
 
 func breakerConfig(primURL, backURL string) string {
@@ -24,89 +22,6 @@ routes:
   - {name: main, targets: [{model: primary}, {model: backup}]}
 health: {breaker_failures: 3, breaker_cooldown: 20s}
 `, primURL, backURL)
-}
-
-// One router's breaker opens on live failures; another router, which never
-// saw a failure, skips the target once its cache has read the opening; a
-// trial on the first router that succeeds after the cooldown closes it for
-// both.
-func TestBreakerSharedBetweenRouters(t *testing.T) {
-	f := newFixture(t)
-	prim := newSwitchable("prim")
-	defer prim.Close()
-	back := openaitest.NewServer("back", nil)
-	defer back.Close()
-	cfg := parse(t, breakerConfig(prim.BaseURL(), back.BaseURL()))
-	a := newRouter(t, cfg, f.view(cfg, "router-a"), keys)
-	b := newRouter(t, cfg, f.view(cfg, "router-b"), keys)
-	ctx := context.Background()
-	for _, r := range []*router{a, b} {
-		if err := r.view.Refresh(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	prim.down.Store(true)
-	for i := 0; i < 3; i++ { // breaker_failures
-		status, served, rec := a.chat(t, "main")
-		if status != 200 || served != "backup" || len(rec.Attempts) != 2 || rec.Attempts[0].Outcome != audit.OutcomeError {
-			t.Fatalf("request %d on a: %d %q %+v", i, status, served, rec.Attempts)
-		}
-	}
-	if _, served, rec := a.chat(t, "main"); served != "backup" || len(rec.Attempts) != 1 {
-		t.Fatalf("a's breaker did not open: %q %+v", served, rec.Attempts)
-	}
-	// b has not heard yet: within its TTL it still tries the primary.
-	if _, _, rec := b.chat(t, "main"); len(rec.Attempts) != 2 {
-		t.Fatalf("b within its TTL: attempts %+v", rec.Attempts)
-	}
-	// a's end of invocation writes the opening; b's next refresh reads it.
-	if err := a.view.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.view.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	before := liveCalls(prim.Server)
-	for i := 0; i < 5; i++ {
-		if status, served, rec := b.chat(t, "main"); status != 200 || served != "backup" || len(rec.Attempts) != 1 {
-			t.Fatalf("b after reading a's opening: %d %q %+v", status, served, rec.Attempts)
-		}
-	}
-	if n := liveCalls(prim.Server) - before; n != 0 {
-		t.Errorf("b sent %d requests to a target a found failing", n)
-	}
-	_, excluded, _ := b.explain(t, "main")
-	if len(excluded) != 1 || !strings.Contains(excluded[0]["reason"], "circuit open") ||
-		!strings.Contains(excluded[0]["reason"], "another router") {
-		t.Errorf("b's explain: %v", excluded)
-	}
-
-	// Recovery: after the cooldown one trial on a succeeds and closes it.
-	prim.down.Store(false)
-	f.clock.Advance(21 * time.Second)
-	if _, served, _ := a.chat(t, "main"); served != "primary" {
-		t.Fatalf("a's trial after the cooldown was served by %q", served)
-	}
-	if err := a.view.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.view.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// b is closed, not half-open: concurrent requests all go to the primary.
-	first := b.view.Allow("prim", "primary")
-	second := b.view.Allow("prim", "primary") // half-open would refuse a second trial
-	if !first || !second {
-		t.Error("b stayed half-open after a closed the breaker")
-	}
-	if _, served, _ := b.chat(t, "main"); served != "primary" {
-		t.Errorf("b after the closing: served by %q", served)
-	}
-	bs, err := f.store.ReadHealthState(ctx)
-	if err != nil || len(bs.Breakers) != 1 || bs.Breakers[0].State != dynamo.BreakerClosed || bs.Breakers[0].Router != "router-a" {
-		t.Errorf("shared breaker = %+v, %v", bs.Breakers, err)
-	}
 }
 
 // A warm request makes no AWS call: Usable, Allow, Estimate and Observe work
@@ -164,7 +79,7 @@ func TestViewFailsStatic(t *testing.T) {
 	f := newFixture(t)
 	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
 	ctx := context.Background()
-	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "prim", Model: "primary", Status: dynamo.StatusUnhealthy,
+	if _, err := f.store.PutHealth(ctx, health.ProbeState{Provider: "prim", Model: "primary", Status: health.StatusUnhealthy,
 		CheckedAt: f.clock.Now(), ConsecutiveFailures: 2, Reason: "could not connect (2 failed probes in a row)"}); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +106,7 @@ func TestViewIgnoresStaleProbes(t *testing.T) {
 	f := newFixture(t)
 	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1")+"\n")
 	ctx := context.Background()
-	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "prim", Model: "primary", Status: dynamo.StatusUnhealthy,
+	if _, err := f.store.PutHealth(ctx, health.ProbeState{Provider: "prim", Model: "primary", Status: health.StatusUnhealthy,
 		CheckedAt: f.clock.Now(), Reason: "status 500 (upstream) (2 failed probes in a row)"}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +132,11 @@ func TestViewLatencyEstimate(t *testing.T) {
 	f := newFixture(t)
 	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
 	ctx := context.Background()
-	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "prim", Model: "primary", Status: dynamo.StatusHealthy,
+	if _, err := f.store.PutHealth(ctx, health.ProbeState{Provider: "prim", Model: "primary", Status: health.StatusHealthy,
 		CheckedAt: f.clock.Now(), LatencyMs: 400, Probe: "chat"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "back", Model: "backup", Status: dynamo.StatusHealthy,
+	if _, err := f.store.PutHealth(ctx, health.ProbeState{Provider: "back", Model: "backup", Status: health.StatusHealthy,
 		CheckedAt: f.clock.Now(), LatencyMs: 35, Probe: "models"}); err != nil {
 		t.Fatal(err)
 	}

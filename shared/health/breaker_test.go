@@ -132,3 +132,81 @@ func TestBreakerAdopt(t *testing.T) {
 		t.Error("a newer remote closing did not close the breaker")
 	}
 }
+
+// Every attempt outcome, and what it does to a closed breaker (one failure
+// opens it; a success resets the count) and to a half-open one during its
+// trial (a success closes it, a failure reopens it, anything else frees the
+// trial slot).
+func TestBreakerClassifiesEveryOutcome(t *testing.T) {
+	tests := []struct {
+		outcome string
+		class   int
+	}{
+		{audit.OutcomeOK, success},
+		{audit.OutcomeError, failure},
+		{audit.OutcomeRateLimited, failure},
+		{audit.OutcomeAuthFailed, failure},
+		{audit.OutcomeModelNotFound, failure},
+		{audit.OutcomeUnavailable, failure},
+		{audit.OutcomeFirstByteTimeout, failure},
+		{audit.OutcomeTimeout, failure},
+		{audit.OutcomeStreamError, failure},
+		{audit.OutcomeIdleTimeout, failure},
+		{audit.OutcomeOutpaced, failure},
+		{audit.OutcomeRejected, neutral},
+		{audit.OutcomeInvalidOutput, neutral},
+		{audit.OutcomeDeadline, neutral},
+		{audit.OutcomeCancelled, neutral},
+		{audit.OutcomeHedgeLost, neutral},
+	}
+	for _, tt := range tests {
+		t.Run(tt.outcome, func(t *testing.T) {
+			if got := classify(tt.outcome); got != tt.class {
+				t.Fatalf("classify = %d, want %d", got, tt.class)
+			}
+			// Closed, one failure short of opening (breaker_failures: 2).
+			p := policy(2, 10*time.Second)
+			var b breaker
+			b.observe(t0, audit.OutcomeError, p)
+			ch := b.observe(t0, tt.outcome, p)
+			switch tt.class {
+			case failure:
+				if ch != opened || b.current(t0) != BreakerOpen || !strings.Contains(b.reason, "(last: "+tt.outcome+")") {
+					t.Errorf("closed: %v, state %s, reason %q; want opened naming it", ch, b.current(t0), b.reason)
+				}
+			case success:
+				if ch != unchanged || b.failures != 0 {
+					t.Errorf("closed: %v, failures %d; want the count reset", ch, b.failures)
+				}
+			default:
+				if ch != unchanged || b.failures != 1 {
+					t.Errorf("closed: %v, failures %d; want the count untouched", ch, b.failures)
+				}
+			}
+			// Half-open, its trial in flight.
+			p = policy(1, 10*time.Second)
+			var h breaker
+			h.observe(t0, audit.OutcomeError, p)
+			now := t0.Add(10 * time.Second)
+			if !h.allow(now, p) {
+				t.Fatal("trial refused")
+			}
+			ch = h.observe(now, tt.outcome, p)
+			state := h.current(now)
+			switch tt.class {
+			case failure:
+				if ch != opened || state != BreakerOpen {
+					t.Errorf("trial: %v, state %s; want reopened", ch, state)
+				}
+			case success:
+				if ch != closed || state != BreakerClosed {
+					t.Errorf("trial: %v, state %s; want closed", ch, state)
+				}
+			default:
+				if ch != unchanged || state != BreakerHalfOpen || !h.allow(now, p) {
+					t.Errorf("trial: %v, state %s; want half-open with the slot free", ch, state)
+				}
+			}
+		})
+	}
+}

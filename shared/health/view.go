@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
 )
 
@@ -209,9 +208,9 @@ func (v *View) Allow(provider, model string) bool {
 }
 
 // Estimate is the target's recent latency: a moving average of the time to
-// first byte of its live attempts (a timeout counts as its full time, a lost
-// hedge as at least the time it had run), seeded and refreshed by its chat
-// probes.
+// first byte of its live attempts (a timeout counts as its full time, an
+// attempt that lost a race as at least the time it had run), seeded and
+// refreshed by its chat probes.
 func (v *View) Estimate(provider, model string) (time.Duration, bool) {
 	s := v.get(target{provider, model})
 	if s == nil {
@@ -235,12 +234,14 @@ func (v *View) Observe(provider, model, outcome string, latency time.Duration) {
 	s := v.getOrCreate(k)
 	x := ms(latency)
 	s.mu.Lock()
-	switch outcome {
-	case audit.OutcomeOK, audit.OutcomeTimeout, audit.OutcomeFirstByteTimeout:
+	switch latencyUse(outcome) {
+	case sample:
 		s.lat.add(x, latencyAlpha)
-	case audit.OutcomeHedgeLost:
-		// It was slower than the winner, by how much is unknown: only a
-		// time above the estimate says something.
+	case lowerBound:
+		// By how much it would have been slower is unknown: only a time
+		// above the estimate says something. Without an estimate it is the
+		// best known, and keeps a target that only loses races from going
+		// first for want of one.
 		if s.lat.n == 0 || x > s.lat.v {
 			s.lat.add(x, latencyAlpha)
 		}

@@ -3,6 +3,8 @@ package health_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -170,5 +172,67 @@ func TestViewLatencyEstimate(t *testing.T) {
 	v.Observe("prim", "primary", audit.OutcomeFirstByteTimeout, 2*time.Second)
 	if d, _ := v.Estimate("prim", "primary"); d < 400*time.Millisecond {
 		t.Errorf("a 2 s first-byte timeout moved the estimate only to %v", d)
+	}
+}
+
+// How each attempt outcome feeds the latency estimate: a time to first byte
+// or a timeout's full time always; the time of an attempt that lost a race
+// only when above the estimate (it is a lower bound), or when there is none;
+// fast failures and verdict-less ends never.
+func TestViewLatencyByOutcome(t *testing.T) {
+	const (
+		never = iota
+		always
+		above
+	)
+	tests := []struct {
+		outcome string
+		use     int
+	}{
+		{audit.OutcomeOK, always},
+		{audit.OutcomeTimeout, always},
+		{audit.OutcomeFirstByteTimeout, always},
+		{audit.OutcomeOutpaced, above},
+		{audit.OutcomeHedgeLost, above},
+		{audit.OutcomeError, never},
+		{audit.OutcomeRateLimited, never},
+		{audit.OutcomeAuthFailed, never},
+		{audit.OutcomeModelNotFound, never},
+		{audit.OutcomeUnavailable, never},
+		{audit.OutcomeStreamError, never},
+		{audit.OutcomeIdleTimeout, never},
+		{audit.OutcomeRejected, never},
+		{audit.OutcomeInvalidOutput, never},
+		{audit.OutcomeDeadline, never},
+		{audit.OutcomeCancelled, never},
+	}
+	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
+	for _, tt := range tests {
+		t.Run(tt.outcome, func(t *testing.T) {
+			v := &health.View{Source: static{cfg}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			// No estimate yet.
+			v.Observe("prim", "primary", tt.outcome, 300*time.Millisecond)
+			if d, ok := v.Estimate("prim", "primary"); ok != (tt.use != never) || (ok && d != 300*time.Millisecond) {
+				t.Errorf("first sample: estimate %v %v", d, ok)
+			}
+			// An estimate of 100ms, then a faster and a slower attempt.
+			v = &health.View{Source: static{cfg}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			v.Observe("back", "backup", audit.OutcomeOK, 100*time.Millisecond)
+			v.Observe("back", "backup", tt.outcome, 50*time.Millisecond)
+			want := 100 * time.Millisecond
+			if tt.use == always {
+				want = 90 * time.Millisecond // 20 % of the way to 50ms
+			}
+			if d, _ := v.Estimate("back", "backup"); d != want {
+				t.Errorf("after 50ms: %v, want %v", d, want)
+			}
+			v.Observe("back", "backup", tt.outcome, 300*time.Millisecond)
+			if tt.use != never {
+				want += (300*time.Millisecond - want) / 5
+			}
+			if d, _ := v.Estimate("back", "backup"); d != want {
+				t.Errorf("after 300ms: %v, want %v", d, want)
+			}
+		})
 	}
 }

@@ -210,3 +210,58 @@ func TestBreakerClassifiesEveryOutcome(t *testing.T) {
 		})
 	}
 }
+
+// Attempts allow did not admit (every candidate was out, or in flight when
+// the breaker opened): while open, a success closes the breaker and a
+// failure or no verdict changes nothing; while half-open with a trial in
+// flight, a success closes it and a failure reopens it, after which the
+// trial's own success still closes it.
+func TestBreakerAttemptsNotAdmitted(t *testing.T) {
+	p := policy(2, 30*time.Second)
+	openAt := func(now time.Time) *breaker {
+		var b breaker
+		b.observe(now, audit.OutcomeError, p)
+		if b.observe(now, audit.OutcomeError, p) != opened {
+			t.Fatal("the breaker did not open")
+		}
+		return &b
+	}
+
+	b := openAt(t0)
+	now := t0.Add(5 * time.Second)
+	for _, o := range []string{audit.OutcomeError, audit.OutcomeTimeout, audit.OutcomeCancelled, audit.OutcomeHedgeLost} {
+		if ch := b.observe(now, o, p); ch != unchanged || b.current(now) != BreakerOpen || !b.until.Equal(t0.Add(30*time.Second)) ||
+			b.failures != 2 {
+			t.Fatalf("%s while open: %v, state %s until %v failures %d; want nothing changed", o, ch, b.current(now), b.until, b.failures)
+		}
+	}
+	if ch := b.observe(now, audit.OutcomeOK, p); ch != closed {
+		t.Fatalf("success while open: %v, want closed", ch)
+	}
+	if ok, why := b.usable(now, p); !ok || !b.allow(now, p) || !b.allow(now, p) || b.failures != 0 || !b.closedAt.Equal(now) {
+		t.Errorf("after the success: usable %v %q, failures %d, closed at %v; want closed, not half-open", ok, why, b.failures, b.closedAt)
+	}
+	// Another router's opening from before that success is old news.
+	b.adopt(SharedBreaker{State: BreakerOpen, OpenedAt: t0.Add(4 * time.Second), OpenUntil: t0.Add(34 * time.Second)}, now)
+	if ok, _ := b.usable(now, p); !ok {
+		t.Error("an opening older than the closing success was adopted")
+	}
+
+	// Half-open, a trial in flight, and an attempt beside it.
+	trialAt := t0.Add(30 * time.Second)
+	b = openAt(t0)
+	if !b.allow(trialAt, p) {
+		t.Fatal("trial refused")
+	}
+	if ch := b.observe(trialAt.Add(time.Second), audit.OutcomeOK, p); ch != closed || b.current(trialAt.Add(time.Second)) != BreakerClosed {
+		t.Errorf("success beside the trial: %v, want closed", ch)
+	}
+	b = openAt(t0)
+	b.allow(trialAt, p)
+	if ch := b.observe(trialAt.Add(time.Second), audit.OutcomeUnavailable, p); ch != opened {
+		t.Fatalf("failure beside the trial: %v, want reopened", ch)
+	}
+	if ch := b.observe(trialAt.Add(2*time.Second), audit.OutcomeOK, p); ch != closed {
+		t.Errorf("the trial's success after the reopening: %v, want closed", ch)
+	}
+}

@@ -195,7 +195,8 @@ func (v *View) Usable(provider, model string) (bool, string) {
 }
 
 // Allow admits an attempt about to start: a half-open breaker lets one
-// trial through at a time.
+// trial through at a time. An attempt made without asking, or despite a
+// refusal (every candidate was out), is still reported to Observe.
 func (v *View) Allow(provider, model string) bool {
 	s := v.get(target{provider, model})
 	if s == nil {
@@ -224,9 +225,10 @@ func (v *View) Estimate(provider, model string) (time.Duration, bool) {
 	return durationOfMs(s.lat.v), true
 }
 
-// Observe learns an attempt's outcome: it feeds the target's latency
-// estimate and breaker at once, and queues a breaker change for the other
-// routers.
+// Observe learns an attempt's outcome, whether Allow admitted it or not: it
+// feeds the target's latency estimate and breaker at once, and queues a
+// breaker change for the other routers. A success closes the breaker even
+// while it is open; a failure while it is open changes nothing.
 func (v *View) Observe(provider, model, outcome string, latency time.Duration) {
 	now := v.now()
 	p := v.pol()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,5 +235,79 @@ func TestViewLatencyByOutcome(t *testing.T) {
 				t.Errorf("after 300ms: %v, want %v", d, want)
 			}
 		})
+	}
+}
+
+// When every candidate is out the request path may still try an open
+// target. Its failure changes nothing and writes nothing; its success
+// closes the breaker, the closing is written to the state table, and
+// another router that had adopted the opening closes its breaker too.
+func TestSuccessWhileOpenClosesSharedBreaker(t *testing.T) {
+	f := newFixture(t)
+	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1")) // breaker_failures: 3, cooldown 20s
+	a, b := f.view(cfg, "router-a"), f.view(cfg, "router-b")
+	ctx := context.Background()
+	for _, v := range []*health.View{a, b} {
+		if err := v.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		a.Observe("prim", "primary", audit.OutcomeError, 20*time.Millisecond)
+	}
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, why := b.Usable("prim", "primary"); ok || !strings.Contains(why, "another router") {
+		t.Fatalf("b did not adopt a's opening: %v %q", ok, why)
+	}
+
+	// Within the cooldown (and the TTL: no refresh), neither gate admits
+	// it; a forced attempt fails.
+	f.clock.Advance(4 * time.Second)
+	if a.Allow("prim", "primary") || b.Allow("prim", "primary") {
+		t.Fatal("an open breaker admitted an attempt")
+	}
+	until := a.TargetHealth("prim", "primary").Breaker.OpenUntil
+	calls := f.calls.Count()
+	a.Observe("prim", "primary", audit.OutcomeRateLimited, 20*time.Millisecond)
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	th := a.TargetHealth("prim", "primary")
+	if th.Breaker.State != health.BreakerOpen || th.Breaker.OpenUntil == nil || !th.Breaker.OpenUntil.Equal(*until) ||
+		th.Breaker.ConsecutiveFailures != 3 || f.calls.Count() != calls {
+		t.Fatalf("a failure while open changed the breaker or wrote: %+v, %d calls", th.Breaker, f.calls.Count()-calls)
+	}
+
+	// A forced attempt succeeds: a's breaker closes at once.
+	a.Observe("prim", "primary", audit.OutcomeOK, 20*time.Millisecond)
+	if ok, why := a.Usable("prim", "primary"); !ok || !a.Allow("prim", "primary") || !a.Allow("prim", "primary") {
+		t.Fatalf("a after the success: usable %v %q; want closed, not half-open", ok, why)
+	}
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.store.ReadHealthState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Breakers) != 1 || st.Breakers[0].State != health.BreakerClosed || st.Breakers[0].Router != "router-a" ||
+		!st.Breakers[0].ClosedAt.Equal(f.clock.Now()) {
+		t.Fatalf("shared breakers = %+v, want a's closing at %v", st.Breakers, f.clock.Now())
+	}
+
+	// b adopts the closing on its next refresh, long before its cooldown ends.
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, why := b.Usable("prim", "primary"); !ok || !b.Allow("prim", "primary") || !b.Allow("prim", "primary") {
+		t.Errorf("b after a's closing: usable %v %q; want closed, not half-open", ok, why)
+	}
+	if th := b.TargetHealth("prim", "primary"); th.Status != health.StatusHealthy || th.Breaker.State != health.BreakerClosed {
+		t.Errorf("b's report = %+v", th)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/llm-router/router/shared/awstest"
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/health"
 	"github.com/llm-router/router/shared/provider/openai/openaitest"
 	"github.com/llm-router/router/shared/store/dynamo"
 )
@@ -127,16 +128,16 @@ func TestScheduleEventThroughBootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]dynamo.Health{}
+	got := map[string]health.ProbeState{}
 	for _, h := range items {
 		got[h.Provider+"/"+h.Model] = h
 	}
 	want := map[string]struct {
 		status, probe, reason string
 	}{
-		"sim/mock-fast":      {dynamo.StatusHealthy, "models", ""},
-		"openai/gpt-4o-mini": {dynamo.StatusHealthy, "chat", ""},
-		"down/gone":          {dynamo.StatusUnhealthy, "models", "could not connect (3 failed probes in a row)"},
+		"sim/mock-fast":      {health.StatusHealthy, "models", ""},
+		"openai/gpt-4o-mini": {health.StatusHealthy, "chat", ""},
+		"down/gone":          {health.StatusUnhealthy, "models", "could not connect (3 failed probes in a row)"},
 	}
 	if len(got) != len(want) {
 		t.Errorf("health items = %v, want %d", got, len(want))

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/llm-router/router/shared/audit"
-	"github.com/llm-router/router/shared/gateway"
 	"github.com/llm-router/router/shared/health"
 )
 
@@ -18,7 +17,7 @@ import (
 // parallel, it also shows contention on one target's lock.
 func BenchmarkViewWarmRequest(b *testing.B) {
 	cfg := parse(b, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
-	v := &health.View{Source: gateway.Static{C: cfg}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	v := &health.View{Source: static{cfg}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := v.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}

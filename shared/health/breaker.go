@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/llm-router/router/shared/config"
-	"github.com/llm-router/router/shared/store/dynamo"
 )
 
 // Breaker states.
@@ -29,8 +28,15 @@ const (
 // target): closed, it counts consecutive failed attempts and opens at
 // breaker_failures; open, it refuses the target until its cooldown ends;
 // then half-open, it lets one trial attempt through: a success closes it, a
-// failure opens it for another cooldown. Methods take the clock and the
-// policy; the caller holds the target's lock.
+// failure opens it for another cooldown.
+//
+// Attempts are not always admitted by allow: when every candidate of a
+// request is out, the request path may try targets anyway rather than fail
+// the request (Envoy's panic mode), and an attempt in flight when the breaker
+// opened still reports. So observe takes any outcome in any state: a success
+// closes the breaker whatever its state, since the target just served.
+//
+// Methods take the clock and the policy; the caller holds the target's lock.
 type breaker struct {
 	state    string
 	failures int // consecutive failures (closed), or those that opened it
@@ -41,7 +47,7 @@ type breaker struct {
 	// trialAt is when the half-open trial attempt started; zero when none is
 	// in flight.
 	trialAt time.Time
-	// closedAt is when a trial last closed it, so an opening reported by
+	// closedAt is when a success last closed it, so an opening reported by
 	// another router from before that success is not adopted.
 	closedAt time.Time
 }
@@ -93,7 +99,8 @@ func (b *breaker) allow(now time.Time, p *config.HealthPolicy) bool {
 	return true
 }
 
-// observe counts an attempt's outcome and reports the transition it caused.
+// observe counts an attempt's outcome, admitted by allow or not, and reports
+// the transition it caused.
 func (b *breaker) observe(now time.Time, outcome string, p *config.HealthPolicy) change {
 	class := classify(outcome)
 	switch b.current(now) {
@@ -112,7 +119,7 @@ func (b *breaker) observe(now time.Time, outcome string, p *config.HealthPolicy)
 	case BreakerHalfOpen:
 		switch class {
 		case success:
-			b.state, b.failures, b.reason, b.trialAt, b.closedAt = BreakerClosed, 0, "", time.Time{}, now
+			b.close(now)
 			return closed
 		case failure:
 			b.failures++
@@ -120,12 +127,26 @@ func (b *breaker) observe(now time.Time, outcome string, p *config.HealthPolicy)
 			return opened
 		default:
 			// The trial ended without a verdict (the client left, the
-			// request was refused as invalid): let another request try.
+			// request was refused as invalid): let another request try. If
+			// it was an attempt allow did not admit, the trial still running
+			// loses its slot early: at worst one more trial starts.
 			b.trialAt = time.Time{}
 		}
+	case BreakerOpen:
+		// A success proves the target serves again, so it closes the
+		// breaker rather than keep it out for the rest of the cooldown; a
+		// failure or no verdict is no news.
+		if class == success {
+			b.close(now)
+			return closed
+		}
 	}
-	// Open: outcomes of attempts that started before it opened change nothing.
 	return unchanged
+}
+
+// close closes the breaker after a success at now.
+func (b *breaker) close(now time.Time) {
+	b.state, b.failures, b.reason, b.trialAt, b.closedAt = BreakerClosed, 0, "", time.Time{}, now
 }
 
 func (b *breaker) open(now time.Time, p *config.HealthPolicy, reason string) {
@@ -133,13 +154,13 @@ func (b *breaker) open(now time.Time, p *config.HealthPolicy, reason string) {
 }
 
 // adopt applies another router's report. An opening that ends later than
-// anything known here, and is newer than this breaker's last successful
-// trial, opens it until then; a closing newer than this breaker's opening
+// anything known here, and is newer than the success that last closed this
+// breaker, opens it until then; a closing newer than this breaker's opening
 // closes it.
-func (b *breaker) adopt(s dynamo.Breaker, now time.Time) {
+func (b *breaker) adopt(s SharedBreaker, now time.Time) {
 	state := b.current(now)
 	switch s.State {
-	case dynamo.BreakerOpen:
+	case BreakerOpen:
 		if !s.OpenUntil.After(now) || !s.OpenedAt.After(b.closedAt) {
 			return
 		}
@@ -152,9 +173,9 @@ func (b *breaker) adopt(s dynamo.Breaker, now time.Time) {
 		b.state, b.openedAt, b.until, b.trialAt = BreakerOpen, s.OpenedAt, s.OpenUntil, time.Time{}
 		b.failures = s.Failures
 		b.reason = s.Reason + " (seen by another router instance)"
-	case dynamo.BreakerClosed:
+	case BreakerClosed:
 		if state != BreakerClosed && s.ClosedAt.After(b.openedAt) {
-			b.state, b.failures, b.reason, b.trialAt, b.closedAt = BreakerClosed, 0, "", time.Time{}, s.ClosedAt
+			b.close(s.ClosedAt)
 		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/llm"
-	"github.com/llm-router/router/shared/store/dynamo"
 )
 
 // Defaults of Checker.
@@ -29,21 +28,23 @@ const (
 	writeMargin = 2 * time.Second
 )
 
-// ConfigSource gives the current configuration (a dynamo.ConfigSource, or a
-// static one).
+// ConfigSource gives the current configuration.
 type ConfigSource interface {
 	Config(ctx context.Context) (*config.Config, error)
 }
 
-// ProbeStore is the part of the state table the health function uses
-// (dynamo.StateStore).
+// ProbeStore is where the health function keeps probe states (the state
+// table).
 type ProbeStore interface {
-	ListHealth(ctx context.Context) ([]dynamo.Health, error)
-	GetHealth(ctx context.Context, provider, model string) (dynamo.Health, bool, error)
-	PutHealth(ctx context.Context, h dynamo.Health) (int64, error)
+	// ListHealth reads every probe state.
+	ListHealth(ctx context.Context) ([]ProbeState, error)
+	// GetHealth reads one, consistently; found is false for a target never
+	// probed.
+	GetHealth(ctx context.Context, provider, model string) (h ProbeState, found bool, err error)
+	// PutHealth writes h if its version is still h.Version (ErrVersionConflict
+	// otherwise) and returns the version written.
+	PutHealth(ctx context.Context, h ProbeState) (int64, error)
 }
-
-var _ ProbeStore = (*dynamo.StateStore)(nil)
 
 // Checker is the health function: it probes every provider and model of the
 // configuration and writes their health to the state table.
@@ -202,7 +203,7 @@ func (c *Checker) Round(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("health: read state: %w", err)
 	}
-	prev := make(map[target]dynamo.Health, len(items))
+	prev := make(map[target]ProbeState, len(items))
 	for _, h := range items {
 		prev[target{h.Provider, h.Model}] = h
 	}
@@ -231,7 +232,7 @@ func (c *Checker) Round(ctx context.Context) (Report, error) {
 				k := target{pr.provider.Name, m.ID}
 				h, found := prev[k]
 				if !found {
-					h = dynamo.Health{Provider: k.provider, Model: k.model}
+					h = ProbeState{Provider: k.provider, Model: k.model}
 				}
 				c.write(ctx, h, res, policy, &part)
 			}
@@ -282,7 +283,7 @@ const maxWriteTries = 3
 // same round: the second to write finds a result checked less than half an
 // interval before its own and leaves it, so one round counts once toward N
 // and M however many invocations ran it.
-func (c *Checker) write(ctx context.Context, h dynamo.Health, res Result, p config.HealthPolicy, rep *Report) {
+func (c *Checker) write(ctx context.Context, h ProbeState, res Result, p config.HealthPolicy, rep *Report) {
 	for try := 0; try < maxWriteTries; try++ {
 		if h.Version > 0 && h.CheckedAt.After(res.Start.Add(-c.interval()/2)) {
 			rep.Skipped++
@@ -294,13 +295,13 @@ func (c *Checker) write(ctx context.Context, h dynamo.Health, res Result, p conf
 		if err == nil {
 			rep.Written++
 			count(&rep.Counts, next.Status)
-			if next.Status != h.Status && (h.Status != "" || next.Status != dynamo.StatusHealthy) {
+			if next.Status != h.Status && (h.Status != "" || next.Status != StatusHealthy) {
 				c.log().WarnContext(ctx, "target health changed", "provider", next.Provider, "model", next.Model,
 					"from", h.Status, "to", next.Status, "reason", next.Reason)
 			}
 			return
 		}
-		if !errors.Is(err, dynamo.ErrVersionConflict) {
+		if !errors.Is(err, ErrVersionConflict) {
 			rep.Errors = append(rep.Errors, err)
 			c.log().ErrorContext(ctx, "health write failed", "provider", h.Provider, "model", h.Model, "error", err)
 			return
@@ -312,7 +313,7 @@ func (c *Checker) write(ctx context.Context, h dynamo.Health, res Result, p conf
 			return
 		}
 		if !found {
-			fresh = dynamo.Health{Provider: h.Provider, Model: h.Model}
+			fresh = ProbeState{Provider: h.Provider, Model: h.Model}
 		}
 		h = fresh
 	}
@@ -339,11 +340,11 @@ func (c *Checker) Loop(ctx context.Context) error {
 
 func count(c *audit.HealthCounts, status string) {
 	switch status {
-	case dynamo.StatusHealthy:
+	case StatusHealthy:
 		c.Healthy++
-	case dynamo.StatusDegraded:
+	case StatusDegraded:
 		c.Degraded++
-	case dynamo.StatusUnhealthy:
+	case StatusUnhealthy:
 		c.Unhealthy++
 	}
 }

@@ -1,14 +1,9 @@
 package health_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,10 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/awstest"
 	"github.com/llm-router/router/shared/config"
-	"github.com/llm-router/router/shared/gateway"
 	"github.com/llm-router/router/shared/health"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/provider"
@@ -70,6 +63,11 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// static is a configuration source that never changes.
+type static struct{ c *config.Config }
+
+func (s static) Config(context.Context) (*config.Config, error) { return s.c, nil }
+
 func parse(t testing.TB, yaml string) *config.Config {
 	t.Helper()
 	c, err := config.Parse([]byte(yaml))
@@ -81,7 +79,7 @@ func parse(t testing.TB, yaml string) *config.Config {
 
 // view is a router instance's health view on the fixture's table.
 func (f *fixture) view(c *config.Config, id string) *health.View {
-	return &health.View{Source: gateway.Static{C: c}, Store: f.store, TTL: 5 * time.Second, ID: id, Now: f.clock.Now,
+	return &health.View{Source: static{c}, Store: f.store, TTL: 5 * time.Second, ID: id, Now: f.clock.Now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
@@ -89,99 +87,13 @@ func (f *fixture) view(c *config.Config, id string) *health.View {
 func (f *fixture) checker(c *config.Config, env map[string]string) *health.Checker {
 	deps := llm.Deps{HTTP: provider.HTTPClient(), Keys: &secret.Resolver{Env: envOf(env)}}
 	factories := provider.Builtin()
-	return &health.Checker{Source: gateway.Static{C: c}, Store: f.store, Now: f.clock.Now, Interval: 30 * time.Second,
+	return &health.Checker{Source: static{c}, Store: f.store, Now: f.clock.Now, Interval: 30 * time.Second,
 		Adapter: func(p *config.Provider) (llm.Provider, error) { return factories[p.Type](p, deps) },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func envOf(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
-// router is a gateway whose health, latency and observer are a view.
-type router struct {
-	gw      *gateway.Gateway
-	srv     *httptest.Server
-	view    *health.View
-	records chan *audit.Record
-}
-
-type sink chan *audit.Record
-
-func (s sink) Emit(r *audit.Record) {
-	cp := *r
-	s <- &cp
-}
-
-func newRouter(t *testing.T, c *config.Config, v *health.View, env map[string]string) *router {
-	t.Helper()
-	r := &router{view: v, records: make(chan *audit.Record, 4096)}
-	r.gw = &gateway.Gateway{Source: gateway.Static{C: c}, Providers: provider.Builtin(),
-		Deps:   llm.Deps{HTTP: provider.HTTPClient(), Keys: &secret.Resolver{Env: envOf(env)}},
-		Health: v, Latency: v, Observer: v, Sink: sink(r.records),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	r.srv = httptest.NewServer(r.gw)
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-// chat posts a plain chat completion and returns the status, the serving
-// model, and the request's audit record.
-func (r *router) chat(t *testing.T, model string) (status int, served string, rec *audit.Record) {
-	t.Helper()
-	resp, err := http.Post(r.srv.URL+"/v1/chat/completions", "application/json",
-		strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"live question"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	select {
-	case rec = <-r.records:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no audit record")
-	}
-	return resp.StatusCode, resp.Header.Get("X-Router-Model"), rec
-}
-
-// get fetches a GET endpoint's JSON body.
-func (r *router) get(t *testing.T, path string, out any) {
-	t.Helper()
-	resp, err := http.Get(r.srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		t.Fatalf("GET %s: %v: %s", path, err, body)
-	}
-}
-
-// explain posts to the explain endpoint.
-func (r *router) explain(t *testing.T, model string) (candidates []string, excluded []map[string]string, status int) {
-	t.Helper()
-	resp, err := http.Post(r.srv.URL+"/v1/router/explain", "application/json",
-		bytes.NewReader([]byte(`{"model":"`+model+`","messages":[{"role":"user","content":"x"}]}`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Candidates []struct{ Model string }
-		Excluded   []map[string]string
-		Status     int
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range out.Candidates {
-		candidates = append(candidates, c.Model)
-	}
-	return candidates, out.Excluded, out.Status
 }
 
 // barrier releases the requests that reach it once n have arrived, so

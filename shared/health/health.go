@@ -62,19 +62,43 @@ const (
 	failure
 )
 
-// classify sorts an attempt outcome for the breaker: failures are the
-// provider's (errors, timeouts, unreachable, a stream that broke); the
-// caller's own errors, the client leaving, the request's deadline and a lost
-// hedge say nothing about the provider.
+// classify sorts an attempt outcome for the breaker. Failures say the target
+// cannot serve now: errors and timeouts, no connection, throttling, the
+// provider refusing the router's key or not knowing the model (a retired
+// model fails every request until the configuration changes), a stream that
+// broke or stalled, and an attempt outpaced by one started after it. The
+// caller's own errors (rejected), an answer that failed the structured-output
+// check (the model answered), the request's deadline, the client leaving and
+// a hedge that started after the winner say nothing about the target.
 func classify(outcome string) int {
 	switch outcome {
 	case audit.OutcomeOK:
 		return success
-	case audit.OutcomeError, audit.OutcomeUnavailable, audit.OutcomeFirstByteTimeout, audit.OutcomeTimeout,
-		audit.OutcomeStreamError:
+	case audit.OutcomeError, audit.OutcomeRateLimited, audit.OutcomeAuthFailed, audit.OutcomeModelNotFound,
+		audit.OutcomeUnavailable, audit.OutcomeFirstByteTimeout, audit.OutcomeTimeout, audit.OutcomeStreamError,
+		audit.OutcomeIdleTimeout, audit.OutcomeOutpaced:
 		return failure
 	}
 	return neutral
+}
+
+// How an attempt's time feeds the latency estimate.
+const (
+	noSample   = iota
+	sample     // the time to first byte, or a timeout's full time
+	lowerBound // the attempt lost a race while still waiting: it would have taken longer
+)
+
+// latencyUse says how an outcome's time feeds the latency estimate. Fast
+// failures never count, so a broken target never looks fast.
+func latencyUse(outcome string) int {
+	switch outcome {
+	case audit.OutcomeOK, audit.OutcomeTimeout, audit.OutcomeFirstByteTimeout:
+		return sample
+	case audit.OutcomeOutpaced, audit.OutcomeHedgeLost:
+		return lowerBound
+	}
+	return noSample
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

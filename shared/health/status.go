@@ -10,7 +10,6 @@ import (
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/llm"
-	"github.com/llm-router/router/shared/store/dynamo"
 )
 
 // Result is one probe's outcome.
@@ -37,23 +36,23 @@ type Result struct {
 //     recent normal (and more than degraded_min_latency), else healthy.
 //   - The recent normal (baseline) is a slow moving average of good probes,
 //     so a target that stays slower for minutes becomes its new normal.
-func Apply(prev dynamo.Health, r Result, p config.HealthPolicy) dynamo.Health {
+func Apply(prev ProbeState, r Result, p config.HealthPolicy) ProbeState {
 	p = p.WithDefaults()
 	next := prev
 	next.CheckedAt = r.Start
 	next.LatencyMs = ms(r.Latency)
 	next.Probe = r.Probe
 	if next.Status == "" {
-		next.Status = dynamo.StatusHealthy
+		next.Status = StatusHealthy
 	}
 	if r.Err != nil {
 		next.ConsecutiveFailures++
 		next.ConsecutiveSuccesses = 0
 		switch {
 		case next.ConsecutiveFailures >= p.UnhealthyAfter:
-			next.Status = dynamo.StatusUnhealthy
+			next.Status = StatusUnhealthy
 			next.Reason = fmt.Sprintf("%s (%d failed probes in a row)", r.Reason, next.ConsecutiveFailures)
-		case next.Status == dynamo.StatusUnhealthy:
+		case next.Status == StatusUnhealthy:
 			next.Reason = fmt.Sprintf("%s (recovery interrupted)", r.Reason)
 		default:
 			next.Reason = fmt.Sprintf("%s (%d of %d failed probes before unhealthy)", r.Reason, next.ConsecutiveFailures, p.UnhealthyAfter)
@@ -71,15 +70,15 @@ func Apply(prev dynamo.Health, r Result, p config.HealthPolicy) dynamo.Health {
 	b.add(lat, baselineAlpha)
 	next.BaselineMs = b.v
 	switch {
-	case prev.Status == dynamo.StatusUnhealthy && next.ConsecutiveSuccesses < p.HealthyAfter:
-		next.Status = dynamo.StatusUnhealthy
+	case prev.Status == StatusUnhealthy && next.ConsecutiveSuccesses < p.HealthyAfter:
+		next.Status = StatusUnhealthy
 		next.Reason = fmt.Sprintf("recovering: %d of %d good probes", next.ConsecutiveSuccesses, p.HealthyAfter)
 	case baseline > 0 && lat > p.DegradedFactor*baseline && r.Latency >= p.DegradedMinLatency.D():
-		next.Status = dynamo.StatusDegraded
+		next.Status = StatusDegraded
 		next.Reason = fmt.Sprintf("probe took %s, %.1f times its recent normal of %s", r.Latency.Round(time.Millisecond),
 			lat/baseline, durationOfMs(baseline).Round(time.Millisecond))
 	default:
-		next.Status = dynamo.StatusHealthy
+		next.Status = StatusHealthy
 		next.Reason = ""
 	}
 	return next

@@ -8,7 +8,6 @@ import (
 
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/llm"
-	"github.com/llm-router/router/shared/store/dynamo"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
@@ -31,20 +30,20 @@ func TestApplyRules(t *testing.T) {
 		wantOKs    int
 		wantReason string // substring
 	}{
-		{"first good probe", good(200 * time.Millisecond), dynamo.StatusHealthy, 0, 1, ""},
-		{"normal", good(220 * time.Millisecond), dynamo.StatusHealthy, 0, 2, ""},
-		{"far slower than its normal", good(900 * time.Millisecond), dynamo.StatusDegraded, 0, 3, "times its recent normal"},
-		{"normal again", good(210 * time.Millisecond), dynamo.StatusHealthy, 0, 4, ""},
-		{"one failure keeps the status", bad("status 503 (overloaded)"), dynamo.StatusHealthy, 1, 0, "1 of 3 failed probes"},
-		{"two", bad("status 503 (overloaded)"), dynamo.StatusHealthy, 2, 0, "2 of 3"},
-		{"N failures: unhealthy", bad("could not connect"), dynamo.StatusUnhealthy, 3, 0, "could not connect (3 failed probes in a row)"},
-		{"still failing", bad("could not connect"), dynamo.StatusUnhealthy, 4, 0, "4 failed probes"},
-		{"one good probe is not M", good(200 * time.Millisecond), dynamo.StatusUnhealthy, 0, 1, "recovering: 1 of 2"},
-		{"a failure interrupts recovery", bad("status 500 (upstream)"), dynamo.StatusUnhealthy, 1, 0, "recovery interrupted"},
-		{"good", good(200 * time.Millisecond), dynamo.StatusUnhealthy, 0, 1, "recovering"},
-		{"M good probes: healthy", good(200 * time.Millisecond), dynamo.StatusHealthy, 0, 2, ""},
+		{"first good probe", good(200 * time.Millisecond), StatusHealthy, 0, 1, ""},
+		{"normal", good(220 * time.Millisecond), StatusHealthy, 0, 2, ""},
+		{"far slower than its normal", good(900 * time.Millisecond), StatusDegraded, 0, 3, "times its recent normal"},
+		{"normal again", good(210 * time.Millisecond), StatusHealthy, 0, 4, ""},
+		{"one failure keeps the status", bad("status 503 (overloaded)"), StatusHealthy, 1, 0, "1 of 3 failed probes"},
+		{"two", bad("status 503 (overloaded)"), StatusHealthy, 2, 0, "2 of 3"},
+		{"N failures: unhealthy", bad("could not connect"), StatusUnhealthy, 3, 0, "could not connect (3 failed probes in a row)"},
+		{"still failing", bad("could not connect"), StatusUnhealthy, 4, 0, "4 failed probes"},
+		{"one good probe is not M", good(200 * time.Millisecond), StatusUnhealthy, 0, 1, "recovering: 1 of 2"},
+		{"a failure interrupts recovery", bad("status 500 (upstream)"), StatusUnhealthy, 1, 0, "recovery interrupted"},
+		{"good", good(200 * time.Millisecond), StatusUnhealthy, 0, 1, "recovering"},
+		{"M good probes: healthy", good(200 * time.Millisecond), StatusHealthy, 0, 2, ""},
 	}
-	h := dynamo.Health{Provider: "p", Model: "m"}
+	h := ProbeState{Provider: "p", Model: "m"}
 	for i, s := range steps {
 		s.r.Start = t0.Add(time.Duration(i) * 30 * time.Second)
 		h = Apply(h, s.r, p)
@@ -65,15 +64,15 @@ func TestApplyRules(t *testing.T) {
 // latencies below degraded_min_latency.
 func TestApplyDegradedIsRelative(t *testing.T) {
 	p := config.HealthPolicy{DegradedFactor: 3, DegradedMinLatency: config.Duration(500 * time.Millisecond)}
-	fast := dynamo.Health{Provider: "p", Model: "m", Status: dynamo.StatusHealthy, BaselineMs: 5}
-	if h := Apply(fast, good(40*time.Millisecond), p); h.Status != dynamo.StatusHealthy {
+	fast := ProbeState{Provider: "p", Model: "m", Status: StatusHealthy, BaselineMs: 5}
+	if h := Apply(fast, good(40*time.Millisecond), p); h.Status != StatusHealthy {
 		t.Errorf("40ms against 5ms, under the 500ms floor: %s (%s)", h.Status, h.Reason)
 	}
-	slowNormal := dynamo.Health{Provider: "p", Model: "m", Status: dynamo.StatusHealthy, BaselineMs: 2000}
-	if h := Apply(slowNormal, good(2500*time.Millisecond), p); h.Status != dynamo.StatusHealthy {
+	slowNormal := ProbeState{Provider: "p", Model: "m", Status: StatusHealthy, BaselineMs: 2000}
+	if h := Apply(slowNormal, good(2500*time.Millisecond), p); h.Status != StatusHealthy {
 		t.Errorf("2.5s against its normal of 2s: %s", h.Status)
 	}
-	if h := Apply(slowNormal, good(7*time.Second), p); h.Status != dynamo.StatusDegraded {
+	if h := Apply(slowNormal, good(7*time.Second), p); h.Status != StatusDegraded {
 		t.Errorf("7s against its normal of 2s: %s, want degraded", h.Status)
 	}
 	// A target that stays slow becomes its own new normal: the baseline
@@ -82,7 +81,7 @@ func TestApplyDegradedIsRelative(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		h = Apply(h, good(7*time.Second), p)
 	}
-	if h.Status != dynamo.StatusHealthy || h.BaselineMs < 6000 {
+	if h.Status != StatusHealthy || h.BaselineMs < 6000 {
 		t.Errorf("after 40 probes at 7s: %s, baseline %.0f ms", h.Status, h.BaselineMs)
 	}
 	// Failed probes do not move the baseline.

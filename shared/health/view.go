@@ -10,34 +10,27 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
-	"github.com/llm-router/router/shared/gateway"
-	"github.com/llm-router/router/shared/route"
-	"github.com/llm-router/router/shared/store/dynamo"
 )
 
-// Store is the part of the state table a router uses (dynamo.StateStore).
+// Store is the shared health a router reads and reports its breakers to
+// (the state table).
 type Store interface {
-	ReadHealthState(ctx context.Context) (dynamo.HealthState, error)
-	OpenBreaker(ctx context.Context, b dynamo.Breaker) (bool, error)
-	CloseBreaker(ctx context.Context, b dynamo.Breaker, since time.Time) (bool, error)
+	// ReadHealthState reads every probe state and shared breaker.
+	ReadHealthState(ctx context.Context) (Snapshot, error)
+	// OpenBreaker reports an opening; applied is false when a report
+	// already holds an opening that ends later.
+	OpenBreaker(ctx context.Context, b SharedBreaker) (applied bool, err error)
+	// CloseBreaker reports a closing that ends the opening made at since;
+	// applied is false when a newer opening was reported meanwhile.
+	CloseBreaker(ctx context.Context, b SharedBreaker, since time.Time) (applied bool, err error)
 }
-
-var (
-	_ Store                  = (*dynamo.StateStore)(nil)
-	_ route.Health           = (*View)(nil)
-	_ route.LatencyEstimator = (*View)(nil)
-	_ gateway.Observer       = (*View)(nil)
-	_ gateway.AttemptGate    = (*View)(nil)
-	_ gateway.HealthReporter = (*View)(nil)
-)
 
 // Defaults of View.
 const (
 	// DefaultTTL is how long a router trusts its copy of the shared health
 	// (ROUTER_CACHE_TTL's default).
-	DefaultTTL = dynamo.DefaultCacheTTL
+	DefaultTTL = 5 * time.Second
 	// DefaultRefreshTimeout bounds one refresh.
 	DefaultRefreshTimeout = 2 * time.Second
 )
@@ -71,7 +64,7 @@ type View struct {
 	Now func() time.Time
 
 	policy  atomic.Pointer[config.HealthPolicy]
-	probes  atomic.Pointer[map[target]dynamo.Health]
+	probes  atomic.Pointer[map[target]ProbeState]
 	mu      sync.RWMutex
 	targets map[target]*targetState
 
@@ -101,7 +94,7 @@ type targetState struct {
 // pendingChange is a breaker change waiting to be written.
 type pendingChange struct {
 	kind  change
-	b     dynamo.Breaker
+	b     SharedBreaker
 	since time.Time
 }
 
@@ -172,7 +165,7 @@ func (v *View) getOrCreate(k target) *targetState {
 }
 
 // probe returns the target's probe result, and whether it still counts.
-func (v *View) probe(k target, now time.Time, p *config.HealthPolicy) (h dynamo.Health, found, fresh bool) {
+func (v *View) probe(k target, now time.Time, p *config.HealthPolicy) (h ProbeState, found, fresh bool) {
 	m := v.probes.Load()
 	if m == nil {
 		return h, false, false
@@ -189,7 +182,7 @@ func (v *View) Usable(provider, model string) (bool, string) {
 	v.maybeRefresh(now)
 	p := v.pol()
 	k := target{provider, model}
-	if h, _, fresh := v.probe(k, now, p); fresh && h.Status == dynamo.StatusUnhealthy {
+	if h, _, fresh := v.probe(k, now, p); fresh && h.Status == StatusUnhealthy {
 		return false, "probe: " + h.Reason
 	}
 	s := v.get(k)
@@ -202,7 +195,8 @@ func (v *View) Usable(provider, model string) (bool, string) {
 }
 
 // Allow admits an attempt about to start: a half-open breaker lets one
-// trial through at a time.
+// trial through at a time. An attempt made without asking, or despite a
+// refusal (every candidate was out), is still reported to Observe.
 func (v *View) Allow(provider, model string) bool {
 	s := v.get(target{provider, model})
 	if s == nil {
@@ -215,9 +209,9 @@ func (v *View) Allow(provider, model string) bool {
 }
 
 // Estimate is the target's recent latency: a moving average of the time to
-// first byte of its live attempts (a timeout counts as its full time, a lost
-// hedge as at least the time it had run), seeded and refreshed by its chat
-// probes.
+// first byte of its live attempts (a timeout counts as its full time, an
+// attempt that lost a race as at least the time it had run), seeded and
+// refreshed by its chat probes.
 func (v *View) Estimate(provider, model string) (time.Duration, bool) {
 	s := v.get(target{provider, model})
 	if s == nil {
@@ -231,9 +225,10 @@ func (v *View) Estimate(provider, model string) (time.Duration, bool) {
 	return durationOfMs(s.lat.v), true
 }
 
-// Observe learns an attempt's outcome: it feeds the target's latency
-// estimate and breaker at once, and queues a breaker change for the other
-// routers.
+// Observe learns an attempt's outcome, whether Allow admitted it or not: it
+// feeds the target's latency estimate and breaker at once, and queues a
+// breaker change for the other routers. A success closes the breaker even
+// while it is open; a failure while it is open changes nothing.
 func (v *View) Observe(provider, model, outcome string, latency time.Duration) {
 	now := v.now()
 	p := v.pol()
@@ -241,12 +236,14 @@ func (v *View) Observe(provider, model, outcome string, latency time.Duration) {
 	s := v.getOrCreate(k)
 	x := ms(latency)
 	s.mu.Lock()
-	switch outcome {
-	case audit.OutcomeOK, audit.OutcomeTimeout, audit.OutcomeFirstByteTimeout:
+	switch latencyUse(outcome) {
+	case sample:
 		s.lat.add(x, latencyAlpha)
-	case audit.OutcomeHedgeLost:
-		// It was slower than the winner, by how much is unknown: only a
-		// time above the estimate says something.
+	case lowerBound:
+		// By how much it would have been slower is unknown: only a time
+		// above the estimate says something. Without an estimate it is the
+		// best known, and keeps a target that only loses races from going
+		// first for want of one.
 		if s.lat.n == 0 || x > s.lat.v {
 			s.lat.add(x, latencyAlpha)
 		}
@@ -255,11 +252,11 @@ func (v *View) Observe(provider, model, outcome string, latency time.Duration) {
 	var pc pendingChange
 	switch ch {
 	case opened:
-		pc = pendingChange{kind: opened, b: dynamo.Breaker{Provider: provider, Model: model, State: dynamo.BreakerOpen,
+		pc = pendingChange{kind: opened, b: SharedBreaker{Provider: provider, Model: model, State: BreakerOpen,
 			OpenedAt: s.br.openedAt, OpenUntil: s.br.until, Failures: s.br.failures, Reason: s.br.reason, Router: v.instance()}}
 	case closed:
-		pc = pendingChange{kind: closed, since: s.br.openedAt, b: dynamo.Breaker{Provider: provider, Model: model,
-			State: dynamo.BreakerClosed, ClosedAt: now, Router: v.instance()}}
+		pc = pendingChange{kind: closed, since: s.br.openedAt, b: SharedBreaker{Provider: provider, Model: model,
+			State: BreakerClosed, ClosedAt: now, Router: v.instance()}}
 	}
 	s.mu.Unlock()
 	switch ch {
@@ -340,7 +337,7 @@ func (v *View) Refresh(ctx context.Context) error {
 	if v.failures.Swap(0) > 0 {
 		v.log().Info("health refresh recovered")
 	}
-	probes := make(map[target]dynamo.Health, len(st.Probes))
+	probes := make(map[target]ProbeState, len(st.Probes))
 	for _, h := range st.Probes {
 		if h.Model == "" {
 			continue
@@ -349,7 +346,7 @@ func (v *View) Refresh(ctx context.Context) error {
 		probes[k] = h
 		// A chat probe is a one-token completion: a fair sample of the
 		// target's speed, and the only one a target without traffic gets.
-		if h.Probe == ProbeChat && h.ConsecutiveFailures == 0 && h.Status != dynamo.StatusUnhealthy {
+		if h.Probe == ProbeChat && h.ConsecutiveFailures == 0 && h.Status != StatusUnhealthy {
 			s := v.getOrCreate(k)
 			s.mu.Lock()
 			if h.CheckedAt.After(s.probeFolded) {
@@ -425,14 +422,14 @@ func (v *View) Flush(ctx context.Context) error {
 }
 
 // TargetHealth is the target as GET /v1/router/health shows it.
-func (v *View) TargetHealth(provider, model string) gateway.TargetHealth {
+func (v *View) TargetHealth(provider, model string) TargetHealth {
 	now := v.now()
 	p := v.pol()
 	k := target{provider, model}
-	th := gateway.TargetHealth{Status: gateway.StatusHealthy, Breaker: gateway.BreakerHealth{State: BreakerClosed}}
+	th := TargetHealth{Status: StatusHealthy, Breaker: BreakerHealth{State: BreakerClosed}}
 	h, found, fresh := v.probe(k, now, p)
 	if found {
-		th.Probe = &gateway.ProbeHealth{Status: h.Status, CheckedAt: h.CheckedAt, LatencyMs: h.LatencyMs,
+		th.Probe = &ProbeHealth{Status: h.Status, CheckedAt: h.CheckedAt, LatencyMs: h.LatencyMs,
 			ConsecutiveFailures: h.ConsecutiveFailures, Reason: h.Reason, Stale: !fresh}
 	}
 	if s := v.get(k); s != nil {
@@ -455,12 +452,12 @@ func (v *View) TargetHealth(provider, model string) gateway.TargetHealth {
 	ok, why := v.Usable(provider, model)
 	switch {
 	case !ok:
-		th.Status, th.Reason = gateway.StatusUnhealthy, why
+		th.Status, th.Reason = StatusUnhealthy, why
 	case th.Breaker.State == BreakerHalfOpen:
 		// Usable, but only as a trial: it is not back in rotation yet.
-		th.Status, th.Reason = gateway.StatusUnhealthy, "circuit half-open: the next request to it is a trial ("+th.Breaker.Reason+")"
-	case fresh && h.Status == dynamo.StatusDegraded:
-		th.Status, th.Reason = gateway.StatusDegraded, "probe: "+h.Reason
+		th.Status, th.Reason = StatusUnhealthy, "circuit half-open: the next request to it is a trial ("+th.Breaker.Reason+")"
+	case fresh && h.Status == StatusDegraded:
+		th.Status, th.Reason = StatusDegraded, "probe: "+h.Reason
 	}
 	return th
 }

@@ -3,13 +3,14 @@ package health_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llm-router/router/shared/audit"
-	"github.com/llm-router/router/shared/provider/openai/openaitest"
-	"github.com/llm-router/router/shared/store/dynamo"
+	"github.com/llm-router/router/shared/health"
 )
 
 func breakerConfig(primURL, backURL string) string {
@@ -24,89 +25,6 @@ routes:
   - {name: main, targets: [{model: primary}, {model: backup}]}
 health: {breaker_failures: 3, breaker_cooldown: 20s}
 `, primURL, backURL)
-}
-
-// One router's breaker opens on live failures; another router, which never
-// saw a failure, skips the target once its cache has read the opening; a
-// trial on the first router that succeeds after the cooldown closes it for
-// both.
-func TestBreakerSharedBetweenRouters(t *testing.T) {
-	f := newFixture(t)
-	prim := newSwitchable("prim")
-	defer prim.Close()
-	back := openaitest.NewServer("back", nil)
-	defer back.Close()
-	cfg := parse(t, breakerConfig(prim.BaseURL(), back.BaseURL()))
-	a := newRouter(t, cfg, f.view(cfg, "router-a"), keys)
-	b := newRouter(t, cfg, f.view(cfg, "router-b"), keys)
-	ctx := context.Background()
-	for _, r := range []*router{a, b} {
-		if err := r.view.Refresh(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	prim.down.Store(true)
-	for i := 0; i < 3; i++ { // breaker_failures
-		status, served, rec := a.chat(t, "main")
-		if status != 200 || served != "backup" || len(rec.Attempts) != 2 || rec.Attempts[0].Outcome != audit.OutcomeError {
-			t.Fatalf("request %d on a: %d %q %+v", i, status, served, rec.Attempts)
-		}
-	}
-	if _, served, rec := a.chat(t, "main"); served != "backup" || len(rec.Attempts) != 1 {
-		t.Fatalf("a's breaker did not open: %q %+v", served, rec.Attempts)
-	}
-	// b has not heard yet: within its TTL it still tries the primary.
-	if _, _, rec := b.chat(t, "main"); len(rec.Attempts) != 2 {
-		t.Fatalf("b within its TTL: attempts %+v", rec.Attempts)
-	}
-	// a's end of invocation writes the opening; b's next refresh reads it.
-	if err := a.view.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.view.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	before := liveCalls(prim.Server)
-	for i := 0; i < 5; i++ {
-		if status, served, rec := b.chat(t, "main"); status != 200 || served != "backup" || len(rec.Attempts) != 1 {
-			t.Fatalf("b after reading a's opening: %d %q %+v", status, served, rec.Attempts)
-		}
-	}
-	if n := liveCalls(prim.Server) - before; n != 0 {
-		t.Errorf("b sent %d requests to a target a found failing", n)
-	}
-	_, excluded, _ := b.explain(t, "main")
-	if len(excluded) != 1 || !strings.Contains(excluded[0]["reason"], "circuit open") ||
-		!strings.Contains(excluded[0]["reason"], "another router") {
-		t.Errorf("b's explain: %v", excluded)
-	}
-
-	// Recovery: after the cooldown one trial on a succeeds and closes it.
-	prim.down.Store(false)
-	f.clock.Advance(21 * time.Second)
-	if _, served, _ := a.chat(t, "main"); served != "primary" {
-		t.Fatalf("a's trial after the cooldown was served by %q", served)
-	}
-	if err := a.view.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.view.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// b is closed, not half-open: concurrent requests all go to the primary.
-	first := b.view.Allow("prim", "primary")
-	second := b.view.Allow("prim", "primary") // half-open would refuse a second trial
-	if !first || !second {
-		t.Error("b stayed half-open after a closed the breaker")
-	}
-	if _, served, _ := b.chat(t, "main"); served != "primary" {
-		t.Errorf("b after the closing: served by %q", served)
-	}
-	bs, err := f.store.ReadHealthState(ctx)
-	if err != nil || len(bs.Breakers) != 1 || bs.Breakers[0].State != dynamo.BreakerClosed || bs.Breakers[0].Router != "router-a" {
-		t.Errorf("shared breaker = %+v, %v", bs.Breakers, err)
-	}
 }
 
 // A warm request makes no AWS call: Usable, Allow, Estimate and Observe work
@@ -164,7 +82,7 @@ func TestViewFailsStatic(t *testing.T) {
 	f := newFixture(t)
 	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
 	ctx := context.Background()
-	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "prim", Model: "primary", Status: dynamo.StatusUnhealthy,
+	if _, err := f.store.PutHealth(ctx, health.ProbeState{Provider: "prim", Model: "primary", Status: health.StatusUnhealthy,
 		CheckedAt: f.clock.Now(), ConsecutiveFailures: 2, Reason: "could not connect (2 failed probes in a row)"}); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +109,7 @@ func TestViewIgnoresStaleProbes(t *testing.T) {
 	f := newFixture(t)
 	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1")+"\n")
 	ctx := context.Background()
-	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "prim", Model: "primary", Status: dynamo.StatusUnhealthy,
+	if _, err := f.store.PutHealth(ctx, health.ProbeState{Provider: "prim", Model: "primary", Status: health.StatusUnhealthy,
 		CheckedAt: f.clock.Now(), Reason: "status 500 (upstream) (2 failed probes in a row)"}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +135,11 @@ func TestViewLatencyEstimate(t *testing.T) {
 	f := newFixture(t)
 	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
 	ctx := context.Background()
-	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "prim", Model: "primary", Status: dynamo.StatusHealthy,
+	if _, err := f.store.PutHealth(ctx, health.ProbeState{Provider: "prim", Model: "primary", Status: health.StatusHealthy,
 		CheckedAt: f.clock.Now(), LatencyMs: 400, Probe: "chat"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.store.PutHealth(ctx, dynamo.Health{Provider: "back", Model: "backup", Status: dynamo.StatusHealthy,
+	if _, err := f.store.PutHealth(ctx, health.ProbeState{Provider: "back", Model: "backup", Status: health.StatusHealthy,
 		CheckedAt: f.clock.Now(), LatencyMs: 35, Probe: "models"}); err != nil {
 		t.Fatal(err)
 	}
@@ -255,5 +173,141 @@ func TestViewLatencyEstimate(t *testing.T) {
 	v.Observe("prim", "primary", audit.OutcomeFirstByteTimeout, 2*time.Second)
 	if d, _ := v.Estimate("prim", "primary"); d < 400*time.Millisecond {
 		t.Errorf("a 2 s first-byte timeout moved the estimate only to %v", d)
+	}
+}
+
+// How each attempt outcome feeds the latency estimate: a time to first byte
+// or a timeout's full time always; the time of an attempt that lost a race
+// only when above the estimate (it is a lower bound), or when there is none;
+// fast failures and verdict-less ends never.
+func TestViewLatencyByOutcome(t *testing.T) {
+	const (
+		never = iota
+		always
+		above
+	)
+	tests := []struct {
+		outcome string
+		use     int
+	}{
+		{audit.OutcomeOK, always},
+		{audit.OutcomeTimeout, always},
+		{audit.OutcomeFirstByteTimeout, always},
+		{audit.OutcomeOutpaced, above},
+		{audit.OutcomeHedgeLost, above},
+		{audit.OutcomeError, never},
+		{audit.OutcomeRateLimited, never},
+		{audit.OutcomeAuthFailed, never},
+		{audit.OutcomeModelNotFound, never},
+		{audit.OutcomeUnavailable, never},
+		{audit.OutcomeStreamError, never},
+		{audit.OutcomeIdleTimeout, never},
+		{audit.OutcomeRejected, never},
+		{audit.OutcomeInvalidOutput, never},
+		{audit.OutcomeDeadline, never},
+		{audit.OutcomeCancelled, never},
+	}
+	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
+	for _, tt := range tests {
+		t.Run(tt.outcome, func(t *testing.T) {
+			v := &health.View{Source: static{cfg}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			// No estimate yet.
+			v.Observe("prim", "primary", tt.outcome, 300*time.Millisecond)
+			if d, ok := v.Estimate("prim", "primary"); ok != (tt.use != never) || (ok && d != 300*time.Millisecond) {
+				t.Errorf("first sample: estimate %v %v", d, ok)
+			}
+			// An estimate of 100ms, then a faster and a slower attempt.
+			v = &health.View{Source: static{cfg}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			v.Observe("back", "backup", audit.OutcomeOK, 100*time.Millisecond)
+			v.Observe("back", "backup", tt.outcome, 50*time.Millisecond)
+			want := 100 * time.Millisecond
+			if tt.use == always {
+				want = 90 * time.Millisecond // 20 % of the way to 50ms
+			}
+			if d, _ := v.Estimate("back", "backup"); d != want {
+				t.Errorf("after 50ms: %v, want %v", d, want)
+			}
+			v.Observe("back", "backup", tt.outcome, 300*time.Millisecond)
+			if tt.use != never {
+				want += (300*time.Millisecond - want) / 5
+			}
+			if d, _ := v.Estimate("back", "backup"); d != want {
+				t.Errorf("after 300ms: %v, want %v", d, want)
+			}
+		})
+	}
+}
+
+// When every candidate is out the request path may still try an open
+// target. Its failure changes nothing and writes nothing; its success
+// closes the breaker, the closing is written to the state table, and
+// another router that had adopted the opening closes its breaker too.
+func TestSuccessWhileOpenClosesSharedBreaker(t *testing.T) {
+	f := newFixture(t)
+	cfg := parse(t, breakerConfig("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1")) // breaker_failures: 3, cooldown 20s
+	a, b := f.view(cfg, "router-a"), f.view(cfg, "router-b")
+	ctx := context.Background()
+	for _, v := range []*health.View{a, b} {
+		if err := v.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		a.Observe("prim", "primary", audit.OutcomeError, 20*time.Millisecond)
+	}
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, why := b.Usable("prim", "primary"); ok || !strings.Contains(why, "another router") {
+		t.Fatalf("b did not adopt a's opening: %v %q", ok, why)
+	}
+
+	// Within the cooldown (and the TTL: no refresh), neither gate admits
+	// it; a forced attempt fails.
+	f.clock.Advance(4 * time.Second)
+	if a.Allow("prim", "primary") || b.Allow("prim", "primary") {
+		t.Fatal("an open breaker admitted an attempt")
+	}
+	until := a.TargetHealth("prim", "primary").Breaker.OpenUntil
+	calls := f.calls.Count()
+	a.Observe("prim", "primary", audit.OutcomeRateLimited, 20*time.Millisecond)
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	th := a.TargetHealth("prim", "primary")
+	if th.Breaker.State != health.BreakerOpen || th.Breaker.OpenUntil == nil || !th.Breaker.OpenUntil.Equal(*until) ||
+		th.Breaker.ConsecutiveFailures != 3 || f.calls.Count() != calls {
+		t.Fatalf("a failure while open changed the breaker or wrote: %+v, %d calls", th.Breaker, f.calls.Count()-calls)
+	}
+
+	// A forced attempt succeeds: a's breaker closes at once.
+	a.Observe("prim", "primary", audit.OutcomeOK, 20*time.Millisecond)
+	if ok, why := a.Usable("prim", "primary"); !ok || !a.Allow("prim", "primary") || !a.Allow("prim", "primary") {
+		t.Fatalf("a after the success: usable %v %q; want closed, not half-open", ok, why)
+	}
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.store.ReadHealthState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Breakers) != 1 || st.Breakers[0].State != health.BreakerClosed || st.Breakers[0].Router != "router-a" ||
+		!st.Breakers[0].ClosedAt.Equal(f.clock.Now()) {
+		t.Fatalf("shared breakers = %+v, want a's closing at %v", st.Breakers, f.clock.Now())
+	}
+
+	// b adopts the closing on its next refresh, long before its cooldown ends.
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, why := b.Usable("prim", "primary"); !ok || !b.Allow("prim", "primary") || !b.Allow("prim", "primary") {
+		t.Errorf("b after a's closing: usable %v %q; want closed, not half-open", ok, why)
+	}
+	if th := b.TargetHealth("prim", "primary"); th.Status != health.StatusHealthy || th.Breaker.State != health.BreakerClosed {
+		t.Errorf("b's report = %+v", th)
 	}
 }

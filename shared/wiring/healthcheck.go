@@ -19,9 +19,21 @@ import (
 	"github.com/llm-router/router/shared/health"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/provider"
+	"github.com/llm-router/router/shared/route"
 	"github.com/llm-router/router/shared/secret"
 	"github.com/llm-router/router/shared/secret/awssecrets"
 	"github.com/llm-router/router/shared/store/dynamo"
+)
+
+// The health view is what the gateway asks about targets: the planner's
+// health and latency estimate, the attempt observer and gate, and the
+// health endpoint's reporter.
+var (
+	_ route.Health           = (*health.View)(nil)
+	_ route.LatencyEstimator = (*health.View)(nil)
+	_ gateway.Observer       = (*health.View)(nil)
+	_ gateway.AttemptGate    = (*health.View)(nil)
+	_ gateway.HealthReporter = (*health.View)(nil)
 )
 
 // healthFlushTimeout bounds the health bookkeeping at the end of a Lambda
@@ -36,7 +48,12 @@ func (r *Router) wireHealth(source gateway.ConfigSource, s Settings, log *slog.L
 	if r.Source != nil {
 		r.Health.Store = &dynamo.StateStore{DB: r.Source.DB, Table: s.StateTable}
 	}
-	r.Gateway.Health, r.Gateway.Latency, r.Gateway.Observer = r.Health, r.Health, r.Health
+	useHealth(r.Gateway, r.Health)
+}
+
+// useHealth makes v the gateway's health, latency estimator and observer.
+func useHealth(g *gateway.Gateway, v *health.View) {
+	g.Health, g.Latency, g.Observer = v, v, v
 }
 
 // loadHealth reads the shared health once at start, so the first requests

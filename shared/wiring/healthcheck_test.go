@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/health"
 	"github.com/llm-router/router/shared/provider/openai/openaitest"
 	"github.com/llm-router/router/shared/store/dynamo"
 )
@@ -46,7 +47,7 @@ func TestLambdaRouterHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := &dynamo.StateStore{DB: db, Table: dynamo.DefaultStateTable}
-	if _, err := state.PutHealth(ctx, dynamo.Health{Provider: "sim", Model: "mock-fast", Status: dynamo.StatusUnhealthy,
+	if _, err := state.PutHealth(ctx, health.ProbeState{Provider: "sim", Model: "mock-fast", Status: health.StatusUnhealthy,
 		CheckedAt: time.Now(), ConsecutiveFailures: 2, Reason: "status 503 (overloaded) (2 failed probes in a row)"}); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestLambdaRouterHealth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Breakers) != 1 || st.Breakers[0].Provider != "openai" || st.Breakers[0].State != dynamo.BreakerOpen ||
+	if len(st.Breakers) != 1 || st.Breakers[0].Provider != "openai" || st.Breakers[0].State != health.BreakerOpen ||
 		!strings.Contains(st.Breakers[0].Reason, "2 failed attempts in a row") {
 		t.Errorf("after the invocation that opened it, the shared breakers are %+v", st.Breakers)
 	}

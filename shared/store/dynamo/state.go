@@ -11,6 +11,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/llm-router/router/shared/health"
+)
+
+// StateStore is the health package's shared state: the health function
+// keeps probe states in it, routers read them and report breakers.
+var (
+	_ health.ProbeStore = (*StateStore)(nil)
+	_ health.Store      = (*StateStore)(nil)
 )
 
 // State table layout: every health item in one partition, so a router reads
@@ -22,7 +31,7 @@ const (
 	counterSK     = "counter"
 )
 
-// State item attributes (CONTRACT.md section 7 names the health ones).
+// State item attributes.
 const (
 	attrProvider  = "provider"
 	attrModel     = "model"
@@ -32,7 +41,7 @@ const (
 	attrFailures  = "consecutive_failures"
 	attrReason    = "reason"
 	attrValue     = "value"
-	// Health attributes beyond the contract's, for the status rules.
+	// Health attributes added for the status rules.
 	attrSuccesses = "consecutive_successes"
 	attrBaseline  = "baseline_ms"
 	attrProbe     = "probe"
@@ -53,10 +62,6 @@ const breakerPrefix = "#breaker#"
 // Expiry of state items that nothing rewrites any more (a model removed from
 // the configuration): DynamoDB's TTL deletes them a day after their last write.
 const stateItemTTL = 24 * time.Hour
-
-// ErrVersionConflict means a health item changed since it was read: another
-// health-check invocation wrote it first. Read it again and decide anew.
-var ErrVersionConflict = errors.New("the item was changed by another writer")
 
 // StateStore reads and writes the state table: health per provider and
 // model, and counters for rate limits and budgets.
@@ -129,56 +134,28 @@ func expired(item map[string]types.AttributeValue, now time.Time) bool {
 	return err == nil && now.Unix() >= sec
 }
 
-// Health statuses (CONTRACT.md section 7).
-const (
-	StatusHealthy   = "healthy"
-	StatusDegraded  = "degraded"
-	StatusUnhealthy = "unhealthy"
-)
-
-// Health is one provider's (Model empty) or model's health as last probed.
-type Health struct {
-	Provider            string
-	Model               string
-	Status              string
-	CheckedAt           time.Time
-	LatencyMs           float64
-	ConsecutiveFailures int
-	Reason              string
-	// ConsecutiveSuccesses counts good probes in a row, for the healthy_after rule.
-	ConsecutiveSuccesses int
-	// BaselineMs is the target's recent normal probe latency (an average of
-	// its good probes), for the degraded rule.
-	BaselineMs float64
-	// Probe is the kind of probe that measured it: models or chat.
-	Probe string
-	// Version is the item's version as read; 0 for an item never written.
-	// PutHealth writes only if the item still has this version.
-	Version int64
-}
-
 func healthSK(provider, model string) string { return provider + "#" + model }
 
 // GetHealth reads one health item; found is false when it was never written.
-func (s *StateStore) GetHealth(ctx context.Context, provider, model string) (h Health, found bool, err error) {
+func (s *StateStore) GetHealth(ctx context.Context, provider, model string) (h health.ProbeState, found bool, err error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table),
 		Key: key(healthPK, healthSK(provider, model)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return Health{}, false, fmt.Errorf("dynamo: read health of %s: %w", healthSK(provider, model), err)
+		return health.ProbeState{}, false, fmt.Errorf("dynamo: read health of %s: %w", healthSK(provider, model), err)
 	}
 	if out.Item == nil {
-		return Health{Provider: provider, Model: model}, false, nil
+		return health.ProbeState{Provider: provider, Model: model}, false, nil
 	}
 	h, err = healthOf(out.Item)
 	return h, err == nil, err
 }
 
 // ListHealth reads every health item (one Query, paged).
-func (s *StateStore) ListHealth(ctx context.Context) ([]Health, error) {
+func (s *StateStore) ListHealth(ctx context.Context) ([]health.ProbeState, error) {
 	in := &dynamodb.QueryInput{TableName: aws.String(s.Table), KeyConditionExpression: aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(healthPK)}}
-	var hs []Health
+	var hs []health.ProbeState
 	for {
 		out, err := s.DB.Query(ctx, in)
 		if err != nil {
@@ -205,7 +182,7 @@ func (s *StateStore) ListHealth(ctx context.Context) ([]Health, error) {
 // item, that it does not exist), and returns the version written. Two
 // overlapping health-check invocations cannot overwrite each other's newer
 // result: the later writer gets ErrVersionConflict.
-func (s *StateStore) PutHealth(ctx context.Context, h Health) (int64, error) {
+func (s *StateStore) PutHealth(ctx context.Context, h health.ProbeState) (int64, error) {
 	item := key(healthPK, healthSK(h.Provider, h.Model))
 	item[attrProvider] = str(h.Provider)
 	item[attrModel] = str(h.Model)
@@ -235,7 +212,7 @@ func (s *StateStore) PutHealth(ctx context.Context, h Health) (int64, error) {
 	_, err := s.DB.PutItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return 0, fmt.Errorf("dynamo: health of %s: %w", healthSK(h.Provider, h.Model), ErrVersionConflict)
+		return 0, fmt.Errorf("dynamo: health of %s: %w", healthSK(h.Provider, h.Model), health.ErrVersionConflict)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("dynamo: write health of %s: %w", healthSK(h.Provider, h.Model), err)
@@ -243,11 +220,11 @@ func (s *StateStore) PutHealth(ctx context.Context, h Health) (int64, error) {
 	return next, nil
 }
 
-func healthOf(item map[string]types.AttributeValue) (Health, error) {
-	h := Health{Provider: stringAttr(item, attrProvider), Model: stringAttr(item, attrModel),
+func healthOf(item map[string]types.AttributeValue) (health.ProbeState, error) {
+	h := health.ProbeState{Provider: stringAttr(item, attrProvider), Model: stringAttr(item, attrModel),
 		Status: stringAttr(item, attrStatus), Reason: stringAttr(item, attrReason)}
-	bad := func(what string) (Health, error) {
-		return Health{}, fmt.Errorf("dynamo: health item %s: bad %s", stringAttr(item, AttrSK), what)
+	bad := func(what string) (health.ProbeState, error) {
+		return health.ProbeState{}, fmt.Errorf("dynamo: health item %s: bad %s", stringAttr(item, AttrSK), what)
 	}
 	var err error
 	if h.CheckedAt, err = time.Parse(time.RFC3339Nano, stringAttr(item, attrCheckedAt)); err != nil {
@@ -280,67 +257,36 @@ func healthOf(item map[string]types.AttributeValue) (Health, error) {
 	return h, nil
 }
 
-// Breaker states as routers share them.
-const (
-	BreakerOpen   = "open"
-	BreakerClosed = "closed"
-)
-
-// Breaker is a target's circuit breaker as routers share it: the last
-// opening or closing any router instance reported. Routers write it only when
-// their own breaker changes state, so its writes are few whatever the traffic.
-type Breaker struct {
-	Provider string
-	Model    string
-	// State is BreakerOpen or BreakerClosed.
-	State string
-	// OpenedAt is when it was last opened, OpenUntil when that opening's
-	// cooldown ends; ClosedAt is when a trial request last closed it.
-	OpenedAt, OpenUntil, ClosedAt time.Time
-	// Failures is the number of consecutive failures that opened it.
-	Failures int
-	Reason   string
-	// Router names the router instance that wrote it last.
-	Router    string
-	UpdatedAt time.Time
-}
-
 func breakerSK(provider, model string) string { return breakerPrefix + provider + "#" + model }
 
 func epochMs(t time.Time) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)}
 }
 
-// HealthState is the whole health partition: probe results and shared breakers.
-type HealthState struct {
-	Probes   []Health
-	Breakers []Breaker
-}
-
 // ReadHealthState reads every probe result and shared breaker with one Query
 // (paged), eventually consistent: routers call it once per cache TTL.
-func (s *StateStore) ReadHealthState(ctx context.Context) (HealthState, error) {
+func (s *StateStore) ReadHealthState(ctx context.Context) (health.Snapshot, error) {
 	in := &dynamodb.QueryInput{TableName: aws.String(s.Table), KeyConditionExpression: aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(healthPK)}}
-	var st HealthState
+	var st health.Snapshot
 	for {
 		out, err := s.DB.Query(ctx, in)
 		if err != nil {
-			return HealthState{}, fmt.Errorf("dynamo: read health: %w", err)
+			return health.Snapshot{}, fmt.Errorf("dynamo: read health: %w", err)
 		}
 		for _, item := range out.Items {
 			if strings.HasPrefix(stringAttr(item, AttrSK), breakerPrefix) {
 				b, err := breakerOf(item)
 				if err != nil {
-					return HealthState{}, err
+					return health.Snapshot{}, err
 				}
 				st.Breakers = append(st.Breakers, b)
 				continue
 			}
 			h, err := healthOf(item)
 			if err != nil {
-				return HealthState{}, err
+				return health.Snapshot{}, err
 			}
 			st.Probes = append(st.Probes, h)
 		}
@@ -354,7 +300,7 @@ func (s *StateStore) ReadHealthState(ctx context.Context) (HealthState, error) {
 // OpenBreaker records that b.Router opened the breaker of b's target until
 // b.OpenUntil. It never shortens an opening another router reported with a
 // later end: it reports applied false then.
-func (s *StateStore) OpenBreaker(ctx context.Context, b Breaker) (applied bool, err error) {
+func (s *StateStore) OpenBreaker(ctx context.Context, b health.SharedBreaker) (applied bool, err error) {
 	in := &dynamodb.UpdateItemInput{TableName: aws.String(s.Table), Key: key(healthPK, breakerSK(b.Provider, b.Model)),
 		UpdateExpression: aws.String("SET #provider = :provider, #model = :model, #state = :state, #opened = :opened, " +
 			"#until = :until, #failures = :failures, #reason = :reason, #router = :router, #updated = :updated, #expires = :expires"),
@@ -363,7 +309,7 @@ func (s *StateStore) OpenBreaker(ctx context.Context, b Breaker) (applied bool, 
 			"#opened": attrOpenedAt, "#until": attrOpenUntil, "#failures": attrFailures, "#reason": attrReason,
 			"#router": attrRouter, "#updated": attrUpdatedAt, "#expires": AttrExpires},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":provider": str(b.Provider), ":model": str(b.Model),
-			":state": str(BreakerOpen), ":opened": epochMs(b.OpenedAt), ":until": epochMs(b.OpenUntil),
+			":state": str(health.BreakerOpen), ":opened": epochMs(b.OpenedAt), ":until": epochMs(b.OpenUntil),
 			":failures": &types.AttributeValueMemberN{Value: strconv.Itoa(b.Failures)}, ":reason": str(b.Reason),
 			":router": str(b.Router), ":updated": epochMs(s.now()),
 			":expires": &types.AttributeValueMemberN{Value: strconv.FormatInt(b.OpenUntil.Add(stateItemTTL).Unix(), 10)}},
@@ -372,9 +318,10 @@ func (s *StateStore) OpenBreaker(ctx context.Context, b Breaker) (applied bool, 
 }
 
 // CloseBreaker records that b.Router closed the breaker of b's target at
-// b.ClosedAt after a trial that began at since. An opening reported after
-// since is newer evidence than that trial and stays: applied is false then.
-func (s *StateStore) CloseBreaker(ctx context.Context, b Breaker, since time.Time) (applied bool, err error) {
+// b.ClosedAt, ending the opening it knew of, made at since. An opening
+// reported after since is evidence the closing never saw and stays: applied
+// is false then.
+func (s *StateStore) CloseBreaker(ctx context.Context, b health.SharedBreaker, since time.Time) (applied bool, err error) {
 	in := &dynamodb.UpdateItemInput{TableName: aws.String(s.Table), Key: key(healthPK, breakerSK(b.Provider, b.Model)),
 		UpdateExpression: aws.String("SET #provider = :provider, #model = :model, #state = :state, #closed = :closed, " +
 			"#router = :router, #updated = :updated, #expires = :expires"),
@@ -382,7 +329,7 @@ func (s *StateStore) CloseBreaker(ctx context.Context, b Breaker, since time.Tim
 		ExpressionAttributeNames: map[string]string{"#provider": attrProvider, "#model": attrModel, "#state": attrState,
 			"#closed": attrClosedAt, "#opened": attrOpenedAt, "#router": attrRouter, "#updated": attrUpdatedAt, "#expires": AttrExpires},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":provider": str(b.Provider), ":model": str(b.Model),
-			":state": str(BreakerClosed), ":closed": epochMs(b.ClosedAt), ":since": epochMs(since),
+			":state": str(health.BreakerClosed), ":closed": epochMs(b.ClosedAt), ":since": epochMs(since),
 			":router": str(b.Router), ":updated": epochMs(s.now()),
 			":expires": &types.AttributeValueMemberN{Value: strconv.FormatInt(b.ClosedAt.Add(stateItemTTL).Unix(), 10)}},
 	}
@@ -401,11 +348,11 @@ func (s *StateStore) conditionalUpdate(ctx context.Context, in *dynamodb.UpdateI
 	return true, nil
 }
 
-func breakerOf(item map[string]types.AttributeValue) (Breaker, error) {
-	b := Breaker{Provider: stringAttr(item, attrProvider), Model: stringAttr(item, attrModel), State: stringAttr(item, attrState),
+func breakerOf(item map[string]types.AttributeValue) (health.SharedBreaker, error) {
+	b := health.SharedBreaker{Provider: stringAttr(item, attrProvider), Model: stringAttr(item, attrModel), State: stringAttr(item, attrState),
 		Reason: stringAttr(item, attrReason), Router: stringAttr(item, attrRouter)}
-	bad := func(what string) (Breaker, error) {
-		return Breaker{}, fmt.Errorf("dynamo: breaker item %s: bad %s", stringAttr(item, AttrSK), what)
+	bad := func(what string) (health.SharedBreaker, error) {
+		return health.SharedBreaker{}, fmt.Errorf("dynamo: breaker item %s: bad %s", stringAttr(item, AttrSK), what)
 	}
 	times := []struct {
 		name string
@@ -429,7 +376,7 @@ func breakerOf(item map[string]types.AttributeValue) (Breaker, error) {
 		}
 		b.Failures = n
 	}
-	if b.Provider == "" || (b.State != BreakerOpen && b.State != BreakerClosed) {
+	if b.Provider == "" || (b.State != health.BreakerOpen && b.State != health.BreakerClosed) {
 		return bad(attrState)
 	}
 	return b, nil

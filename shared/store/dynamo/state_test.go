@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/llm-router/router/shared/awstest"
+	"github.com/llm-router/router/shared/health"
 )
 
 func (f *fixture) state() *StateStore {
@@ -113,7 +115,7 @@ func TestHealthVersionedWrites(t *testing.T) {
 	if err != nil || found || h.Version != 0 {
 		t.Fatalf("GetHealth of a new target = %+v, %v, %v", h, found, err)
 	}
-	h.Status, h.CheckedAt, h.LatencyMs, h.Reason = StatusHealthy, f.clock.Now(), 212.5, ""
+	h.Status, h.CheckedAt, h.LatencyMs, h.Reason = health.StatusHealthy, f.clock.Now(), 212.5, ""
 	v, err := s.PutHealth(ctx, h)
 	if err != nil || v != 1 {
 		t.Fatalf("first PutHealth = %d, %v; want version 1", v, err)
@@ -122,16 +124,16 @@ func TestHealthVersionedWrites(t *testing.T) {
 	// Two health checks read version 1 and both write: the second loses.
 	a, _, _ := s.GetHealth(ctx, "deepseek", "deepseek-v3")
 	b := a
-	a.Status, a.ConsecutiveFailures, a.Reason = StatusDegraded, 1, "status 503"
-	b.Status = StatusHealthy
+	a.Status, a.ConsecutiveFailures, a.Reason = health.StatusDegraded, 1, "status 503"
+	b.Status = health.StatusHealthy
 	if _, err := s.PutHealth(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.PutHealth(ctx, b); !errors.Is(err, ErrVersionConflict) {
+	if _, err := s.PutHealth(ctx, b); !errors.Is(err, health.ErrVersionConflict) {
 		t.Fatalf("stale PutHealth: %v, want ErrVersionConflict", err)
 	}
 	// A second "first" write of the same target is also a conflict.
-	if _, err := s.PutHealth(ctx, Health{Provider: "deepseek", Model: "deepseek-v3", Status: StatusHealthy}); !errors.Is(err, ErrVersionConflict) {
+	if _, err := s.PutHealth(ctx, health.ProbeState{Provider: "deepseek", Model: "deepseek-v3", Status: health.StatusHealthy}); !errors.Is(err, health.ErrVersionConflict) {
 		t.Errorf("create over an existing item: %v, want ErrVersionConflict", err)
 	}
 
@@ -139,7 +141,7 @@ func TestHealthVersionedWrites(t *testing.T) {
 	if err != nil || !found {
 		t.Fatal(got, found, err)
 	}
-	want := Health{Provider: "deepseek", Model: "deepseek-v3", Status: StatusDegraded, CheckedAt: f.clock.Now(),
+	want := health.ProbeState{Provider: "deepseek", Model: "deepseek-v3", Status: health.StatusDegraded, CheckedAt: f.clock.Now(),
 		LatencyMs: 212.5, ConsecutiveFailures: 1, Reason: "status 503", Version: 2}
 	if !got.CheckedAt.Equal(want.CheckedAt) {
 		t.Errorf("checked_at = %v, want %v", got.CheckedAt, want.CheckedAt)
@@ -149,7 +151,7 @@ func TestHealthVersionedWrites(t *testing.T) {
 		t.Errorf("health read back = %+v\nwant %+v", got, want)
 	}
 
-	if _, err := s.PutHealth(ctx, Health{Provider: "anthropic", Status: StatusUnhealthy, CheckedAt: f.clock.Now(),
+	if _, err := s.PutHealth(ctx, health.ProbeState{Provider: "anthropic", Status: health.StatusUnhealthy, CheckedAt: f.clock.Now(),
 		ConsecutiveFailures: 3, Reason: "connection refused"}); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func TestHealthStatusRuleAttributes(t *testing.T) {
 	f := newFixture(t)
 	s := f.state()
 	ctx := context.Background()
-	h := Health{Provider: "p", Model: "m", Status: StatusUnhealthy, CheckedAt: f.clock.Now(), LatencyMs: 12.5,
+	h := health.ProbeState{Provider: "p", Model: "m", Status: health.StatusUnhealthy, CheckedAt: f.clock.Now(), LatencyMs: 12.5,
 		ConsecutiveFailures: 0, ConsecutiveSuccesses: 1, BaselineMs: 220.25, Probe: "chat", Reason: "recovering: 1 of 2 good probes"}
 	if _, err := s.PutHealth(ctx, h); err != nil {
 		t.Fatal(err)
@@ -190,9 +192,13 @@ func TestHealthStatusRuleAttributes(t *testing.T) {
 	if got, want := numberAttr(out.Item, AttrExpires), strconv.FormatInt(f.clock.Now().Add(24*time.Hour).Unix(), 10); got != want {
 		t.Errorf("%s = %s, want %s", AttrExpires, got, want)
 	}
+	// The layout docs/DYNAMODB.md gives, whatever health names things.
+	if got := stringAttr(out.Item, attrStatus); got != "unhealthy" {
+		t.Errorf("%s = %q, want unhealthy", attrStatus, got)
+	}
 	// An item of the first layout (no successes, baseline or probe).
 	old := key(healthPK, healthSK("q", "m"))
-	old[attrProvider], old[attrModel], old[attrStatus] = str("q"), str("m"), str(StatusHealthy)
+	old[attrProvider], old[attrModel], old[attrStatus] = str("q"), str("m"), str(health.StatusHealthy)
 	old[attrCheckedAt] = str(f.clock.Now().Format(time.RFC3339Nano))
 	old[attrLatency] = &types.AttributeValueMemberN{Value: "10"}
 	old[attrFailures] = &types.AttributeValueMemberN{Value: "0"}
@@ -215,10 +221,10 @@ func TestBreakerItems(t *testing.T) {
 	s := f.state()
 	ctx := context.Background()
 	now := f.clock.Now()
-	if _, err := s.PutHealth(ctx, Health{Provider: "p", Model: "m", Status: StatusHealthy, CheckedAt: now}); err != nil {
+	if _, err := s.PutHealth(ctx, health.ProbeState{Provider: "p", Model: "m", Status: health.StatusHealthy, CheckedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	open := Breaker{Provider: "p", Model: "m", State: BreakerOpen, OpenedAt: now, OpenUntil: now.Add(30 * time.Second),
+	open := health.SharedBreaker{Provider: "p", Model: "m", State: health.BreakerOpen, OpenedAt: now, OpenUntil: now.Add(30 * time.Second),
 		Failures: 5, Reason: "5 failed attempts in a row (last: error)", Router: "a"}
 	if ok, err := s.OpenBreaker(ctx, open); err != nil || !ok {
 		t.Fatalf("OpenBreaker = %v, %v", ok, err)
@@ -237,15 +243,18 @@ func TestBreakerItems(t *testing.T) {
 		t.Fatalf("state = %+v", st)
 	}
 	got := st.Breakers[0]
-	if got.State != BreakerOpen || got.Router != "a" || !got.OpenUntil.Equal(open.OpenUntil) || !got.OpenedAt.Equal(open.OpenedAt) ||
+	if got.State != health.BreakerOpen || got.Router != "a" || !got.OpenUntil.Equal(open.OpenUntil) || !got.OpenedAt.Equal(open.OpenedAt) ||
 		got.Failures != 5 || got.Reason != open.Reason || !got.UpdatedAt.Equal(now) {
 		t.Errorf("breaker = %+v", got)
+	}
+	if got := rawBreakerState(t, f, "p", "m"); got != "open" {
+		t.Errorf("stored %s = %q, want open", attrState, got)
 	}
 	if hs, err := s.ListHealth(ctx); err != nil || len(hs) != 1 {
 		t.Errorf("ListHealth = %+v, %v; want the probe item only", hs, err)
 	}
 	// A trial that began before the opening cannot close it...
-	closing := Breaker{Provider: "p", Model: "m", State: BreakerClosed, ClosedAt: now.Add(time.Second), Router: "c"}
+	closing := health.SharedBreaker{Provider: "p", Model: "m", State: health.BreakerClosed, ClosedAt: now.Add(time.Second), Router: "c"}
 	if ok, err := s.CloseBreaker(ctx, closing, now.Add(-time.Second)); err != nil || ok {
 		t.Fatalf("a closing older than the opening was applied: %v, %v", ok, err)
 	}
@@ -255,9 +264,12 @@ func TestBreakerItems(t *testing.T) {
 		t.Fatalf("CloseBreaker = %v, %v", ok, err)
 	}
 	st, err = s.ReadHealthState(ctx)
-	if err != nil || len(st.Breakers) != 1 || st.Breakers[0].State != BreakerClosed || !st.Breakers[0].ClosedAt.Equal(closing.ClosedAt) ||
+	if err != nil || len(st.Breakers) != 1 || st.Breakers[0].State != health.BreakerClosed || !st.Breakers[0].ClosedAt.Equal(closing.ClosedAt) ||
 		st.Breakers[0].Router != "c" {
 		t.Errorf("after closing: %+v, %v", st.Breakers, err)
+	}
+	if got := rawBreakerState(t, f, "p", "m"); got != "closed" {
+		t.Errorf("stored %s = %q, want closed", attrState, got)
 	}
 	// Opening again later works (its end is after the old one's).
 	again := open
@@ -265,4 +277,15 @@ func TestBreakerItems(t *testing.T) {
 	if ok, err := s.OpenBreaker(ctx, again); err != nil || !ok {
 		t.Errorf("reopening = %v, %v", ok, err)
 	}
+}
+
+// rawBreakerState is a breaker item's state attribute as stored.
+func rawBreakerState(t *testing.T, f *fixture, provider, model string) string {
+	t.Helper()
+	out, err := f.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(stateTable),
+		Key: key(healthPK, breakerSK(provider, model)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stringAttr(out.Item, attrState)
 }

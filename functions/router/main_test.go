@@ -398,7 +398,7 @@ func writeConfig(t *testing.T, dir, baseURL string) string {
 	}
 	c.Providers = append(c.Providers, config.Provider{Name: "openai", Type: config.TypeOpenAI, BaseURL: baseURL,
 		Key: "secret:llm-router/provider-keys#openai"})
-	c.Models = append(c.Models, config.Model{ID: "gpt-4o-mini", Provider: "openai"})
+	c.Models = append(c.Models, config.Model{ID: "gpt-4o-mini", Provider: "openai", Price: &config.Price{Input: 0.15, Output: 0.6}})
 	c.Routes = append(c.Routes, config.Route{Name: "upstream", Targets: []config.Target{{Model: "gpt-4o-mini"}}})
 	data, err := yaml.Marshal(c)
 	if err != nil {

@@ -216,6 +216,9 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	if r.UsageMissing {
 		dst = append(dst, `,"usage_missing":true`...)
 	}
+	if r.Incomplete {
+		dst = append(dst, `,"incomplete":true`...)
+	}
 	if r.DowngradedFrom != "" {
 		dst = append(dst, `,"downgraded_from":`...)
 		dst = rawjson.AppendString(dst, r.DowngradedFrom)

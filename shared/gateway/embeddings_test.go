@@ -30,7 +30,7 @@ providers:
 models:
   - {id: emb-a, provider: prim, upstream: text-embedding-3-small, price: {input: 0.02, output: 0}}
   - {id: emb-b, provider: back, upstream: text-embedding-3-large, price: {input: 0.13, output: 0}}
-  - {id: sonnet, provider: claude}
+  - {id: sonnet, provider: claude, price: {input: 1, output: 2}}
 routes:
   - name: embed
     targets: [{model: emb-a}, {model: sonnet}, {model: emb-b}]

@@ -33,10 +33,10 @@ providers:
   - {name: h2, type: openai, base_url: %q, compliance: [hipaa, soc2]}
   - {name: o2, type: openai, base_url: %q, compliance: [soc2]}
 models:
-  - {id: hipaa-a, provider: h1}
-  - {id: open-a, provider: o1}
-  - {id: hipaa-b, provider: h2}
-  - {id: open-b, provider: o2}
+  - {id: hipaa-a, provider: h1, price: {input: 1, output: 2}}
+  - {id: open-a, provider: o1, price: {input: 1, output: 2}}
+  - {id: hipaa-b, provider: h2, price: {input: 1, output: 2}}
+  - {id: open-b, provider: o2, price: {input: 1, output: 2}}
 routes:
   - name: triage
     targets: [{model: open-a}, {model: hipaa-a, first_byte_timeout: 50ms, timeout: 150ms}, {model: open-b}, {model: hipaa-b, timeout: 100ms}]
@@ -149,8 +149,8 @@ func keyedConfig(upstream string) string {
 providers:
   - {name: up, type: openai, base_url: %q}
 models:
-  - {id: m1, provider: up}
-  - {id: m2, provider: up}
+  - {id: m1, provider: up, price: {input: 1, output: 2}}
+  - {id: m2, provider: up, price: {input: 1, output: 2}}
 routes:
   - name: allowed
     targets: [{model: m1}]
@@ -361,7 +361,7 @@ providers:
 models:
   - {id: ma, provider: pa, price: {input: 5, output: 15}}
   - {id: mb, provider: pb, price: {input: 1, output: 2}}
-  - {id: mc, provider: pc}
+  - {id: mc, provider: pc, price: {input: 20, output: 60}}
 routes:
   - name: spread
     strategy: weighted
@@ -431,6 +431,6 @@ func TestExplainMatchesTheRealRequest(t *testing.T) {
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&order)
 	if len(order.Candidates) != 3 || order.Candidates[0].Model != "mb" || order.Candidates[1].Model != "ma" || order.Candidates[2].Model != "mc" {
-		t.Errorf("cost order = %+v, want mb (cheapest), ma, then mc (unpriced)", order.Candidates)
+		t.Errorf("cost order = %+v, want mb (cheapest), ma, then mc (dearest)", order.Candidates)
 	}
 }

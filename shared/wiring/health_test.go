@@ -217,9 +217,9 @@ providers:
   - {name: back, type: openai, base_url: %q, key: "env:BACK_KEY"}
   - {name: gone, type: openai, base_url: %q, key: "env:BACK_KEY"}
 models:
-  - {id: primary, provider: prim, upstream: gpt-4o}
-  - {id: backup, provider: back, upstream: gpt-4o-mini}
-  - {id: elsewhere, provider: gone}
+  - {id: primary, provider: prim, upstream: gpt-4o, price: {input: 1, output: 2}}
+  - {id: backup, provider: back, upstream: gpt-4o-mini, price: {input: 1, output: 2}}
+  - {id: elsewhere, provider: gone, price: {input: 1, output: 2}}
 routes:
   - {name: main, targets: [{model: primary}, {model: backup}]}
 health: {unhealthy_after: 2, healthy_after: 2}
@@ -232,8 +232,8 @@ providers:
   - {name: prim, type: openai, base_url: %q, key: "env:PRIM_KEY"}
   - {name: back, type: openai, base_url: %q, key: "env:BACK_KEY"}
 models:
-  - {id: primary, provider: prim, upstream: gpt-4o}
-  - {id: backup, provider: back, upstream: gpt-4o-mini}
+  - {id: primary, provider: prim, upstream: gpt-4o, price: {input: 1, output: 2}}
+  - {id: backup, provider: back, upstream: gpt-4o-mini, price: {input: 1, output: 2}}
 routes:
   - {name: main, targets: [{model: primary}, {model: backup}]}
 health: {breaker_failures: 3, breaker_cooldown: 20s}

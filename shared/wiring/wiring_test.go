@@ -125,7 +125,7 @@ func (s *stack) config(t *testing.T) *config.Config {
 	}
 	c.Providers = append(c.Providers, config.Provider{Name: "openai", Type: config.TypeOpenAI, BaseURL: s.upstream.BaseURL(),
 		Key: "secret:llm-router/provider-keys#openai"})
-	c.Models = append(c.Models, config.Model{ID: "gpt-4o-mini", Provider: "openai"})
+	c.Models = append(c.Models, config.Model{ID: "gpt-4o-mini", Provider: "openai", Price: &config.Price{Input: 0.15, Output: 0.6}})
 	c.Routes = append(c.Routes, config.Route{Name: "upstream", Targets: []config.Target{{Model: "gpt-4o-mini"}}})
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

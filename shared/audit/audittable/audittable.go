@@ -450,6 +450,22 @@ func Item(r *audit.Record, expires int64) map[string]types.AttributeValue {
 	if r.UsageMissing {
 		item["usage_missing"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
+	if r.Incomplete {
+		item["incomplete"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	if len(r.RequireFrom) > 0 {
+		from := make(map[string]types.AttributeValue, len(r.Require))
+		for _, tag := range r.Require {
+			var sources []string
+			for _, f := range r.RequireFrom {
+				if f.Tag == tag {
+					sources = append(sources, f.Source)
+				}
+			}
+			from[tag] = strList(sources)
+		}
+		item["require_from"] = &types.AttributeValueMemberM{Value: from}
+	}
 	var providers []string
 	for _, a := range r.Attempts {
 		if a.Provider != "" && !slices.Contains(providers, a.Provider) {

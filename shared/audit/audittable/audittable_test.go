@@ -41,7 +41,8 @@ var day = time.Date(2026, 3, 14, 9, 26, 53, 589793000, time.UTC)
 // full is a record with every field set.
 func full() *audit.Record {
 	return &audit.Record{RequestID: "req_00000000000000a1", Time: day, KeyID: "triage-app", Route: "triage-phi",
-		DataClass: "phi", Require: []string{"hipaa"}, Model: "claude-sonnet-bedrock", Provider: "bedrock",
+		DataClass: "phi", Require: []string{"hipaa"},
+		RequireFrom: []audit.RequireSource{{Tag: "hipaa", Source: "route:triage-phi"}, {Tag: "hipaa", Source: "key"}}, Model: "claude-sonnet-bedrock", Provider: "bedrock",
 		UpstreamModel: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", Status: 200,
 		Attempts: []audit.Attempt{
 			{Model: "claude-sonnet-4-5", Provider: "anthropic", Outcome: audit.OutcomeFirstByteTimeout, Status: 504, LatencyMs: 3000.25},
@@ -51,7 +52,7 @@ func full() *audit.Record {
 		CostUSD: 0.003375, Tags: map[string]string{"team": "triage", "feature": "notes"}, Stream: true,
 		ErrorCode: "", Endpoint: "chat.completions", ClientRequestID: "client-7", ProviderCompliance: []string{"hipaa"},
 		UsageMissing: true, DowngradedFrom: "triage-high", Limit: "budget:team=triage",
-		Structured: audit.StructuredRepaired}
+		Structured: audit.StructuredRepaired, Incomplete: true}
 }
 
 // Every field of the record is set in full, so a field added to the audit

@@ -99,6 +99,21 @@ func Record(item map[string]types.AttributeValue) (*audit.Record, error) {
 		DowngradedFrom:     d.str("downgraded_from"),
 		Limit:              d.str("limit"),
 		Structured:         d.str("structured"),
+		Incomplete:         d.bool("incomplete"),
+	}
+	if m, ok := item["require_from"].(*types.AttributeValueMemberM); ok {
+		// Grouped by tag in require's order, as the audit line shows it.
+		for _, tag := range r.Require {
+			sources, _ := m.Value[tag].(*types.AttributeValueMemberL)
+			if sources == nil {
+				continue
+			}
+			for _, v := range sources.Value {
+				if sv, ok := v.(*types.AttributeValueMemberS); ok {
+					r.RequireFrom = append(r.RequireFrom, audit.RequireSource{Tag: tag, Source: sv.Value})
+				}
+			}
+		}
 	}
 	if t := d.str("time"); t != "" {
 		var err error

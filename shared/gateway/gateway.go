@@ -215,6 +215,7 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 		s.engine.Gate, _ = g.Observer.(engine.Gate)
 	}
 	s.engine.Keys, _ = g.Deps.Keys.(llm.KeyInvalidator)
+	g.warnTimeouts(s.table, cfg)
 	for i := range cfg.Providers {
 		p := &cfg.Providers[i]
 		factory := g.Providers[p.Type]
@@ -236,6 +237,42 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 		s.keys[[sha256.Size]byte(digest)] = keyEntry{key: k, digest: [sha256.Size]byte(digest)}
 	}
 	return s, nil
+}
+
+// warnTimeouts logs, as a configuration warning with the numbers, each
+// route whose timeouts cannot fit the deployment's ceiling (on Lambda, the
+// function's timeout less a margin): the ceiling would cut its requests
+// first, as 504s, before the fallbacks the route counts on.
+func (g *Gateway) warnTimeouts(t *route.Table, cfg *config.Config) {
+	ceiling := g.MaxDuration
+	if ceiling <= 0 {
+		return
+	}
+	for _, r := range cfg.Routes {
+		rt, ok := t.Lookup(r.Name)
+		if !ok {
+			continue
+		}
+		var worst time.Duration
+		var what string
+		for _, tg := range rt.Targets {
+			if tg.Timeout > worst {
+				worst, what = tg.Timeout, "the timeout of target "+tg.Model.ID
+			}
+		}
+		if rt.Timeout > ceiling {
+			g.logger().Warn("config: a route's timeout is longer than the deployment allows a request",
+				"route", rt.Name, "route_timeout", rt.Timeout.String(), "max_duration", ceiling.String())
+		}
+		if worst > ceiling {
+			g.logger().Warn("config: a target's timeout is longer than the deployment allows a request",
+				"route", rt.Name, "target", what, "timeout", worst.String(), "max_duration", ceiling.String())
+		}
+		if rt.StreamIdle > ceiling {
+			g.logger().Warn("config: a route's stream_idle_timeout is longer than the deployment allows a request",
+				"route", rt.Name, "stream_idle_timeout", rt.StreamIdle.String(), "max_duration", ceiling.String())
+		}
+	}
 }
 
 // priced is cfg with a price for every model: its own, else the list price

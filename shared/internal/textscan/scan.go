@@ -89,6 +89,8 @@ type Stats struct {
 	// LongLetters counts the Latin letters past the sixth of each word: long
 	// words take more than one token.
 	LongLetters int
+	LatinExt    int // Latin letters outside ASCII (accented, fullwidth)
+	StopWords   int // Latin words that are a stopword of some language
 	Digits      int
 	DigitGroups int // ceil(len/3) per run of digits, as o200k splits them
 	Punct       int // ASCII punctuation, symbols and control characters
@@ -113,6 +115,8 @@ func (s *Stats) Add(o *Stats) {
 	s.Upper += o.Upper
 	s.CaseSplits += o.CaseSplits
 	s.LongLetters += o.LongLetters
+	s.LatinExt += o.LatinExt
+	s.StopWords += o.StopWords
 	s.Digits += o.Digits
 	s.DigitGroups += o.DigitGroups
 	s.Punct += o.Punct
@@ -180,200 +184,247 @@ const (
 // longWord is the word length past which LongLetters counts.
 const longWord = 6
 
-// scanner is the state of one walk.
-type scanner struct {
-	st        *Stats
-	run       uint8
-	runLen    int
-	oneSpace  bool   // the whitespace run is a single ' '
-	key       uint64 // the current Latin word's first 8 bytes, lowercased
-	keyLen    int    // bytes of the word so far (may exceed 8)
-	prevLower bool
-}
-
 // Scan adds the counts of text to st.
+//
+// It is one function over local state, with tight loops for runs of ASCII
+// letters, spaces, digits and punctuation, because it runs on every request:
+// about 3 ns a byte.
 func Scan(text string, st *Stats) {
-	sc := scanner{st: st}
 	st.Bytes += len(text)
+	var (
+		run       uint8  // kind of the current run
+		runLen    int    // its length (letters for words, digits for numbers)
+		oneSpace  bool   // the whitespace run is a single space
+		key       uint64 // the current Latin word's first 8 bytes, lowercased
+		keyLen    int    // the word's length in bytes (may exceed 8)
+		prevLower uint8  // the last Latin letter was small
+	)
 	for i := 0; i < len(text); {
 		c := text[i]
 		if c < utf8.RuneSelf {
-			i++
-			switch cl := asciiClass[c]; cl {
+			switch asciiClass[c] {
 			case cLower, cUpper:
-				sc.latin(cl == cUpper)
-				sc.pack(c | 0x20)
+				if run != runLatin {
+					endRun(st, run, runLen, oneSpace, key, keyLen)
+					run, runLen, key, keyLen, prevLower = runLatin, 0, 0, 0, 0
+				}
+				j, upper, splits := i, 0, 0
+				for ; j < len(text); j++ {
+					c := text[j]
+					f := letterFlags[c]
+					if f == 0 {
+						break
+					}
+					up := f >> 1 // 1 for a capital
+					upper += int(up)
+					splits += int(up & prevLower)
+					prevLower = f & 1
+					if keyLen < 8 {
+						key |= uint64(c|0x20) << (8 * keyLen)
+					}
+					keyLen++
+				}
+				runLen += j - i
+				st.Letters[Latin] += j - i
+				st.Upper += upper
+				st.CaseSplits += splits
+				i = j
 			case cSpace, cWS, cNewline:
-				sc.space(cl)
+				if run != runWS {
+					if c == ' ' && (i+1 == len(text) || spaceFlags[text[i+1]] == 0) {
+						// A single space between words: the commonest run.
+						endRun(st, run, runLen, oneSpace, key, keyLen)
+						run = runNone
+						st.Spaces++
+						i++
+						continue
+					}
+					endRun(st, run, runLen, oneSpace, key, keyLen)
+					run, runLen, oneSpace = runWS, 0, c == ' '
+				} else {
+					oneSpace = false
+				}
+				j := i
+				for ; j < len(text); j++ {
+					f := spaceFlags[text[j]]
+					if f == 0 {
+						break
+					}
+					st.Newlines += int(f >> 1)
+				}
+				if j-i > 1 {
+					oneSpace = false
+				}
+				runLen += j - i
+				i = j
 			case cDigit:
-				sc.digit()
+				if run != runDigit {
+					endRun(st, run, runLen, oneSpace, key, keyLen)
+					run, runLen = runDigit, 0
+				}
+				j := i
+				for j < len(text) && '0' <= text[j] && text[j] <= '9' {
+					j++
+				}
+				after := runLen + j - i
+				st.DigitGroups += (after+2)/3 - (runLen+2)/3
+				st.Digits += j - i
+				runLen = after
+				i = j
 			default:
-				sc.punct(false, 1)
+				if run != runPunct {
+					endRun(st, run, runLen, oneSpace, key, keyLen)
+					run = runPunct
+				}
+				j := i
+				for j < len(text) && text[j] < utf8.RuneSelf && asciiClass[text[j]] == cPunct {
+					j++
+				}
+				st.Punct += j - i
+				i = j
 			}
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(text[i:])
+
+		r, size := decode(text, i)
 		i += size
-		cl, script := classify(r)
+		cl, script := classifyFast(r)
 		switch cl {
 		case cUpper, cLower:
-			sc.latinRune(r, cl == cUpper)
+			if run != runLatin {
+				endRun(st, run, runLen, oneSpace, key, keyLen)
+				run, runLen, key, keyLen, prevLower = runLatin, 0, 0, 0, 0
+			}
+			runLen++
+			st.Letters[Latin]++
+			st.LatinExt++
+			if cl == cUpper {
+				st.Upper++
+				st.CaseSplits += int(prevLower)
+				prevLower = 0
+				r = unicode.ToLower(r)
+			} else {
+				prevLower = 1
+			}
+			if h := hintOf(r); h != 0 {
+				for l := range NumLatinLangs {
+					st.Hint[l] += int(h >> l & 1)
+				}
+			}
+			var buf [utf8.UTFMax]byte
+			for _, b := range buf[:utf8.EncodeRune(buf[:], r)] {
+				if keyLen < 8 {
+					key |= uint64(b) << (8 * keyLen)
+				}
+				keyLen++
+			}
 		case cLetter:
-			sc.letter(script)
+			if run != runLetter+uint8(script) {
+				endRun(st, run, runLen, oneSpace, key, keyLen)
+				run, runLen = runLetter+uint8(script), 0
+			}
+			runLen++
+			st.Letters[script]++
 			if script == Cyrillic || script == Arabic {
-				sc.mark(r)
+				if m := markOf(r); m >= 0 {
+					st.Marks[m]++
+				}
 			}
 		case cMark:
-			if sc.run >= runLetter {
-				st.Letters[sc.run-runLetter]++
-				sc.runLen++
-				sc.keyLen += size // a decomposed accent: not looked up as a stopword
-			} else {
-				sc.punct(true, size)
+			if run >= runLetter {
+				st.Letters[run-runLetter]++
+				runLen++
+				keyLen += size // a decomposed accent: not looked up as a stopword
+				continue
 			}
+			fallthrough
+		default: // punctuation and symbols
+			if run != runPunct {
+				endRun(st, run, runLen, oneSpace, key, keyLen)
+				run = runPunct
+			}
+			st.Wide++
+			st.WideBytes += size
 		case cDigit:
-			sc.digit()
+			if run != runDigit {
+				endRun(st, run, runLen, oneSpace, key, keyLen)
+				run, runLen = runDigit, 0
+			}
+			if runLen%3 == 0 {
+				st.DigitGroups++
+			}
+			runLen++
+			st.Digits++
 		case cSpace, cWS, cNewline:
-			sc.space(cl)
+			if run != runWS {
+				endRun(st, run, runLen, oneSpace, key, keyLen)
+				run, runLen, oneSpace = runWS, 0, cl == cSpace
+			} else {
+				oneSpace = false
+			}
+			runLen++
+			if cl == cNewline {
+				st.Newlines++
+			}
 		case cIgnore:
-		default:
-			sc.punct(true, size)
 		}
 	}
-	sc.flush()
+	endRun(st, run, runLen, oneSpace, key, keyLen)
 }
 
-// flush closes the current run.
-func (sc *scanner) flush() {
-	st := sc.st
+const runLatin = runLetter + uint8(Latin)
+
+// endRun adds what is known only at the end of a run: words, long letters,
+// stopwords, single spaces against other whitespace runs.
+func endRun(st *Stats, run uint8, runLen int, oneSpace bool, key uint64, keyLen int) {
 	switch {
-	case sc.run == runWS:
-		if sc.oneSpace {
+	case run == runNone:
+	case run == runWS:
+		if oneSpace {
 			st.Spaces++
 		} else {
 			st.SpaceRuns++
 		}
-	case sc.run == runPunct:
+	case run == runPunct:
 		st.PunctRuns++
-	case sc.run >= runLetter:
-		script := Script(sc.run - runLetter)
-		st.Words[script]++
-		if script == Latin {
-			if sc.runLen > longWord {
-				st.LongLetters += sc.runLen - longWord
-			}
-			if sc.keyLen <= 8 {
-				if m := stopwords.lookup(sc.key); m != 0 {
-					for l := range NumLatinLangs {
-						if m&(1<<l) != 0 {
-							st.Stop[l]++
-						}
-					}
+	case run == runLatin:
+		st.Words[Latin]++
+		if runLen > longWord {
+			st.LongLetters += runLen - longWord
+		}
+		if keyLen <= 8 {
+			if m := stopwords.lookup(key); m != 0 {
+				st.StopWords++
+				for l := range NumLatinLangs {
+					st.Stop[l] += int(m >> l & 1)
 				}
 			}
 		}
-	}
-	sc.run = runNone
-}
-
-func (sc *scanner) start(run uint8) {
-	if sc.run != runNone {
-		sc.flush()
-	}
-	sc.run = run
-	sc.runLen = 0
-}
-
-// latin counts a Latin letter; the caller packs its lowercase bytes.
-func (sc *scanner) latin(upper bool) {
-	if sc.run != runLetter+uint8(Latin) {
-		sc.start(runLetter + uint8(Latin))
-		sc.key, sc.keyLen, sc.prevLower = 0, 0, false
-	}
-	st := sc.st
-	st.Letters[Latin]++
-	sc.runLen++
-	if upper {
-		st.Upper++
-		if sc.prevLower {
-			st.CaseSplits++
-		}
-	}
-	sc.prevLower = !upper
-}
-
-// pack appends a byte of the current Latin word to its key.
-func (sc *scanner) pack(b byte) {
-	if sc.keyLen < 8 {
-		sc.key |= uint64(b) << (8 * sc.keyLen)
-	}
-	sc.keyLen++
-}
-
-// latinRune counts a Latin letter outside ASCII.
-func (sc *scanner) latinRune(r rune, upper bool) {
-	if h := hintOf(r); h != 0 {
-		for l := range NumLatinLangs {
-			if h&(1<<l) != 0 {
-				sc.st.Hint[l]++
-			}
-		}
-	}
-	sc.latin(upper)
-	if upper {
-		r = unicode.ToLower(r)
-	}
-	var buf [utf8.UTFMax]byte
-	for _, b := range buf[:utf8.EncodeRune(buf[:], r)] {
-		sc.pack(b)
+	case run > runLetter:
+		st.Words[run-runLetter]++
 	}
 }
 
-func (sc *scanner) letter(script Script) {
-	if sc.run != runLetter+uint8(script) {
-		sc.start(runLetter + uint8(script))
+// letterFlags is 1 for an ASCII small letter, 2 for a capital, 0 otherwise.
+var letterFlags = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = 1
+		t[c-'a'+'A'] = 2
 	}
-	sc.st.Letters[script]++
-	sc.runLen++
-}
+	return t
+}()
 
-func (sc *scanner) digit() {
-	if sc.run != runDigit {
-		sc.start(runDigit)
+// spaceFlags is 1 for ASCII whitespace, 3 for a newline, 0 otherwise.
+var spaceFlags = func() (t [256]uint8) {
+	for _, c := range " \t\r\v\f" {
+		t[c] = 1
 	}
-	if sc.runLen%3 == 0 {
-		sc.st.DigitGroups++
-	}
-	sc.runLen++
-	sc.st.Digits++
-}
+	t['\n'] = 3
+	return t
+}()
 
-func (sc *scanner) punct(wide bool, size int) {
-	if sc.run != runPunct {
-		sc.start(runPunct)
-	}
-	if wide {
-		sc.st.Wide++
-		sc.st.WideBytes += size
-	} else {
-		sc.st.Punct++
-	}
-}
-
-func (sc *scanner) space(cl uint8) {
-	if sc.run != runWS {
-		sc.start(runWS)
-		sc.oneSpace = cl == cSpace
-	} else {
-		sc.oneSpace = false
-	}
-	if cl == cNewline {
-		sc.st.Newlines++
-	}
-}
-
-// mark counts the Cyrillic and Arabic letters that tell languages apart.
-func (sc *scanner) mark(r rune) {
+// markOf returns which of the Marks a Cyrillic or Arabic letter is, or -1.
+func markOf(r rune) int {
 	m := -1
 	switch r {
 	case 'ы', 'Ы', 'э', 'Э', 'ё', 'Ё':
@@ -391,9 +442,7 @@ func (sc *scanner) mark(r rune) {
 	case 'ٹ', 'ڈ', 'ڑ', 'ں', 'ے', 'ھ', 'ہ':
 		m = MarkUr
 	}
-	if m >= 0 {
-		sc.st.Marks[m]++
-	}
+	return m
 }
 
 // hintOf returns the languages (bit En…Nl) an accented Latin letter suggests.
@@ -610,6 +659,51 @@ func classify(r rune) (uint8, Script) {
 		return cIgnore, 0 // tags and variation selectors
 	}
 	return generic(r)
+}
+
+// decode is utf8.DecodeRuneInString with the two- and three-byte forms
+// inlined: every letter outside ASCII below U+10000 takes one of them.
+func decode(text string, i int) (rune, int) {
+	c := text[i]
+	switch {
+	case c >= 0xC2 && c < 0xE0 && i+1 < len(text) && text[i+1]&0xC0 == 0x80:
+		return rune(c&0x1F)<<6 | rune(text[i+1]&0x3F), 2
+	case c >= 0xE0 && c < 0xF0 && i+2 < len(text) && text[i+1]&0xC0 == 0x80 && text[i+2]&0xC0 == 0x80:
+		r := rune(c&0x0F)<<12 | rune(text[i+1]&0x3F)<<6 | rune(text[i+2]&0x3F)
+		if r >= 0x800 && (r < 0xD800 || r > 0xDFFF) {
+			return r, 3
+		}
+	}
+	return utf8.DecodeRuneInString(text[i:])
+}
+
+// blocks holds classify's answer for each 128-rune block of the BMP in which
+// it is the same for every rune (class+1 in the high byte, script in the
+// low), 0 where the block is mixed.
+var blocks = func() (t [0x10000 >> 7]uint16) {
+	for b := range t {
+		base := rune(b) << 7
+		cl, script := classify(base)
+		same := true
+		for r := base + 1; r < base+128 && same; r++ {
+			c2, s2 := classify(r)
+			same = c2 == cl && s2 == script
+		}
+		if same {
+			t[b] = uint16(cl+1)<<8 | uint16(script)
+		}
+	}
+	return t
+}()
+
+// classifyFast is classify through the blocks table where it can.
+func classifyFast(r rune) (uint8, Script) {
+	if r < 0x10000 {
+		if b := blocks[r>>7]; b != 0 {
+			return uint8(b>>8) - 1, Script(b)
+		}
+	}
+	return classify(r)
 }
 
 func latinCase(r rune) uint8 {

@@ -47,7 +47,7 @@ func TestScan(t *testing.T) {
 		{"cyrillic marks", "Это тест, і все.", func(st *Stats) []int {
 			return []int{st.Letters[Cyrillic], st.Words[Cyrillic], st.Marks[MarkRu], st.Marks[MarkUk]}
 		}, []int{11, 4, 1, 1}},
-		{"persian letters", "می‌خواهم یک کتاب", func(st *Stats) []int {
+		{"persian letters", "می\u200cخواهم یک کتاب", func(st *Stats) []int {
 			return []int{st.Letters[Arabic], st.Words[Arabic], st.Marks[MarkFa], st.Marks[MarkAr]}
 		}, []int{13, 3, 4, 0}},
 		{"indic blocks", "नमस्ते বাংলা தமிழ்", func(st *Stats) []int {

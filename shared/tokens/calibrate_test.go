@@ -1,0 +1,139 @@
+package tokens
+
+import (
+	"cmp"
+	"flag"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/llm-router/router/shared/internal/textscan"
+)
+
+var calibrate = flag.Bool("calibrate", false, "fit the coefficients to the corpus and print them")
+
+// TestCalibrate fits openaiCoef and anthropicRatio to the corpus and prints
+// them as Go source, with the distribution they give and a two-fold
+// cross-validation. It runs only with -calibrate:
+//
+//	go test ./shared/tokens -run TestCalibrate -calibrate -v
+func TestCalibrate(t *testing.T) {
+	if !*calibrate {
+		t.Skip("run with -calibrate to refit the coefficients")
+	}
+	samples := loadCorpus(t)
+	truth := o200k(t, samples)
+	xs := make([][]float64, len(samples))
+	for i, s := range samples {
+		var st textscan.Stats
+		textscan.Scan(s.text, &st)
+		x := features(&st)
+		xs[i] = x[:]
+	}
+
+	// Two-fold cross-validation: fit on alternate samples, measure the rest.
+	for fold := range 2 {
+		var fitX, testX [][]float64
+		var fitY, testY []float64
+		for i := range samples {
+			if i%2 == fold {
+				fitX, fitY = append(fitX, xs[i]), append(fitY, truth[i])
+			} else {
+				testX, testY = append(testX, xs[i]), append(testY, truth[i])
+			}
+		}
+		c := withMargin(nnls(fitX, fitY), fitX, fitY)
+		t.Logf("fold %d, held out: %v", fold, distribution(fitRatios(c, testX, testY)))
+	}
+
+	c := withMargin(nnls(xs, truth), xs, truth)
+	all := fitRatios(c, xs, truth)
+	t.Logf("all: %v", distribution(all))
+	order := make([]int, len(all))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(all[a], all[b]) })
+	for _, i := range append(order[:8:8], order[len(order)-8:]...) {
+		t.Logf("%-22s true %4.0f ratio %.2f  %.40q", samples[i].name, truth[i], all[i], samples[i].text)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "var openaiCoef = [numFeatures]float64{\n")
+	for i, v := range c {
+		fmt.Fprintf(&b, "\t%s: %.4f,\n", "f"+featureNames[i], v)
+	}
+	b.WriteString("}\n")
+	t.Log("\n" + b.String())
+
+	// Claude: the same fit against the reconstruction's counts times 1.1.
+	claude := claudeCounts(t, samples)
+	for i := range claude {
+		claude[i] *= 1.1
+	}
+	a := withMargin(nnls(xs, claude), xs, claude)
+	t.Logf("claude, all: %v", distribution(fitRatios(a, xs, claude)))
+	b.Reset()
+	for i, v := range a {
+		fmt.Fprintf(&b, "\t%s: %.4f,\n", "f"+featureNames[i], v)
+	}
+	t.Log("\nvar anthropicCoef = [numFeatures]float64{\n" + b.String() + "}\n")
+}
+
+// nnls fits non-negative coefficients c minimizing the sum over samples of
+// (c·x - y)²/y, by coordinate descent: relative error, damped for tiny texts.
+func nnls(xs [][]float64, ys []float64) []float64 {
+	n := len(xs[0])
+	a := make([][]float64, n)
+	for i := range a {
+		a[i] = make([]float64, n)
+	}
+	b := make([]float64, n)
+	for s, x := range xs {
+		w := 1 / ys[s]
+		for i := range x {
+			b[i] += w * x[i] * ys[s]
+			for j := range x {
+				a[i][j] += w * x[i] * x[j]
+			}
+		}
+	}
+	c := make([]float64, n)
+	for range 20000 {
+		for i := range c {
+			if a[i][i] == 0 {
+				continue
+			}
+			var ac float64
+			for j := range c {
+				ac += a[i][j] * c[j]
+			}
+			c[i] = max(0, c[i]+(b[i]-ac)/a[i][i])
+		}
+	}
+	return c
+}
+
+// withMargin scales c so that the estimate reaches the truth on 95% of the
+// samples, plus 2% for texts unlike the corpus.
+func withMargin(c []float64, xs [][]float64, ys []float64) []float64 {
+	d := distribution(fitRatios(c, xs, ys))
+	m := 1.02 / d.p5
+	for i := range c {
+		c[i] = math.Round(c[i]*m*10000) / 10000
+	}
+	return c
+}
+
+func fitRatios(c []float64, xs [][]float64, ys []float64) []float64 {
+	out := make([]float64, len(xs))
+	for s, x := range xs {
+		var sum float64
+		for i := range x {
+			sum += c[i] * x[i]
+		}
+		out[s] = max(1, math.Ceil(sum)) / ys[s]
+	}
+	return out
+}

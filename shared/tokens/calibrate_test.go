@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	tiktoken "github.com/pkoukk/tiktoken-go"
+
 	"github.com/llm-router/router/shared/internal/textscan"
 )
 
@@ -51,14 +53,7 @@ func TestCalibrate(t *testing.T) {
 	c := withMargin(nnls(xs, truth), xs, truth)
 	all := fitRatios(c, xs, truth)
 	t.Logf("all: %v", distribution(all))
-	order := make([]int, len(all))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(all[a], all[b]) })
-	for _, i := range append(order[:8:8], order[len(order)-8:]...) {
-		t.Logf("%-22s true %4.0f ratio %.2f  %.40q", samples[i].name, truth[i], all[i], samples[i].text)
-	}
+	logOutliers(t, samples, truth, all)
 	var b strings.Builder
 	fmt.Fprintf(&b, "var openaiCoef = [numFeatures]float64{\n")
 	for i, v := range c {
@@ -67,18 +62,44 @@ func TestCalibrate(t *testing.T) {
 	b.WriteString("}\n")
 	t.Log("\n" + b.String())
 
+	// For the record: the fitted openai estimate against cl100k_base, the
+	// encoding of GPT-4 and GPT-3.5.
+	enc, err := tiktoken.GetEncoding("cl100k_base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := make([]float64, len(samples))
+	for i, s := range samples {
+		legacy[i] = float64(len(enc.Encode(s.text, nil, nil)))
+	}
+	t.Logf("openai estimate against cl100k_base: %v", distribution(fitRatios(c, xs, legacy)))
+
 	// Claude: the same fit against the reconstruction's counts times 1.1.
 	claude := claudeCounts(t, samples)
 	for i := range claude {
 		claude[i] *= 1.1
 	}
 	a := withMargin(nnls(xs, claude), xs, claude)
-	t.Logf("claude, all: %v", distribution(fitRatios(a, xs, claude)))
+	claudeAll := fitRatios(a, xs, claude)
+	t.Logf("claude, all: %v", distribution(claudeAll))
+	logOutliers(t, samples, claude, claudeAll)
 	b.Reset()
 	for i, v := range a {
 		fmt.Fprintf(&b, "\t%s: %.4f,\n", "f"+featureNames[i], v)
 	}
 	t.Log("\nvar anthropicCoef = [numFeatures]float64{\n" + b.String() + "}\n")
+}
+
+// logOutliers logs the samples estimated lowest and highest.
+func logOutliers(t *testing.T, samples []sample, truth, r []float64) {
+	order := make([]int, len(r))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(r[a], r[b]) })
+	for _, i := range append(order[:6:6], order[len(order)-6:]...) {
+		t.Logf("%-22s true %4.0f ratio %.2f  %.40q", samples[i].name, truth[i], r[i], samples[i].text)
+	}
 }
 
 // nnls fits non-negative coefficients c minimizing the sum over samples of

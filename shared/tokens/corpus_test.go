@@ -122,20 +122,26 @@ func ratios(samples []sample, truth []float64, f Family) []float64 {
 	return out
 }
 
-// logByKind logs the distribution per kind of text and for the corpus.
-func logByKind(t *testing.T, samples []sample, r []float64) {
+// logByKind logs the distribution per kind of text, for the samples of at
+// least 200 true tokens (where a context window is at stake) and for all.
+func logByKind(t *testing.T, samples []sample, truth, r []float64) {
 	t.Helper()
 	byKind := map[string][]float64{}
 	var kinds []string
+	var large []float64
 	for i, s := range samples {
 		if byKind[s.kind] == nil {
 			kinds = append(kinds, s.kind)
 		}
 		byKind[s.kind] = append(byKind[s.kind], r[i])
+		if truth[i] >= 200 {
+			large = append(large, r[i])
+		}
 	}
 	for _, k := range kinds {
 		t.Logf("%-14s n=%3d  %v", k, len(byKind[k]), distribution(byKind[k]))
 	}
+	t.Logf("%-14s n=%3d  %v", ">=200 tokens", len(large), distribution(large))
 	t.Logf("%-14s n=%3d  %v", "all", len(r), distribution(r))
 }
 
@@ -143,8 +149,9 @@ func logByKind(t *testing.T, samples []sample, r []float64) {
 // corpus: it may fall short on at most 5% of the samples, and never by much.
 func TestAccuracyOpenAI(t *testing.T) {
 	samples := loadCorpus(t)
-	r := ratios(samples, o200k(t, samples), OpenAI)
-	logByKind(t, samples, r)
+	truth := o200k(t, samples)
+	r := ratios(samples, truth, OpenAI)
+	logByKind(t, samples, truth, r)
 	d := distribution(r)
 	if d.p5 < 1 {
 		t.Errorf("p5 of estimate/true = %.3f, want >= 1", d.p5)
@@ -168,7 +175,7 @@ func TestAccuracyAnthropic(t *testing.T) {
 		claude[i] *= 1.1
 	}
 	r := ratios(samples, claude, Anthropic)
-	logByKind(t, samples, r)
+	logByKind(t, samples, claude, r)
 	if d := distribution(r); d.p5 < 1 {
 		t.Errorf("p5 of estimate/claude = %.3f, want >= 1", d.p5)
 	}

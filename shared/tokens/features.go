@@ -1,15 +1,21 @@
 package tokens
 
-import "github.com/llm-router/router/shared/internal/textscan"
+import (
+	"slices"
+
+	"github.com/llm-router/router/shared/internal/textscan"
+)
 
 // The counts the estimate is linear in. Scripts are grouped by how well
 // tokenizers' vocabularies cover them.
 const (
 	fLatinWords = iota // other than stopwords
 	fStopWords
+	fForeignWords // Latin words, times the lead of another language's stopwords over English ones
 	fLatinLetters
 	fLongLetters // Latin letters past the sixth of a word
 	fLatinExt    // Latin letters outside ASCII: accents cost tokens
+	fLatinExtA   // of which past Latin-1: languages o200k covers less well
 	fUpper
 	fCaseSplits
 	fDigitGroups
@@ -19,8 +25,13 @@ const (
 	fWideBytes
 	fSpaceRuns
 	fNewlines
-	fAlphaLetters // Cyrillic, Greek, Hebrew, Arabic
-	fAlphaWords
+	fCyrillicLetters
+	fCyrillicWords
+	fCyrillicExt // Cyrillic letters outside Russian's alphabet
+	fGreekLetters
+	fGreekWords
+	fSemiticLetters // Hebrew and Arabic
+	fSemiticWords
 	fIndicLetters // Brahmic scripts of India, Armenian, Georgian
 	fIndicWords
 	fThai   // no spaces between words
@@ -33,8 +44,8 @@ const (
 )
 
 var featureNames = [numFeatures]string{
-	"LatinWords", "StopWords", "LatinLetters", "LongLetters", "LatinExt", "Upper", "CaseSplits", "DigitGroups", "Punct",
-	"PunctRuns", "Wide", "WideBytes", "SpaceRuns", "Newlines", "AlphaLetters", "AlphaWords",
+	"LatinWords", "StopWords", "ForeignWords", "LatinLetters", "LongLetters", "LatinExt", "LatinExtA", "Upper", "CaseSplits", "DigitGroups", "Punct",
+	"PunctRuns", "Wide", "WideBytes", "SpaceRuns", "Newlines", "CyrillicLetters", "CyrillicWords", "CyrillicExt", "GreekLetters", "GreekWords", "SemiticLetters", "SemiticWords",
 	"IndicLetters", "IndicWords", "Thai", "Sparse", "Han", "Kana", "Hangul",
 	"HangulWords",
 }
@@ -47,8 +58,12 @@ var group = func() (g [textscan.NumScripts][2]int) {
 			g[s] = [2]int{-1, -1}
 		case textscan.Latin:
 			g[s] = [2]int{fLatinLetters, fLatinWords}
-		case textscan.Cyrillic, textscan.Greek, textscan.Hebrew, textscan.Arabic:
-			g[s] = [2]int{fAlphaLetters, fAlphaWords}
+		case textscan.Cyrillic:
+			g[s] = [2]int{fCyrillicLetters, fCyrillicWords}
+		case textscan.Greek:
+			g[s] = [2]int{fGreekLetters, fGreekWords}
+		case textscan.Hebrew, textscan.Arabic:
+			g[s] = [2]int{fSemiticLetters, fSemiticWords}
 		case textscan.Devanagari, textscan.Bengali, textscan.Gurmukhi, textscan.Gujarati, textscan.Oriya,
 			textscan.Tamil, textscan.Telugu, textscan.Kannada, textscan.Malayalam, textscan.Armenian,
 			textscan.Georgian:
@@ -79,10 +94,15 @@ func features(st *textscan.Stats) (x [numFeatures]float64) {
 			x[g[1]] += float64(st.Words[s])
 		}
 	}
+	if en, other := st.Stop[textscan.En], slices.Max(st.Stop[textscan.En+1:]); other > en {
+		x[fForeignWords] = x[fLatinWords] * float64(other-en) / float64(other+en)
+	}
 	x[fLatinWords] -= float64(st.StopWords)
 	x[fStopWords] = float64(st.StopWords)
 	x[fLongLetters] = float64(st.LongLetters)
 	x[fLatinExt] = float64(st.LatinExt)
+	x[fLatinExtA] = float64(st.LatinExtA)
+	x[fCyrillicExt] = float64(st.CyrillicExt)
 	x[fUpper] = float64(st.Upper)
 	x[fCaseSplits] = float64(st.CaseSplits)
 	x[fDigitGroups] = float64(st.DigitGroups)
@@ -98,59 +118,73 @@ func features(st *textscan.Stats) (x [numFeatures]float64) {
 // openaiCoef are the o200k_base coefficients, margin included (see the
 // package comment for how they were fitted).
 var openaiCoef = [numFeatures]float64{
-	fLatinWords:   1.2074,
-	fStopWords:    0.9116,
-	fLatinLetters: 0.0119,
-	fLongLetters:  0.3141,
-	fLatinExt:     0.5831,
-	fUpper:        0.1125,
-	fCaseSplits:   1.0689,
-	fDigitGroups:  1.4315,
-	fPunct:        0.0000,
-	fPunctRuns:    1.0649,
-	fWide:         0.0000,
-	fWideBytes:    0.3645,
-	fSpaceRuns:    0.0000,
-	fNewlines:     0.1011,
-	fAlphaLetters: 0.0408,
-	fAlphaWords:   1.8693,
-	fIndicLetters: 0.3708,
-	fIndicWords:   0.3728,
-	fThai:         0.4339,
-	fSparse:       2.7969,
-	fHan:          0.7988,
-	fKana:         0.8640,
-	fHangul:       0.8487,
-	fHangulWords:  0.2880,
+	fLatinWords:      1.0846,
+	fStopWords:       0.5792,
+	fForeignWords:    0.1786,
+	fLatinLetters:    0.0504,
+	fLongLetters:     0.2183,
+	fLatinExt:        0.0000,
+	fLatinExtA:       0.8275,
+	fUpper:           0.1667,
+	fCaseSplits:      0.5728,
+	fDigitGroups:     1.3681,
+	fPunct:           0.0089,
+	fPunctRuns:       0.9972,
+	fWide:            0.3115,
+	fWideBytes:       0.3734,
+	fSpaceRuns:       0.0000,
+	fNewlines:        0.0605,
+	fCyrillicLetters: 0.0000,
+	fCyrillicWords:   2.0250,
+	fCyrillicExt:     0.9644,
+	fGreekLetters:    0.0616,
+	fGreekWords:      2.1245,
+	fSemiticLetters:  0.2263,
+	fSemiticWords:    0.8683,
+	fIndicLetters:    0.3801,
+	fIndicWords:      0.2313,
+	fThai:            0.4089,
+	fSparse:          2.7175,
+	fHan:             0.7426,
+	fKana:            0.8220,
+	fHangul:          0.5490,
+	fHangulWords:     1.1469,
 }
 
 // anthropicCoef are coefficients fitted like openaiCoef to Claude's counts
 // (see TestAccuracyAnthropic), margin included, before opus47.
 var anthropicCoef = [numFeatures]float64{
-	fLatinWords:   1.4280,
-	fStopWords:    1.3893,
-	fLatinLetters: 0.0000,
-	fLongLetters:  0.4670,
-	fLatinExt:     3.4605,
-	fUpper:        0.1333,
-	fCaseSplits:   1.0879,
-	fDigitGroups:  1.7209,
-	fPunct:        0.0000,
-	fPunctRuns:    1.2303,
-	fWide:         5.2344,
-	fWideBytes:    0.0000,
-	fSpaceRuns:    1.6815,
-	fNewlines:     0.4436,
-	fAlphaLetters: 0.0000,
-	fAlphaWords:   5.9571,
-	fIndicLetters: 2.3711,
-	fIndicWords:   0.0000,
-	fThai:         2.6257,
-	fSparse:       5.0343,
-	fHan:          1.2306,
-	fKana:         1.0849,
-	fHangul:       2.0529,
-	fHangulWords:  0.0000,
+	fLatinWords:      1.4160,
+	fStopWords:       0.9896,
+	fForeignWords:    0.5779,
+	fLatinLetters:    0.0000,
+	fLongLetters:     0.3150,
+	fLatinExt:        0.8064,
+	fLatinExtA:       3.3820,
+	fUpper:           0.2260,
+	fCaseSplits:      0.5748,
+	fDigitGroups:     1.2956,
+	fPunct:           0.0064,
+	fPunctRuns:       1.1444,
+	fWide:            3.4894,
+	fWideBytes:       0.0000,
+	fSpaceRuns:       0.4081,
+	fNewlines:        1.0299,
+	fCyrillicLetters: 0.6244,
+	fCyrillicWords:   0.8331,
+	fCyrillicExt:     2.4708,
+	fGreekLetters:    0.0000,
+	fGreekWords:      8.5353,
+	fSemiticLetters:  0.9600,
+	fSemiticWords:    1.8681,
+	fIndicLetters:    2.1304,
+	fIndicWords:      0.0000,
+	fThai:            2.2802,
+	fSparse:          4.6082,
+	fHan:             1.2534,
+	fKana:            1.0524,
+	fHangul:          1.8698,
+	fHangulWords:     0.0000,
 }
 
 // opus47 scales the anthropic coefficients of Latin letters, digits,
@@ -161,7 +195,7 @@ const opus47 = 1.35
 
 // latinish are the features opus47 applies to.
 var latinish = [numFeatures]bool{
-	fLatinWords: true, fStopWords: true, fLatinLetters: true, fLongLetters: true, fLatinExt: true,
+	fLatinWords: true, fStopWords: true, fForeignWords: true, fLatinLetters: true, fLongLetters: true, fLatinExt: true, fLatinExtA: true,
 	fUpper: true, fCaseSplits: true, fDigitGroups: true, fPunct: true, fPunctRuns: true,
 	fWide: true, fWideBytes: true, fSpaceRuns: true, fNewlines: true,
 }

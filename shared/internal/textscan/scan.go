@@ -90,7 +90,9 @@ type Stats struct {
 	// words take more than one token.
 	LongLetters int
 	LatinExt    int // Latin letters outside ASCII (accented, fullwidth)
+	LatinExtA   int // of which from U+0100 on: Central European, Turkish, Vietnamese
 	StopWords   int // Latin words that are a stopword of some language
+	CyrillicExt int // Cyrillic letters outside Russian's alphabet (і ї є ґ ј љ ә қ …)
 	Digits      int
 	DigitGroups int // ceil(len/3) per run of digits, as o200k splits them
 	Punct       int // ASCII punctuation, symbols and control characters
@@ -116,7 +118,9 @@ func (s *Stats) Add(o *Stats) {
 	s.CaseSplits += o.CaseSplits
 	s.LongLetters += o.LongLetters
 	s.LatinExt += o.LatinExt
+	s.LatinExtA += o.LatinExtA
 	s.StopWords += o.StopWords
+	s.CyrillicExt += o.CyrillicExt
 	s.Digits += o.Digits
 	s.DigitGroups += o.DigitGroups
 	s.Punct += o.Punct
@@ -298,6 +302,9 @@ func Scan(text string, st *Stats) {
 			runLen++
 			st.Letters[Latin]++
 			st.LatinExt++
+			if r >= 0x100 {
+				st.LatinExtA++
+			}
 			if cl == cUpper {
 				st.Upper++
 				st.CaseSplits += int(prevLower)
@@ -328,6 +335,9 @@ func Scan(text string, st *Stats) {
 			if script == Cyrillic || script == Arabic {
 				if m := markOf(r); m >= 0 {
 					st.Marks[m]++
+				}
+				if script == Cyrillic && (r < 0x410 || r > 0x44F) && r != 0x401 && r != 0x451 {
+					st.CyrillicExt++
 				}
 			}
 		case cMark:
@@ -676,25 +686,6 @@ func decode(text string, i int) (rune, int) {
 	}
 	return utf8.DecodeRuneInString(text[i:])
 }
-
-// blocks holds classify's answer for each 128-rune block of the BMP in which
-// it is the same for every rune (class+1 in the high byte, script in the
-// low), 0 where the block is mixed.
-var blocks = func() (t [0x10000 >> 7]uint16) {
-	for b := range t {
-		base := rune(b) << 7
-		cl, script := classify(base)
-		same := true
-		for r := base + 1; r < base+128 && same; r++ {
-			c2, s2 := classify(r)
-			same = c2 == cl && s2 == script
-		}
-		if same {
-			t[b] = uint16(cl+1)<<8 | uint16(script)
-		}
-	}
-	return t
-}()
 
 // classifyFast is classify through the blocks table where it can.
 func classifyFast(r rune) (uint8, Script) {

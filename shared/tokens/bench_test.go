@@ -6,6 +6,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	tiktoken "github.com/pkoukk/tiktoken-go"
+	tiktokenloader "github.com/pkoukk/tiktoken-go-loader"
+
 	"github.com/llm-router/router/shared/lang"
 )
 
@@ -83,6 +86,26 @@ func BenchmarkAddDetect(b *testing.B) {
 				for f := range numFamilies {
 					c.Tokens(f)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkTiktoken is the offline tokenizer this package was measured
+// against, counting the same prompts exactly: the alternative to estimating.
+func BenchmarkTiktoken(b *testing.B) {
+	tiktoken.SetBpeLoader(tiktokenloader.NewOfflineLoader())
+	enc, err := tiktoken.GetEncoding("o200k_base")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range benchPrompts {
+		text := prompt4K(b, p.files...)
+		b.Run(p.name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				enc.Encode(text, nil, nil)
 			}
 		})
 	}

@@ -137,7 +137,7 @@ func nnls(xs [][]float64, ys []float64) []float64 {
 }
 
 // withMargin scales c so that the estimate reaches the truth on 95% of the
-// samples, plus 2% for texts unlike the corpus.
+// samples, with 2% to spare for texts unlike the corpus.
 func withMargin(c []float64, xs [][]float64, ys []float64) []float64 {
 	d := distribution(fitRatios(c, xs, ys))
 	m := 1.02 / d.p5

@@ -42,6 +42,14 @@ func TestDetect(t *testing.T) {
 		{"armenian", "Բարև, ինչպե՞ս ես։ Այսօր շատ գեղեցիկ օր է։", Armenian, "hy"},
 		{"amharic", "ሰላም፣ እንዴት ነህ? ዛሬ በጣም ጥሩ ቀን ነው።", Ethiopic, "am"},
 
+		{"short spanish", "Hola, ¿cómo estás?", Latin, "es"},
+		{"short french", "Bonjour, comment ça va ?", Latin, "fr"},
+		{"short german", "Guten Morgen, wie geht es dir?", Latin, "de"},
+		{"short italian", "Ciao, come stai?", Latin, "it"},
+		{"short dutch", "Hoe gaat het met je?", Latin, "nl"},
+		{"short portuguese without stopwords", "Olá, tudo bem?", Latin, "und"},
+		{"polish is not one of the seven", "Dzień dobry, chciałbym zmienić termin wizyty.", Latin, "und"},
+
 		// Mixed scripts: the weighted majority decides.
 		{"english quoting chinese", `What does "塞翁失马，焉知非福" mean, and when would someone say it? Please explain the story.`, Latin, "en"},
 		{"chinese with english terms", "请帮我优化这个 React 组件，useEffect 里面的 fetch 请求在组件卸载之后还会调用 setState。", Han, "zh"},

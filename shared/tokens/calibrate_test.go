@@ -46,11 +46,11 @@ func TestCalibrate(t *testing.T) {
 				testX, testY = append(testX, xs[i]), append(testY, truth[i])
 			}
 		}
-		c := withMargin(nnls(fitX, fitY), fitX, fitY)
+		c := withMargin(nnls(fitX, fitY, floors[:]), fitX, fitY)
 		t.Logf("fold %d, held out: %v", fold, distribution(fitRatios(c, testX, testY)))
 	}
 
-	c := withMargin(nnls(xs, truth), xs, truth)
+	c := withMargin(nnls(xs, truth, floors[:]), xs, truth)
 	all := fitRatios(c, xs, truth)
 	t.Logf("all: %v", distribution(all))
 	logOutliers(t, samples, truth, all)
@@ -79,7 +79,7 @@ func TestCalibrate(t *testing.T) {
 	for i := range claude {
 		claude[i] *= 1.1
 	}
-	a := withMargin(nnls(xs, claude), xs, claude)
+	a := withMargin(nnls(xs, claude, floors[:]), xs, claude)
 	claudeAll := fitRatios(a, xs, claude)
 	t.Logf("claude, all: %v", distribution(claudeAll))
 	logOutliers(t, samples, claude, claudeAll)
@@ -102,9 +102,10 @@ func logOutliers(t *testing.T, samples []sample, truth, r []float64) {
 	}
 }
 
-// nnls fits non-negative coefficients c minimizing the sum over samples of
-// (c·x - y)²/y, by coordinate descent: relative error, damped for tiny texts.
-func nnls(xs [][]float64, ys []float64) []float64 {
+// nnls fits coefficients c, each at least its floor, minimizing the sum over
+// samples of (c·x - y)²/y, by coordinate descent: relative error, damped for
+// tiny texts.
+func nnls(xs [][]float64, ys []float64, floor []float64) []float64 {
 	n := len(xs[0])
 	a := make([][]float64, n)
 	for i := range a {
@@ -120,7 +121,7 @@ func nnls(xs [][]float64, ys []float64) []float64 {
 			}
 		}
 	}
-	c := make([]float64, n)
+	c := slices.Clone(floor)
 	for range 20000 {
 		for i := range c {
 			if a[i][i] == 0 {
@@ -130,7 +131,7 @@ func nnls(xs [][]float64, ys []float64) []float64 {
 			for j := range c {
 				ac += a[i][j] * c[j]
 			}
-			c[i] = max(0, c[i]+(b[i]-ac)/a[i][i])
+			c[i] = max(floor[i], c[i]+(b[i]-ac)/a[i][i])
 		}
 	}
 	return c
@@ -139,10 +140,22 @@ func nnls(xs [][]float64, ys []float64) []float64 {
 // withMargin scales c so that the estimate reaches the truth on 95% of the
 // samples, with 2% to spare for texts unlike the corpus.
 func withMargin(c []float64, xs [][]float64, ys []float64) []float64 {
-	d := distribution(fitRatios(c, xs, ys))
-	m := 1.02 / d.p5
-	for i := range c {
-		c[i] = math.Round(c[i]*m*10000) / 10000
+	scale := func(c []float64, m float64) []float64 {
+		out := make([]float64, len(c))
+		for i := range c {
+			out[i] = max(floors[i], math.Ceil(c[i]*m*10000)/10000)
+		}
+		return out
+	}
+	p5 := func(c []float64) float64 { return distribution(fitRatios(c, xs, ys)).p5 }
+	c = scale(c, 1.02/p5(c))
+	// Coefficients held at their floor do not scale, and small texts round:
+	// raise the rest in small steps until the target is met.
+	for range 100 {
+		if p5(c) >= 1.02 {
+			break
+		}
+		c = scale(c, 1.005)
 	}
 	return c
 }

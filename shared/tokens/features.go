@@ -24,7 +24,10 @@ const (
 	fWide // non-ASCII punctuation, symbols and emoji
 	fWideBytes
 	fSpaceRuns
+	fSpaceChars
+	fSpaceDigits
 	fNewlines
+	fCombining
 	fCyrillicLetters
 	fCyrillicWords
 	fCyrillicExt // Cyrillic letters outside Russian's alphabet
@@ -46,7 +49,7 @@ const (
 var featureNames = [numFeatures]string{
 	"LatinWords", "StopWords", "ForeignWords", "LatinLetters", "LongLetters", "LatinExt", "LatinExtA",
 	"Upper", "CaseSplits", "DigitGroups", "Punct", "PunctRuns", "Wide", "WideBytes", "SpaceRuns",
-	"Newlines", "CyrillicLetters", "CyrillicWords", "CyrillicExt", "GreekLetters", "GreekWords",
+	"SpaceChars", "SpaceDigits", "Newlines", "Combining", "CyrillicLetters", "CyrillicWords", "CyrillicExt", "GreekLetters", "GreekWords",
 	"SemiticLetters", "SemiticWords", "IndicLetters", "IndicWords", "Thai", "Sparse", "Han", "Kana",
 	"Hangul", "HangulWords",
 }
@@ -112,81 +115,104 @@ func features(st *textscan.Stats) (x [numFeatures]float64) {
 	x[fWide] = float64(st.Wide)
 	x[fWideBytes] = float64(st.WideBytes)
 	x[fSpaceRuns] = float64(st.SpaceRuns)
+	x[fSpaceChars] = float64(st.SpaceChars)
+	x[fSpaceDigits] = float64(st.SpaceDigits)
+	x[fCombining] = float64(st.Combining)
 	x[fNewlines] = float64(st.Newlines)
 	return x
 }
 
+// floors are the least each feature costs in o200k_base, whatever the fit
+// says, so that texts unlike the corpus are not under-estimated. BPE never
+// merges across its pre-tokens, so each word (and each part of a camelCase
+// word), group of three digits, whitespace run other than a single space,
+// and space before a digit is at least a token; long whitespace runs take a
+// token per 8 to 128 characters, repeated punctuation one per 64; a symbol
+// outside ASCII up to a token per two bytes, a combining mark two.
+var floors = [numFeatures]float64{
+	fLatinWords: 1, fStopWords: 1, fCaseSplits: 1, fCyrillicWords: 1, fGreekWords: 1,
+	fSemiticWords: 1, fIndicWords: 1, fHangulWords: 1, fDigitGroups: 1, fSpaceRuns: 1,
+	fSpaceChars: 1.0 / 8, fSpaceDigits: 1, fPunct: 1.0 / 64, fWideBytes: 0.5, fCombining: 2,
+}
+
 // openaiCoef are the o200k_base coefficients, as TestCalibrate fits them:
-// non-negative least squares on the relative error over the corpus, then
-// scaled so that the 5th percentile of estimate/true is 1.02.
+// least squares on the relative error over the corpus, each coefficient at
+// least its floor, then scaled so that the 5th percentile of estimate/true
+// is 1.02.
 var openaiCoef = [numFeatures]float64{
-	fLatinWords:      1.0846,
-	fStopWords:       0.5792,
-	fForeignWords:    0.1786,
-	fLatinLetters:    0.0504,
-	fLongLetters:     0.2183,
+	fLatinWords:      1.1947,
+	fStopWords:       1.1947,
+	fForeignWords:    0.2389,
+	fLatinLetters:    0.0000,
+	fLongLetters:     0.1451,
 	fLatinExt:        0.0000,
-	fLatinExtA:       0.8275,
-	fUpper:           0.1667,
-	fCaseSplits:      0.5728,
-	fDigitGroups:     1.3681,
-	fPunct:           0.0089,
-	fPunctRuns:       0.9972,
-	fWide:            0.3115,
-	fWideBytes:       0.3734,
-	fSpaceRuns:       0.0000,
-	fNewlines:        0.0605,
+	fLatinExtA:       1.3025,
+	fUpper:           0.1315,
+	fCaseSplits:      1.1947,
+	fDigitGroups:     1.3650,
+	fPunct:           0.3696,
+	fPunctRuns:       0.1912,
+	fWide:            0.0000,
+	fWideBytes:       0.5974,
+	fSpaceRuns:       1.1947,
+	fSpaceChars:      0.1494,
+	fSpaceDigits:     2.5333,
+	fNewlines:        0.0000,
+	fCombining:       2.3894,
 	fCyrillicLetters: 0.0000,
-	fCyrillicWords:   2.0250,
-	fCyrillicExt:     0.9644,
-	fGreekLetters:    0.0616,
-	fGreekWords:      2.1245,
-	fSemiticLetters:  0.2263,
-	fSemiticWords:    0.8683,
-	fIndicLetters:    0.3801,
-	fIndicWords:      0.2313,
-	fThai:            0.4089,
-	fSparse:          2.7175,
-	fHan:             0.7426,
-	fKana:            0.8220,
-	fHangul:          0.5490,
-	fHangulWords:     1.1469,
+	fCyrillicWords:   2.1154,
+	fCyrillicExt:     1.0941,
+	fGreekLetters:    0.0000,
+	fGreekWords:      2.5021,
+	fSemiticLetters:  0.1819,
+	fSemiticWords:    1.1947,
+	fIndicLetters:    0.1958,
+	fIndicWords:      1.1947,
+	fThai:            0.4102,
+	fSparse:          2.8170,
+	fHan:             0.8095,
+	fKana:            0.8765,
+	fHangul:          0.5484,
+	fHangulWords:     1.1947,
 }
 
 // anthropicCoef are fitted like openaiCoef, to Claude's counts (see
 // Anthropic), before opus47.
 var anthropicCoef = [numFeatures]float64{
-	fLatinWords:      1.4160,
-	fStopWords:       0.9896,
-	fForeignWords:    0.5779,
+	fLatinWords:      1.3480,
+	fStopWords:       1.1761,
+	fForeignWords:    0.6382,
 	fLatinLetters:    0.0000,
-	fLongLetters:     0.3150,
-	fLatinExt:        0.8064,
-	fLatinExtA:       3.3820,
-	fUpper:           0.2260,
-	fCaseSplits:      0.5748,
-	fDigitGroups:     1.2956,
-	fPunct:           0.0064,
-	fPunctRuns:       1.1444,
-	fWide:            3.4894,
-	fWideBytes:       0.0000,
-	fSpaceRuns:       0.4081,
-	fNewlines:        1.0299,
-	fCyrillicLetters: 0.6244,
-	fCyrillicWords:   0.8331,
-	fCyrillicExt:     2.4708,
+	fLongLetters:     0.2238,
+	fLatinExt:        0.7994,
+	fLatinExtA:       3.6857,
+	fUpper:           0.2020,
+	fCaseSplits:      1.1761,
+	fDigitGroups:     1.2470,
+	fPunct:           0.0778,
+	fPunctRuns:       0.9967,
+	fWide:            1.5322,
+	fWideBytes:       0.5881,
+	fSpaceRuns:       1.1761,
+	fSpaceChars:      0.1471,
+	fSpaceDigits:     1.1761,
+	fNewlines:        0.0354,
+	fCombining:       2.3521,
+	fCyrillicLetters: 0.5726,
+	fCyrillicWords:   1.1761,
+	fCyrillicExt:     2.4291,
 	fGreekLetters:    0.0000,
-	fGreekWords:      8.5353,
-	fSemiticLetters:  0.9600,
-	fSemiticWords:    1.8681,
-	fIndicLetters:    2.1304,
-	fIndicWords:      0.0000,
-	fThai:            2.2802,
-	fSparse:          4.6082,
-	fHan:             1.2534,
-	fKana:            1.0524,
-	fHangul:          1.8698,
-	fHangulWords:     0.0000,
+	fGreekWords:      8.5781,
+	fSemiticLetters:  1.0164,
+	fSemiticWords:    1.7206,
+	fIndicLetters:    1.8943,
+	fIndicWords:      1.1761,
+	fThai:            2.2891,
+	fSparse:          4.6767,
+	fHan:             1.3023,
+	fKana:            1.0877,
+	fHangul:          1.4974,
+	fHangulWords:     1.1761,
 }
 
 // opus47 raises the anthropic coefficients of Latin-script text, digits,
@@ -198,7 +224,7 @@ var latinish = [numFeatures]bool{
 	fLatinWords: true, fStopWords: true, fForeignWords: true, fLatinLetters: true,
 	fLongLetters: true, fLatinExt: true, fLatinExtA: true, fUpper: true, fCaseSplits: true,
 	fDigitGroups: true, fPunct: true, fPunctRuns: true, fWide: true, fWideBytes: true,
-	fSpaceRuns: true, fNewlines: true,
+	fSpaceRuns: true, fSpaceChars: true, fSpaceDigits: true, fNewlines: true, fCombining: true,
 }
 
 // geminiRatio scales the openai coefficients for Gemini (see Gemini).

@@ -101,6 +101,9 @@ type Stats struct {
 	PunctRuns   int // runs of punctuation and symbols of either kind
 	Spaces      int // single spaces, which merge into the next word's token
 	SpaceRuns   int // every other run of whitespace: newlines, indentation
+	SpaceChars  int // the characters of those runs
+	SpaceDigits int // single spaces before a digit, a token of their own
+	Combining   int // combining marks inside words (decomposed accents)
 	Newlines    int
 	Stop        [NumLatinLangs]int // Latin stopwords seen, per language
 	Hint        [NumLatinLangs]int // accented letters typical of a language
@@ -129,6 +132,9 @@ func (s *Stats) Add(o *Stats) {
 	s.PunctRuns += o.PunctRuns
 	s.Spaces += o.Spaces
 	s.SpaceRuns += o.SpaceRuns
+	s.SpaceChars += o.SpaceChars
+	s.SpaceDigits += o.SpaceDigits
+	s.Combining += o.Combining
 	s.Newlines += o.Newlines
 	for i := range s.Stop {
 		s.Stop[i] += o.Stop[i]
@@ -239,6 +245,9 @@ func Scan(text string, st *Stats) {
 						endRun(st, run, runLen, oneSpace, key, keyLen)
 						run = runNone
 						st.Spaces++
+						if i+1 < len(text) && '0' <= text[i+1] && text[i+1] <= '9' {
+							st.SpaceDigits++
+						}
 						i++
 						continue
 					}
@@ -342,6 +351,7 @@ func Scan(text string, st *Stats) {
 		case cMark:
 			if run >= runLetter {
 				st.Letters[run-runLetter]++
+				st.Combining++
 				runLen++
 				keyLen += size // a decomposed accent: not looked up as a stopword
 				continue
@@ -393,6 +403,7 @@ func endRun(st *Stats, run uint8, runLen int, oneSpace bool, key uint64, keyLen 
 			st.Spaces++
 		} else {
 			st.SpaceRuns++
+			st.SpaceChars += runLen
 		}
 	case run == runPunct:
 		st.PunctRuns++

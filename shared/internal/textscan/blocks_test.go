@@ -67,3 +67,36 @@ func TestBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestScanClassifiesEveryRune checks that Scan's own decoding and table
+// lookups agree with classify for every rune of the BMP on its own.
+func TestScanClassifiesEveryRune(t *testing.T) {
+	for r := rune(0x80); r < 0x10000; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue
+		}
+		var st Stats
+		Scan(string(r), &st)
+		cl, script := classify(r)
+		var got, want int
+		switch cl {
+		case cUpper, cLower:
+			got, want = st.Letters[Latin], 1
+		case cLetter:
+			got, want = st.Letters[script], 1
+		case cDigit:
+			got, want = st.Digits, 1
+		case cSpace:
+			got, want = st.Spaces, 1
+		case cWS, cNewline:
+			got, want = st.SpaceRuns, 1
+		case cIgnore:
+			got, want = st.Wide+st.Spaces+st.SpaceRuns+st.Digits, 0
+		default: // punctuation, and marks outside a word
+			got, want = st.Wide, 1
+		}
+		if got != want {
+			t.Fatalf("Scan(%U): class %d script %d, counted %d, want %d: %+v", r, cl, script, got, want, st)
+		}
+	}
+}

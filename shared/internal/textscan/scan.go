@@ -196,116 +196,207 @@ const longWord = 6
 
 // Scan adds the counts of text to st.
 //
-// It is one function over local state, with tight loops for runs of ASCII
-// letters, spaces, digits and punctuation, because it runs on every request.
+// It alternates between two loops, one over ASCII bytes and one over other
+// runes, each small enough for the compiler to keep its state in registers;
+// the ASCII loop takes runs of letters, spaces, digits and punctuation whole,
+// because most prompts are mostly ASCII and the scan runs on every request.
 func Scan(text string, st *Stats) {
 	st.Bytes += len(text)
-	var (
-		run       uint8  // kind of the current run
-		runLen    int    // its length (letters for words, digits for numbers)
-		oneSpace  bool   // the whitespace run is a single space
-		key       uint64 // the current Latin word's first 8 bytes, lowercased
-		keyLen    int    // the word's length in bytes (may exceed 8)
-		prevLower uint8  // the last Latin letter was small
-	)
+	var rs runState
 	for i := 0; i < len(text); {
+		if text[i] < utf8.RuneSelf {
+			i = rs.ascii(text, i, st)
+		} else {
+			i = rs.other(text, i, st)
+		}
+	}
+	endRun(st, rs.kind, rs.len, rs.oneSpace, rs.key, rs.keyLen)
+}
+
+// runState is what the scan knows of the current run between characters.
+type runState struct {
+	kind      uint8  // runNone, runWS, runDigit, runPunct or runLetter+script
+	oneSpace  bool   // the whitespace run is a single space
+	prevLower uint8  // the last Latin letter was small
+	len       int    // the run's length (letters for words, digits for numbers)
+	key       uint64 // the current Latin word's first 8 bytes, lowercased
+	keyLen    int    // the word's length in bytes (may exceed 8)
+}
+
+// ascii scans from text[i] to the next byte outside ASCII.
+func (rs *runState) ascii(text string, i int, st *Stats) int {
+	kind, runLen, oneSpace := rs.kind, rs.len, rs.oneSpace
+	key, keyLen, prevLower := rs.key, rs.keyLen, rs.prevLower
+	table := stopwords
+	var lanes uint64 // stopword hits per language, packed (see stopLanes)
+	var words uint
+	for i < len(text) {
 		c := text[i]
-		if c < utf8.RuneSelf {
-			switch asciiClass[c] {
-			case cLower, cUpper:
-				if run != runLatin {
-					endRun(st, run, runLen, oneSpace, key, keyLen)
-					run, runLen, key, keyLen, prevLower = runLatin, 0, 0, 0, 0
+		if c >= utf8.RuneSelf {
+			break
+		}
+		switch asciiClass[c] {
+		case cLower, cUpper:
+			if kind != runLatin {
+				if kind != runNone {
+					endRun(st, kind, runLen, oneSpace, key, keyLen)
 				}
-				j, upper, splits := i, 0, 0
-				for ; j < len(text); j++ {
-					c := text[j]
-					f := letterFlags[c]
-					if f == 0 {
-						break
-					}
-					up := f >> 1 // 1 for a capital
+				kind, runLen, key, keyLen, prevLower = runLatin, 0, 0, 0, 0
+			}
+			j, flags := i, uint8(0)
+			for ; j < len(text); j++ {
+				c := text[j]
+				f := letterFlags[c]
+				if f == 0 {
+					break
+				}
+				flags |= f
+				// Shifts past 63 give 0: bytes past the eighth drop out.
+				key |= uint64(c|0x20) << (8 * uint(keyLen))
+				keyLen++
+			}
+			if flags&2 != 0 {
+				// Capitals: count them and the camelCase splits, in a second
+				// pass over the word that most words do not need.
+				upper, splits := 0, 0
+				for _, c := range []byte(text[i:j]) {
+					up := letterFlags[c] >> 1
 					upper += int(up)
 					splits += int(up & prevLower)
-					prevLower = f & 1
-					if keyLen < 8 {
-						key |= uint64(c|0x20) << (8 * keyLen)
-					}
-					keyLen++
+					prevLower = letterFlags[c] & 1
 				}
-				runLen += j - i
-				st.Letters[Latin] += j - i
 				st.Upper += upper
 				st.CaseSplits += splits
-				i = j
-			case cSpace, cWS, cNewline:
-				if run != runWS {
-					if c == ' ' && (i+1 == len(text) || spaceFlags[text[i+1]] == 0) {
-						// A single space between words: the commonest run.
-						endRun(st, run, runLen, oneSpace, key, keyLen)
-						run = runNone
-						st.Spaces++
-						if i+1 < len(text) && '0' <= text[i+1] && text[i+1] <= '9' {
-							st.SpaceDigits++
-						}
-						i++
-						continue
-					}
-					endRun(st, run, runLen, oneSpace, key, keyLen)
-					run, runLen, oneSpace = runWS, 0, c == ' '
-				} else {
-					oneSpace = false
-				}
-				j := i
-				for ; j < len(text); j++ {
-					f := spaceFlags[text[j]]
-					if f == 0 {
-						break
-					}
-					st.Newlines += int(f >> 1)
-				}
-				if j-i > 1 {
-					oneSpace = false
-				}
-				runLen += j - i
-				i = j
-			case cDigit:
-				if run != runDigit {
-					endRun(st, run, runLen, oneSpace, key, keyLen)
-					run, runLen = runDigit, 0
-				}
-				j := i
-				for j < len(text) && '0' <= text[j] && text[j] <= '9' {
-					j++
-				}
-				after := runLen + j - i
-				st.DigitGroups += (after+2)/3 - (runLen+2)/3
-				st.Digits += j - i
-				runLen = after
-				i = j
-			default:
-				if run != runPunct {
-					endRun(st, run, runLen, oneSpace, key, keyLen)
-					run = runPunct
-				}
-				j := i
-				for j < len(text) && text[j] < utf8.RuneSelf && asciiClass[text[j]] == cPunct {
-					j++
-				}
-				st.Punct += j - i
-				i = j
+			} else {
+				prevLower = 1
 			}
-			continue
+			runLen += j - i
+			st.Letters[Latin] += j - i
+			i = j
+			if j == len(text) || text[j] < utf8.RuneSelf {
+				// The word ends at an ASCII byte, as most do: close it here,
+				// looking it up without a branch on what it is.
+				st.LongLetters += max(runLen-longWord, 0)
+				b := (key * table.mul) >> (64 - stopBits)
+				ks, ms := &table.keys[b], &table.masks[b]
+				m := (ms[0]&equal(ks[0], key) | ms[1]&equal(ks[1], key)) & -uint8(b2i(keyLen <= 8))
+				lanes += stopLanes[m&(1<<NumLatinLangs-1)]
+				st.StopWords += int((uint(m) + 0x7f) >> 7)
+				kind = runNone
+				if words++; words%256 == 0 {
+					addLanes(st, lanes)
+					lanes = 0
+				}
+			}
+		case cSpace, cWS, cNewline:
+			if kind != runWS {
+				if c == ' ' && (i+1 == len(text) || spaceFlags[text[i+1]] == 0) {
+					// A single space between words: the commonest run.
+					if kind != runNone {
+						endRun(st, kind, runLen, oneSpace, key, keyLen)
+					}
+					kind = runNone
+					st.Spaces++
+					if i+1 < len(text) && '0' <= text[i+1] && text[i+1] <= '9' {
+						st.SpaceDigits++
+					}
+					i++
+					continue
+				}
+				if kind != runNone {
+					endRun(st, kind, runLen, oneSpace, key, keyLen)
+				}
+				kind, runLen, oneSpace = runWS, 0, c == ' '
+			} else {
+				oneSpace = false
+			}
+			j := i
+			for ; j < len(text); j++ {
+				f := spaceFlags[text[j]]
+				if f == 0 {
+					break
+				}
+				st.Newlines += int(f >> 1)
+			}
+			if j-i > 1 {
+				oneSpace = false
+			}
+			runLen += j - i
+			i = j
+		case cDigit:
+			if kind != runDigit {
+				if kind != runNone {
+					endRun(st, kind, runLen, oneSpace, key, keyLen)
+				}
+				kind, runLen = runDigit, 0
+			}
+			j := i
+			for j < len(text) && '0' <= text[j] && text[j] <= '9' {
+				j++
+			}
+			after := runLen + j - i
+			st.DigitGroups += (after+2)/3 - (runLen+2)/3
+			st.Digits += j - i
+			runLen = after
+			i = j
+		default:
+			if kind != runPunct {
+				if kind != runNone {
+					endRun(st, kind, runLen, oneSpace, key, keyLen)
+				}
+				kind = runPunct
+			}
+			j := i
+			for j < len(text) && text[j] < utf8.RuneSelf && asciiClass[text[j]] == cPunct {
+				j++
+			}
+			st.Punct += j - i
+			i = j
 		}
+	}
+	addLanes(st, lanes)
+	st.Words[Latin] += int(words)
+	rs.kind, rs.len, rs.oneSpace = kind, runLen, oneSpace
+	rs.key, rs.keyLen, rs.prevLower = key, keyLen, prevLower
+	return i
+}
 
-		r, size := decode(text, i)
+// other scans the runes from text[i] to the next ASCII byte.
+func (rs *runState) other(text string, i int, st *Stats) int {
+	kind, runLen, oneSpace := rs.kind, rs.len, rs.oneSpace
+	key, keyLen, prevLower := rs.key, rs.keyLen, rs.prevLower
+	for i < len(text) && text[i] >= utf8.RuneSelf {
+		// Decode and classify by hand: as calls, they cost as much again.
+		var r rune
+		var size int
+		if c := text[i]; c >= 0xE0 && c < 0xF0 && i+2 < len(text) && text[i+1]&0xC0 == 0x80 && text[i+2]&0xC0 == 0x80 {
+			r, size = rune(c&0x0F)<<12|rune(text[i+1]&0x3F)<<6|rune(text[i+2]&0x3F), 3
+			if r < 0x800 || (r >= 0xD800 && r <= 0xDFFF) {
+				r, size = utf8.RuneError, 1
+			}
+		} else {
+			r, size = decode(text, i)
+		}
 		i += size
-		cl, script := classifyFast(r)
+		var cl uint8
+		var script Script
+		if b := blocks[uint32(r)>>7&(1<<9-1)]; r < 0x10000 && b != 0 {
+			cl, script = uint8(b>>8)-1, Script(b)
+		} else if k := uint32(r) - 0x3000; k < 0x40 {
+			cl, script = cjkPunct[k], 0 // CJK punctuation, frequent in CJK text
+		} else if k := uint32(r) - 0xFF00; k < 0x70 {
+			cl, script = fullwidth[k], 0
+		} else {
+			cl, script = classify(r)
+		}
+		if cl == cLetter && script == 0 {
+			cl, script = classify(r) // the few letters among them
+		}
 		switch cl {
 		case cUpper, cLower:
-			if run != runLatin {
-				endRun(st, run, runLen, oneSpace, key, keyLen)
-				run, runLen, key, keyLen, prevLower = runLatin, 0, 0, 0, 0
+			if kind != runLatin {
+				endRun(st, kind, runLen, oneSpace, key, keyLen)
+				kind, runLen, key, keyLen, prevLower = runLatin, 0, 0, 0, 0
 			}
 			runLen++
 			st.Letters[Latin]++
@@ -328,15 +419,13 @@ func Scan(text string, st *Stats) {
 			}
 			var buf [utf8.UTFMax]byte
 			for _, b := range buf[:utf8.EncodeRune(buf[:], r)] {
-				if keyLen < 8 {
-					key |= uint64(b) << (8 * keyLen)
-				}
+				key |= uint64(b) << (8 * uint(keyLen))
 				keyLen++
 			}
 		case cLetter:
-			if run != runLetter+uint8(script) {
-				endRun(st, run, runLen, oneSpace, key, keyLen)
-				run, runLen = runLetter+uint8(script), 0
+			if kind != runLetter+uint8(script) {
+				endRun(st, kind, runLen, oneSpace, key, keyLen)
+				kind, runLen = runLetter+uint8(script), 0
 			}
 			runLen++
 			st.Letters[script]++
@@ -349,8 +438,8 @@ func Scan(text string, st *Stats) {
 				}
 			}
 		case cMark:
-			if run >= runLetter {
-				st.Letters[run-runLetter]++
+			if kind >= runLetter {
+				st.Letters[kind-runLetter]++
 				st.Combining++
 				runLen++
 				keyLen += size // a decomposed accent: not looked up as a stopword
@@ -358,16 +447,16 @@ func Scan(text string, st *Stats) {
 			}
 			fallthrough
 		default: // punctuation and symbols
-			if run != runPunct {
-				endRun(st, run, runLen, oneSpace, key, keyLen)
-				run = runPunct
+			if kind != runPunct {
+				endRun(st, kind, runLen, oneSpace, key, keyLen)
+				kind = runPunct
 			}
 			st.Wide++
 			st.WideBytes += size
 		case cDigit:
-			if run != runDigit {
-				endRun(st, run, runLen, oneSpace, key, keyLen)
-				run, runLen = runDigit, 0
+			if kind != runDigit {
+				endRun(st, kind, runLen, oneSpace, key, keyLen)
+				kind, runLen = runDigit, 0
 			}
 			if runLen%3 == 0 {
 				st.DigitGroups++
@@ -375,9 +464,9 @@ func Scan(text string, st *Stats) {
 			runLen++
 			st.Digits++
 		case cSpace, cWS, cNewline:
-			if run != runWS {
-				endRun(st, run, runLen, oneSpace, key, keyLen)
-				run, runLen, oneSpace = runWS, 0, cl == cSpace
+			if kind != runWS {
+				endRun(st, kind, runLen, oneSpace, key, keyLen)
+				kind, runLen, oneSpace = runWS, 0, cl == cSpace
 			} else {
 				oneSpace = false
 			}
@@ -388,7 +477,16 @@ func Scan(text string, st *Stats) {
 		case cIgnore:
 		}
 	}
-	endRun(st, run, runLen, oneSpace, key, keyLen)
+	rs.kind, rs.len, rs.oneSpace = kind, runLen, oneSpace
+	rs.key, rs.keyLen, rs.prevLower = key, keyLen, prevLower
+	return i
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 const runLatin = runLetter + uint8(Latin)
@@ -697,7 +795,21 @@ func decode(text string, i int) (rune, int) {
 	return utf8.DecodeRuneInString(text[i:])
 }
 
-// classifyFast is classify through the blocks table where it can.
+// cjkPunct and fullwidth are classify's classes for U+3000-U+303F and
+// U+FF00-U+FF6F, mixed blocks that CJK text uses all the time (cLetter for
+// the few letters, which classify then names).
+var cjkPunct, fullwidth = func() (a [0x40]uint8, b [0x70]uint8) {
+	for k := range a {
+		a[k], _ = classify(rune(0x3000 + k))
+	}
+	for k := range b {
+		b[k], _ = classify(rune(0xFF00 + k))
+	}
+	return a, b
+}()
+
+// classifyFast is classify through the blocks table where it can (the
+// scan does the same by hand).
 func classifyFast(r rune) (uint8, Script) {
 	if r < 0x10000 {
 		if b := blocks[r>>7]; b != 0 {

@@ -104,6 +104,9 @@ func TestStopwordTable(t *testing.T) {
 			t.Errorf("%s: no stopword of its own list found", LatinLangs[l])
 		}
 	}
+	if stopwords.mul != stopMul {
+		t.Errorf("stopMul %#x puts three stopwords in a bucket; the table searched and found %#x: use it", uint64(stopMul), stopwords.mul)
+	}
 	if got := stopwords.lookup(packWord("zzz")); got != 0 {
 		t.Errorf("lookup(zzz) = %b, want 0", got)
 	}

@@ -30,26 +30,65 @@ var stopLists = [NumLatinLangs]string{
 		"deze dit geen al wel zo of mij",
 }
 
-const stopBits = 10
-
-// stopTable is an open-addressing set of packed words with their language bits.
+// stopTable maps a packed word to its language bits without a branch that
+// depends on the word: 1024 buckets of two slots, a multiplicative hash that
+// puts at most two stopwords in a bucket, and both slots compared. A lookup
+// per word is on the hot path of every request.
 type stopTable struct {
-	keys  [1 << stopBits]uint64
-	masks [1 << stopBits]uint8
+	mul   uint64
+	keys  [1 << stopBits][2]uint64
+	masks [1 << stopBits][2]uint8
 }
 
+const stopBits = 10
+
+// stopMul is a multiplier for which no bucket holds more than two of the
+// stopwords (TestStopwordTable); if the lists change and it no longer is,
+// the table searches for another at start-up.
+const stopMul = 0xf296c2ce76184de5
+
 var stopwords = func() *stopTable {
-	t := new(stopTable)
+	var words []uint64
+	var masks []uint8
+	index := map[uint64]int{}
 	for l, list := range stopLists {
 		for _, w := range strings.Fields(list) {
 			if len(w) > 8 {
 				panic("textscan: stopword longer than 8 bytes: " + w)
 			}
-			t.insert(packWord(w), 1<<l)
+			k := packWord(w)
+			if i, ok := index[k]; ok {
+				masks[i] |= 1 << l
+				continue
+			}
+			index[k] = len(words)
+			words = append(words, k)
+			masks = append(masks, 1<<l)
+		}
+	}
+	for mul := uint64(stopMul); ; mul += 0x9E3779B97F4A7C16 {
+		if t := buildStopTable(mul, words, masks); t != nil {
+			return t
+		}
+	}
+}()
+
+// buildStopTable returns the table for mul, nil if a bucket overflows.
+func buildStopTable(mul uint64, words []uint64, masks []uint8) *stopTable {
+	t := &stopTable{mul: mul}
+	for i, k := range words {
+		b := (k * mul) >> (64 - stopBits)
+		switch {
+		case t.keys[b][0] == 0:
+			t.keys[b][0], t.masks[b][0] = k, masks[i]
+		case t.keys[b][1] == 0:
+			t.keys[b][1], t.masks[b][1] = k, masks[i]
+		default:
+			return nil
 		}
 	}
 	return t
-}()
+}
 
 // packWord packs up to 8 bytes little-endian, as the scanner builds its key.
 func packWord(w string) uint64 {
@@ -60,26 +99,36 @@ func packWord(w string) uint64 {
 	return k
 }
 
-func stopSlot(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> (64 - stopBits) }
-
-func (t *stopTable) insert(k uint64, mask uint8) {
-	for i := stopSlot(k); ; i = (i + 1) & (1<<stopBits - 1) {
-		if t.keys[i] == k || t.keys[i] == 0 {
-			t.keys[i] = k
-			t.masks[i] |= mask
-			return
-		}
-	}
-}
-
 // lookup returns the languages of word k, 0 if it is no stopword.
 func (t *stopTable) lookup(k uint64) uint8 {
-	for i := stopSlot(k); ; i = (i + 1) & (1<<stopBits - 1) {
-		switch t.keys[i] {
-		case k:
-			return t.masks[i]
-		case 0:
-			return 0
+	b := (k * t.mul) >> (64 - stopBits)
+	keys, masks := &t.keys[b], &t.masks[b]
+	return masks[0]&equal(keys[0], k) | masks[1]&equal(keys[1], k)
+}
+
+// equal is 0xff if a == b, else 0, without a branch.
+func equal(a, b uint64) uint8 {
+	d := a ^ b
+	return uint8(((d|-d)>>63)^1) * 0xff
+}
+
+// stopLanes[m] adds one to the 9-bit lane of each language in m, so that a
+// word's stopword hits are counted with one addition; Scan unpacks the lanes
+// every 256 words, before one could overflow.
+var stopLanes = func() (t [1 << NumLatinLangs]uint64) {
+	for m := range t {
+		for l := range NumLatinLangs {
+			if m&(1<<l) != 0 {
+				t[m] += 1 << (9 * l)
+			}
 		}
+	}
+	return t
+}()
+
+// addLanes adds packed lane counts to st.Stop.
+func addLanes(st *Stats, lanes uint64) {
+	for l := range NumLatinLangs {
+		st.Stop[l] += int(lanes >> (9 * l) & 0x1ff)
 	}
 }

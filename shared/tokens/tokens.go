@@ -182,7 +182,8 @@ func (c *Counter) AddImage(detail string) {
 }
 
 // AddTool counts one tool definition: its name, description and JSON schema
-// as text, plus the framing each provider adds around tools.
+// as text, plus the framing each provider adds around tools. It copies
+// parameters once to scan it, the only allocation of a Counter.
 func (c *Counter) AddTool(name, description string, parameters []byte) {
 	c.tools++
 	textscan.Scan(name, &c.st)

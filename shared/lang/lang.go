@@ -97,13 +97,13 @@ func ParseScript(name string) (Script, bool) {
 // MajorityShare is the share of weighted letters the dominant script needs
 // for Detect to name a language. Below it (three or more scripts, none a
 // majority) the language is "und".
-const MajorityShare = textscan.MajorityShare
+const MajorityShare = 0.5
 
 // KanaShare is the share of kana among Han and kana characters from which a
 // text is Japanese rather than Chinese; its Script is then Hiragana or
 // Katakana, whichever is commoner, so Han always means Chinese. Japanese prose
 // has far more kana (particles and inflections); kanji alone read as zh.
-const KanaShare = textscan.KanaShare
+const KanaShare = 0.1
 
 // Result is what Detect found.
 type Result struct {

@@ -2,6 +2,8 @@ package lang
 
 import (
 	"testing"
+
+	"github.com/llm-router/router/shared/internal/textscan"
 )
 
 func TestDetect(t *testing.T) {
@@ -141,6 +143,18 @@ func TestScriptStrings(t *testing.T) {
 	}
 	if _, ok := ParseScript("klingon"); ok {
 		t.Error("ParseScript(klingon) succeeded")
+	}
+}
+
+// TestThresholds checks that the documented thresholds are the ones the
+// scanner applies.
+func TestThresholds(t *testing.T) {
+	if MajorityShare != textscan.MajorityShare || KanaShare != textscan.KanaShare {
+		t.Errorf("MajorityShare %v, KanaShare %v; the scanner uses %v and %v",
+			MajorityShare, KanaShare, textscan.MajorityShare, textscan.KanaShare)
+	}
+	if int(numScripts) != int(textscan.NumScripts) {
+		t.Errorf("%d scripts here, %d in the scanner", numScripts, textscan.NumScripts)
 	}
 }
 

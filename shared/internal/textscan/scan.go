@@ -79,7 +79,7 @@ const (
 // Stats are the counts of one or more texts; Scan adds to them, so a request's
 // messages can be summed without joining them.
 type Stats struct {
-	Bytes   int
+	Bytes   int             // UTF-8 bytes scanned
 	Letters [NumScripts]int // letters, with their combining marks
 	Words   [NumScripts]int // maximal runs of letters of one script
 	// Upper counts Latin capitals; CaseSplits counts lower-to-upper changes

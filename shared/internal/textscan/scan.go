@@ -6,6 +6,7 @@
 package textscan
 
 import (
+	"math/bits"
 	"unicode"
 	"unicode/utf8"
 )
@@ -227,9 +228,6 @@ type runState struct {
 func (rs *runState) ascii(text string, i int, st *Stats) int {
 	kind, runLen, oneSpace := rs.kind, rs.len, rs.oneSpace
 	key, keyLen, prevLower := rs.key, rs.keyLen, rs.prevLower
-	table := stopwords
-	var lanes uint64 // stopword hits per language, packed (see stopLanes)
-	var words uint
 	for i < len(text) {
 		c := text[i]
 		if c >= utf8.RuneSelf {
@@ -243,50 +241,13 @@ func (rs *runState) ascii(text string, i int, st *Stats) int {
 				}
 				kind, runLen, key, keyLen, prevLower = runLatin, 0, 0, 0, 0
 			}
-			j, flags := i, uint8(0)
-			for ; j < len(text); j++ {
-				c := text[j]
-				f := letterFlags[c]
-				if f == 0 {
-					break
-				}
-				flags |= f
-				// Shifts past 63 give 0: bytes past the eighth drop out.
-				key |= uint64(c|0x20) << (8 * uint(keyLen))
-				keyLen++
-			}
-			if flags&2 != 0 {
-				// Capitals: count them and the camelCase splits, in a second
-				// pass over the word that most words do not need.
-				upper, splits := 0, 0
-				for _, c := range []byte(text[i:j]) {
-					up := letterFlags[c] >> 1
-					upper += int(up)
-					splits += int(up & prevLower)
-					prevLower = letterFlags[c] & 1
-				}
-				st.Upper += upper
-				st.CaseSplits += splits
+			var open bool
+			var w word
+			i, w, open = latinWords(text, i, st, word{key, keyLen, runLen, prevLower})
+			if open {
+				key, keyLen, runLen, prevLower = w.key, w.keyLen, w.runLen, w.prevLower
 			} else {
-				prevLower = 1
-			}
-			runLen += j - i
-			st.Letters[Latin] += j - i
-			i = j
-			if j == len(text) || text[j] < utf8.RuneSelf {
-				// The word ends at an ASCII byte, as most do: close it here,
-				// looking it up without a branch on what it is.
-				st.LongLetters += max(runLen-longWord, 0)
-				b := (key * table.mul) >> (64 - stopBits)
-				ks, ms := &table.keys[b], &table.masks[b]
-				m := (ms[0]&equal(ks[0], key) | ms[1]&equal(ks[1], key)) & -uint8(b2i(keyLen <= 8))
-				lanes += stopLanes[m&(1<<NumLatinLangs-1)]
-				st.StopWords += int((uint(m) + 0x7f) >> 7)
 				kind = runNone
-				if words++; words%256 == 0 {
-					addLanes(st, lanes)
-					lanes = 0
-				}
 			}
 		case cSpace, cWS, cNewline:
 			if kind != runWS {
@@ -310,14 +271,15 @@ func (rs *runState) ascii(text string, i int, st *Stats) int {
 			} else {
 				oneSpace = false
 			}
-			j := i
+			j, newlines := i, 0
 			for ; j < len(text); j++ {
 				f := spaceFlags[text[j]]
 				if f == 0 {
 					break
 				}
-				st.Newlines += int(f >> 1)
+				newlines += int(f >> 1)
 			}
+			st.Newlines += newlines
 			if j-i > 1 {
 				oneSpace = false
 			}
@@ -354,8 +316,6 @@ func (rs *runState) ascii(text string, i int, st *Stats) int {
 			i = j
 		}
 	}
-	addLanes(st, lanes)
-	st.Words[Latin] += int(words)
 	rs.kind, rs.len, rs.oneSpace = kind, runLen, oneSpace
 	rs.key, rs.keyLen, rs.prevLower = key, keyLen, prevLower
 	return i
@@ -480,6 +440,109 @@ func (rs *runState) other(text string, i int, st *Stats) int {
 	rs.kind, rs.len, rs.oneSpace = kind, runLen, oneSpace
 	rs.key, rs.keyLen, rs.prevLower = key, keyLen, prevLower
 	return i
+}
+
+// word is a Latin word in progress: its key, length in bytes and letters,
+// and whether its last letter was small.
+type word struct {
+	key       uint64
+	keyLen    int
+	runLen    int
+	prevLower uint8
+}
+
+// latinWords scans from text[i], an ASCII letter continuing w, over ASCII
+// words and the single spaces between them, and returns where it stopped:
+// after a closed word (open false), or inside one that runs to the end of
+// the text or into a letter outside ASCII (open true, w its state).
+//
+// It is a function of its own so that its counts stay in registers: kept
+// in memory (in st, or spilled), each addition waits for the last one.
+func latinWords(text string, i int, st *Stats, w word) (_ int, _ word, open bool) {
+	table := stopwords
+	var letters, upper, splits, long, stops, spaces, words int
+	var lanes uint64 // stopword hits per language, packed (see stopLanes)
+	key, keyLen, runLen, prevLower := w.key, w.keyLen, w.runLen, w.prevLower
+	j := i
+	for {
+		// Eight bytes at a time: which are small and capital letters, where
+		// the word ends, its key, capitals and camelCase splits, all from
+		// masks, so that a word costs no branch per letter.
+		start := j
+		for j+8 <= len(text) {
+			b := text[j : j+8]
+			x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+				uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+			lo, ascii := x&0x7f7f7f7f7f7f7f7f, ^x&0x8080808080808080
+			small := (lo + 0x1f1f1f1f1f1f1f1f) &^ (lo + 0x0505050505050505) & ascii   // 'a' to 'z'
+			capital := (lo + 0x3f3f3f3f3f3f3f3f) &^ (lo + 0x2525252525252525) & ascii // 'A' to 'Z'
+			n := uint(bits.TrailingZeros64(^(small|capital)&0x8080808080808080)) >> 3
+			in := uint64(1)<<(8*n) - 1 // the bytes of the word (all of them when n is 8)
+			key |= ((x | 0x2020202020202020) & in) << (8 * uint(keyLen))
+			capital &= in
+			upper += bits.OnesCount64(capital)
+			splits += bits.OnesCount64(capital&(small<<8)) + int(uint64(prevLower)&(capital>>7)&1)
+			if n > 0 {
+				prevLower = uint8(small >> (8*n - 1) & 1)
+			}
+			keyLen += int(n)
+			j += int(n)
+			if n < 8 {
+				break
+			}
+		}
+		if j+8 > len(text) {
+			// The last bytes of the text, one at a time.
+			for ; j < len(text); j++ {
+				c := text[j]
+				f := letterFlags[c]
+				if f == 0 {
+					break
+				}
+				up := f >> 1 // 1 for a capital
+				upper += int(up)
+				splits += int(up & prevLower)
+				prevLower = f & 1
+				key |= uint64(c|0x20) << (8 * uint(keyLen)) // past 63: 0
+				keyLen++
+			}
+		}
+		letters += j - start
+		runLen += j - start
+		if j == len(text) || text[j] >= utf8.RuneSelf {
+			open = true
+			break
+		}
+		// The word ends at an ASCII byte: close it, looking it up without a
+		// branch on what it is.
+		long += max(runLen-longWord, 0)
+		b := (key * table.mul) >> (64 - stopBits)
+		ks, ms := &table.keys[b], &table.masks[b]
+		m := (ms[0]&equal(ks[0], key) | ms[1]&equal(ks[1], key)) & -uint8(b2i(keyLen <= 8))
+		lanes += stopLanes[m&(1<<NumLatinLangs-1)]
+		stops += int((uint(m) + 0x7f) >> 7)
+		words++
+		if words%256 == 0 {
+			addLanes(st, lanes)
+			lanes = 0
+		}
+		key, keyLen, runLen, prevLower = 0, 0, 0, 0
+		// A single space and another word: go on.
+		if text[j] != ' ' || j+1 == len(text) || letterFlags[text[j+1]] == 0 {
+			break
+		}
+		spaces++
+		j++
+	}
+	addLanes(st, lanes)
+	st.Letters[Latin] += letters
+	st.Words[Latin] += words
+	st.Upper += upper
+	st.CaseSplits += splits
+	st.LongLetters += long
+	st.StopWords += stops
+	st.Spaces += spaces
+	return j, word{key, keyLen, runLen, prevLower}, open
 }
 
 func b2i(b bool) int {

@@ -1,8 +1,11 @@
 package textscan
 
 import (
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestScan(t *testing.T) {
@@ -113,4 +116,67 @@ func TestStopwordTable(t *testing.T) {
 	if got, want := stopwords.lookup(packWord("de")), uint8(1<<Es|1<<Fr|1<<Pt|1<<Nl); got != want {
 		t.Errorf("lookup(de) = %07b, want %07b", got, want)
 	}
+}
+
+// TestScanLatinReference checks the word-at-a-time Latin path against a
+// letter-at-a-time count, on random ASCII that mixes cases, lengths and
+// separators, and on words straddling text boundaries and accents.
+func TestScanLatinReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "aAbBzZeEtThH  ,.-_0919\n\t"
+	words := []string{"the", "The", "THE", "and", "getUserName", "HTTPServer", "de", "über", "está", "internationalization"}
+	for n := range 2000 {
+		var b strings.Builder
+		for b.Len() < n%300 {
+			if rng.IntN(3) == 0 {
+				b.WriteString(words[rng.IntN(len(words))])
+			} else {
+				b.WriteByte(alphabet[rng.IntN(len(alphabet))])
+			}
+		}
+		text := b.String()
+		var st Stats
+		Scan(text, &st)
+		want := referenceLatin(text)
+		got := [5]int{st.Letters[Latin], st.Words[Latin], st.Upper, st.CaseSplits, st.StopWords}
+		if got != want {
+			t.Fatalf("Scan(%q): letters, words, upper, splits, stopwords = %v, want %v", text, got, want)
+		}
+	}
+}
+
+// referenceLatin counts Latin letters, words, capitals, camelCase splits and
+// stopwords one rune at a time.
+func referenceLatin(text string) (n [5]int) {
+	var word []rune
+	end := func() {
+		if len(word) == 0 {
+			return
+		}
+		n[1]++
+		w := strings.ToLower(string(word))
+		if len(w) <= 8 && stopwords.lookup(packWord(w)) != 0 {
+			n[4]++
+		}
+		word = word[:0]
+	}
+	prevLower := false
+	for _, r := range text {
+		if !unicode.Is(unicode.Latin, r) {
+			end()
+			prevLower = false
+			continue
+		}
+		n[0]++
+		if unicode.IsUpper(r) {
+			n[2]++
+			if prevLower {
+				n[3]++
+			}
+		}
+		prevLower = !unicode.IsUpper(r)
+		word = append(word, r)
+	}
+	end()
+	return n
 }

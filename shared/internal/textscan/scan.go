@@ -387,8 +387,7 @@ func (rs *runState) other(text string, i int, st *Stats) int {
 				endRun(st, kind, runLen, oneSpace, key, keyLen)
 				kind, runLen = runLetter+uint8(script), 0
 			}
-			runLen++
-			st.Letters[script]++
+			runLen++ // endRun adds it to st.Letters: per letter, it would wait on memory
 			if script == Cyrillic || script == Arabic {
 				if m := markOf(r); m >= 0 {
 					st.Marks[m]++
@@ -399,7 +398,9 @@ func (rs *runState) other(text string, i int, st *Stats) int {
 			}
 		case cMark:
 			if kind >= runLetter {
-				st.Letters[kind-runLetter]++
+				if kind == runLatin {
+					st.Letters[Latin]++ // Latin letters are counted as they come
+				}
 				st.Combining++
 				runLen++
 				keyLen += size // a decomposed accent: not looked up as a stopword
@@ -583,6 +584,7 @@ func endRun(st *Stats, run uint8, runLen int, oneSpace bool, key uint64, keyLen 
 		}
 	case run > runLetter:
 		st.Words[run-runLetter]++
+		st.Letters[run-runLetter] += runLen
 	}
 }
 

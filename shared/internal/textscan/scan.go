@@ -328,13 +328,16 @@ func (rs *runState) other(text string, i int, st *Stats) int {
 	for i < len(text) && text[i] >= utf8.RuneSelf {
 		// Decode and classify by hand: as calls, they cost as much again.
 		var r rune
-		var size int
-		if c := text[i]; c >= 0xE0 && c < 0xF0 && i+2 < len(text) && text[i+1]&0xC0 == 0x80 && text[i+2]&0xC0 == 0x80 {
-			r, size = rune(c&0x0F)<<12|rune(text[i+1]&0x3F)<<6|rune(text[i+2]&0x3F), 3
-			if r < 0x800 || (r >= 0xD800 && r <= 0xDFFF) {
-				r, size = utf8.RuneError, 1
+		size := 0
+		if i+3 <= len(text) {
+			if b := text[i : i+3]; b[0] >= 0xE0 && b[0] < 0xF0 && b[1]&0xC0 == 0x80 && b[2]&0xC0 == 0x80 {
+				r, size = rune(b[0]&0x0F)<<12|rune(b[1]&0x3F)<<6|rune(b[2]&0x3F), 3
+				if r < 0x800 || (r >= 0xD800 && r <= 0xDFFF) {
+					r, size = utf8.RuneError, 1
+				}
 			}
-		} else {
+		}
+		if size == 0 {
 			r, size = decode(text, i)
 		}
 		i += size

@@ -29,13 +29,13 @@
 // text outside the Latin script: against cl100k_base, p5 is 0.46.
 //
 // Cost, for a 4 KB prompt: one pass that yields both the estimate and the
-// language (Counter.AddDetect) takes about 10 µs for Chinese, 16 µs for
-// English and 18 to 19 µs for text that mixes scripts every few words, and
+// language (Counter.AddDetect) takes about 10 µs for Chinese, 15 µs for
+// English and 17 µs for text that mixes scripts every few words, and
 // allocates nothing; Estimate or lang.Detect alone cost the same, being the
 // same pass. That is the best of many runs on a shared 2.1 GHz Xeon under
 // load, where a bare loop over the same runes (BenchmarkRangeRunes) takes 3
 // to 6 µs of CPU. An offline tokenizer was measured as the alternative:
-// tiktoken-go with its embedded o200k_base took 1 to 3 ms and 1,200 to 6,000
+// tiktoken-go with its embedded o200k_base took 1.1 to 2.9 ms and 1,200 to 6,000
 // allocations for the same prompts, 195 ms and 35 MB at cold start to load
 // its vocabulary, and 11 MB of binary; this package adds 64 KB and 0.1 ms of
 // start-up.

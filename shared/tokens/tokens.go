@@ -35,10 +35,10 @@
 // same pass. That is the best of many runs on a shared 2.1 GHz Xeon under
 // load, where a bare loop over the same runes (BenchmarkRangeRunes) takes 3
 // to 6 µs of CPU. An offline tokenizer was measured as the alternative:
-// tiktoken-go with its embedded o200k_base took 1.1 to 2.9 ms and 1,200 to 6,000
-// allocations for the same prompts, 195 ms and 35 MB at cold start to load
-// its vocabulary, and 11 MB of binary; this package adds 64 KB and 0.1 ms of
-// start-up.
+// tiktoken-go with its embedded o200k_base took 1.1 to 2.9 ms and 1,200 to
+// 6,000 allocations for the same prompts, 195 ms and 35 MB at cold start to
+// load its vocabulary, and 11 MB of binary; this package adds 64 KB and
+// 0.1 ms of start-up.
 //
 // Only OpenAI publishes its tokenizer; for the other families see Family.
 package tokens

@@ -46,7 +46,7 @@ func TestAppendMerged(t *testing.T) {
 			if err := json.Unmarshal(out, &got); err != nil {
 				t.Fatalf("openai-go cannot read the merged answer: %v\n%s", err, out)
 			}
-			if got.ID != "a" || got.Model != "gpt-4o" || got.SystemFingerprint != "fp_1" || got.Created != 1700000000 {
+			if got.ID != "a" || got.Model != "gpt-4o" || got.JSON.SystemFingerprint.Raw() != `"fp_1"` || got.Created != 1700000000 {
 				t.Errorf("first answer's members not kept: %s", out)
 			}
 			if len(got.Choices) != len(tt.contents) {

@@ -2,7 +2,6 @@ package messages
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
@@ -30,7 +29,24 @@ func (p *parser) messages(v []byte) *llm.Error {
 	return nil
 }
 
+// Error params are built only when an error needs one: a request has many
+// blocks and few errors.
+
 func msgParam(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
+
+func toolParam(i int) string { return "tools[" + strconv.Itoa(i) + "]" }
+
+// at locates a content block: block j of message i, and block k of a
+// tool_result's content (-1 when it is not inside one).
+type at struct{ i, j, k int }
+
+func (a at) String() string {
+	s := msgParam(a.i) + ".content[" + strconv.Itoa(a.j) + "]"
+	if a.k >= 0 {
+		s += ".content[" + strconv.Itoa(a.k) + "]"
+	}
+	return s
+}
 
 // block is the members of a content block Parse reads.
 type block struct {
@@ -69,9 +85,8 @@ func readBlock(v []byte) block {
 }
 
 func (p *parser) message(i int, v []byte) *llm.Error {
-	param := msgParam(i)
 	if v[0] != '{' {
-		return typeError(param, "object", v)
+		return typeError(msgParam(i), "object", v)
 	}
 	var role, content []byte
 	m := rawjson.MembersOf(v)
@@ -90,59 +105,59 @@ func (p *parser) message(i int, v []byte) *llm.Error {
 	case `"assistant"`:
 		r = "assistant"
 	case "", "null":
-		return llm.InvalidRequest(param+".role", llm.CodeMissingParam, param+".role: Field required")
+		return llm.InvalidRequest(msgParam(i)+".role", llm.CodeMissingParam, msgParam(i)+".role: Field required")
 	default:
-		return llm.InvalidRequest(param+".role", llm.CodeInvalidValue, param+`.role: Input should be "user" or "assistant"`)
+		return llm.InvalidRequest(msgParam(i)+".role", llm.CodeInvalidValue, msgParam(i)+`.role: Input should be "user" or "assistant"`)
 	}
 	switch {
 	case wire.IsNull(content):
-		return llm.InvalidRequest(param+".content", llm.CodeMissingParam, param+".content: Field required")
+		return llm.InvalidRequest(msgParam(i)+".content", llm.CodeMissingParam, msgParam(i)+".content: Field required")
 	case content[0] == '"':
 		s, _ := wire.String(content)
 		p.chat.Messages = append(p.chat.Messages, llm.Message{Role: r, Content: llm.Content{Text: s}})
 		return nil
 	case content[0] != '[':
-		return typeError(param+".content", "string or array", content)
+		return typeError(msgParam(i)+".content", "string or array", content)
 	}
 	if r == "assistant" {
-		return p.assistant(param+".content", content)
+		return p.assistant(i, content)
 	}
-	return p.user(param+".content", content)
+	return p.user(i, content)
 }
 
 // user translates a user turn: its tool results first, as tool messages,
 // then its other blocks as one user message.
-func (p *parser) user(param string, v []byte) *llm.Error {
+func (p *parser) user(i int, v []byte) *llm.Error {
 	var parts []llm.Part
 	els := rawjson.ElementsOf(v)
 	for j := 0; els.Next(); j++ {
-		bp := param + "[" + strconv.Itoa(j) + "]"
+		a := at{i, j, -1}
 		bv := els.Value()
 		if bv[0] != '{' {
-			return typeError(bp, "object", bv)
+			return typeError(a.String(), "object", bv)
 		}
 		b := readBlock(bv)
 		switch string(b.typ) {
 		case `"text"`:
 			s, ok := wire.String(b.text)
 			if !ok {
-				return typeError(bp+".text", "string", b.text)
+				return typeError(a.String()+".text", "string", b.text)
 			}
 			parts = append(parts, llm.Part{Type: "text", Text: s})
 		case `"image"`:
-			part, e := image(bp, b.source)
+			part, e := image(a, b.source)
 			if e != nil {
 				return e
 			}
 			parts = append(parts, part)
 		case `"tool_result"`:
-			images, e := p.toolResult(bp, &b)
+			images, e := p.toolResult(a, &b)
 			if e != nil {
 				return e
 			}
 			parts = append(parts, images...)
 		default:
-			return blockError(bp, b.typ, "user messages hold text, image and tool_result blocks")
+			return blockError(a.String(), b.typ, "user messages hold text, image and tool_result blocks")
 		}
 	}
 	if len(parts) == 0 {
@@ -176,9 +191,9 @@ func blockError(param string, typ []byte, what string) *llm.Error {
 
 // image translates an image block's source into an image_url part: base64
 // data as a data: URI, a URL as it is.
-func image(param string, src []byte) (llm.Part, *llm.Error) {
+func image(a at, src []byte) (llm.Part, *llm.Error) {
 	if len(src) == 0 || src[0] != '{' {
-		return llm.Part{}, llm.InvalidRequest(param+".source", llm.CodeMissingParam, param+".source: Field required")
+		return llm.Part{}, llm.InvalidRequest(a.String()+".source", llm.CodeMissingParam, a.String()+".source: Field required")
 	}
 	var typ, media, data, url []byte
 	m := rawjson.MembersOf(src)
@@ -201,41 +216,41 @@ func image(param string, src []byte) (llm.Part, *llm.Error) {
 		case "image/jpeg", "image/png", "image/gif", "image/webp":
 		default:
 			if !ok {
-				return llm.Part{}, typeError(param+".source.media_type", "string", media)
+				return llm.Part{}, typeError(a.String()+".source.media_type", "string", media)
 			}
-			return llm.Part{}, llm.InvalidRequest(param+".source.media_type", llm.CodeInvalidValue,
-				param+`.source.media_type: Input should be "image/jpeg", "image/png", "image/gif" or "image/webp"`)
+			return llm.Part{}, llm.InvalidRequest(a.String()+".source.media_type", llm.CodeInvalidValue,
+				a.String()+`.source.media_type: Input should be "image/jpeg", "image/png", "image/gif" or "image/webp"`)
 		}
 		d, ok := wire.String(data)
 		if !ok || d == "" {
-			return llm.Part{}, llm.InvalidRequest(param+".source.data", llm.CodeMissingParam, param+".source.data: Field required")
+			return llm.Part{}, llm.InvalidRequest(a.String()+".source.data", llm.CodeMissingParam, a.String()+".source.data: Field required")
 		}
 		return llm.Part{Type: "image_url", ImageURL: &llm.ImageURL{URL: "data:" + mt + ";base64," + d}}, nil
 	case `"url"`:
 		u, ok := wire.String(url)
 		if !ok || u == "" {
-			return llm.Part{}, llm.InvalidRequest(param+".source.url", llm.CodeMissingParam, param+".source.url: Field required")
+			return llm.Part{}, llm.InvalidRequest(a.String()+".source.url", llm.CodeMissingParam, a.String()+".source.url: Field required")
 		}
 		return llm.Part{Type: "image_url", ImageURL: &llm.ImageURL{URL: u}}, nil
 	case `"file"`:
-		return llm.Part{}, unsupported(param+".source.type", "images by file_id need the Files API, which this router does not serve: send base64 data or a URL")
+		return llm.Part{}, unsupported(a.String()+".source.type", "images by file_id need the Files API, which this router does not serve: send base64 data or a URL")
 	}
-	return llm.Part{}, llm.InvalidRequest(param+".source.type", llm.CodeInvalidValue, param+`.source.type: Input should be "base64" or "url"`)
+	return llm.Part{}, llm.InvalidRequest(a.String()+".source.type", llm.CodeInvalidValue, a.String()+`.source.type: Input should be "base64" or "url"`)
 }
 
 // toolResult adds a tool message for a tool_result block and returns its
 // images, which the user message after the tool messages carries.
-func (p *parser) toolResult(param string, b *block) ([]llm.Part, *llm.Error) {
+func (p *parser) toolResult(a at, b *block) ([]llm.Part, *llm.Error) {
 	id, ok := wire.String(b.toolUseID)
 	if !ok || id == "" {
 		if !ok {
-			return nil, typeError(param+".tool_use_id", "string", b.toolUseID)
+			return nil, typeError(a.String()+".tool_use_id", "string", b.toolUseID)
 		}
-		return nil, llm.InvalidRequest(param+".tool_use_id", llm.CodeMissingParam, param+".tool_use_id: Field required")
+		return nil, llm.InvalidRequest(a.String()+".tool_use_id", llm.CodeMissingParam, a.String()+".tool_use_id: Field required")
 	}
 	isError, ok := wire.Bool(b.isError)
 	if !ok {
-		return nil, typeError(param+".is_error", "boolean", b.isError)
+		return nil, typeError(a.String()+".is_error", "boolean", b.isError)
 	}
 	msg := llm.Message{Role: "tool", ToolCallID: id}
 	var images, texts []llm.Part
@@ -246,27 +261,27 @@ func (p *parser) toolResult(param string, b *block) ([]llm.Part, *llm.Error) {
 	case b.content[0] == '[':
 		els := rawjson.ElementsOf(b.content)
 		for k := 0; els.Next(); k++ {
-			cp := param + ".content[" + strconv.Itoa(k) + "]"
+			ca := at{a.i, a.j, k}
 			cv := els.Value()
 			if cv[0] != '{' {
-				return nil, typeError(cp, "object", cv)
+				return nil, typeError(ca.String(), "object", cv)
 			}
 			inner := readBlock(cv)
 			switch string(inner.typ) {
 			case `"text"`:
 				s, ok := wire.String(inner.text)
 				if !ok {
-					return nil, typeError(cp+".text", "string", inner.text)
+					return nil, typeError(ca.String()+".text", "string", inner.text)
 				}
 				texts = append(texts, llm.Part{Type: "text", Text: s})
 			case `"image"`:
-				part, e := image(cp, inner.source)
+				part, e := image(ca, inner.source)
 				if e != nil {
 					return nil, e
 				}
 				images = append(images, part)
 			default:
-				return nil, blockError(cp, inner.typ, "tool results hold text and image blocks")
+				return nil, blockError(ca.String(), inner.typ, "tool results hold text and image blocks")
 			}
 		}
 		switch len(texts) {
@@ -277,7 +292,7 @@ func (p *parser) toolResult(param string, b *block) ([]llm.Part, *llm.Error) {
 			msg.Content = llm.Content{Parts: texts, IsParts: true}
 		}
 	default:
-		return nil, typeError(param+".content", "string or array", b.content)
+		return nil, typeError(a.String()+".content", "string or array", b.content)
 	}
 	if isError && !msg.Content.IsParts && msg.Content.Text == "" {
 		msg.Content.Text = "Error"
@@ -290,29 +305,26 @@ func (p *parser) toolResult(param string, b *block) ([]llm.Part, *llm.Error) {
 
 // assistant translates an assistant turn: its text blocks joined into the
 // content, tool_use blocks into tool calls, thinking into reasoning_content.
-func (p *parser) assistant(param string, v []byte) *llm.Error {
+func (p *parser) assistant(i int, v []byte) *llm.Error {
 	msg := llm.Message{Role: "assistant"}
-	var text, reasoning strings.Builder
+	var text, reasoning joiner
 	els := rawjson.ElementsOf(v)
 	for j := 0; els.Next(); j++ {
-		bp := param + "[" + strconv.Itoa(j) + "]"
+		a := at{i, j, -1}
 		bv := els.Value()
 		if bv[0] != '{' {
-			return typeError(bp, "object", bv)
+			return typeError(a.String(), "object", bv)
 		}
 		b := readBlock(bv)
 		switch string(b.typ) {
 		case `"text"`:
 			s, ok := wire.String(b.text)
 			if !ok {
-				return typeError(bp+".text", "string", b.text)
+				return typeError(a.String()+".text", "string", b.text)
 			}
-			if text.Len() > 0 && s != "" {
-				text.WriteByte('\n')
-			}
-			text.WriteString(s)
+			text.add(s, "\n")
 		case `"tool_use"`:
-			tc, e := toolUse(bp, &b)
+			tc, e := toolUse(a, &b)
 			if e != nil {
 				return e
 			}
@@ -320,39 +332,53 @@ func (p *parser) assistant(param string, v []byte) *llm.Error {
 		case `"thinking"`:
 			s, ok := wire.String(b.thinking)
 			if !ok {
-				return typeError(bp+".thinking", "string", b.thinking)
+				return typeError(a.String()+".thinking", "string", b.thinking)
 			}
-			reasoning.WriteString(s)
+			reasoning.add(s, "")
 		case `"redacted_thinking"`:
 		default:
-			return blockError(bp, b.typ, "assistant messages hold text, tool_use and thinking blocks")
+			return blockError(a.String(), b.typ, "assistant messages hold text, tool_use and thinking blocks")
 		}
 	}
-	msg.Content.Text = text.String()
-	msg.ReasoningContent = reasoning.String()
+	msg.Content.Text = text.s
+	msg.ReasoningContent = reasoning.s
 	p.chat.Messages = append(p.chat.Messages, msg)
 	return nil
 }
 
+// joiner joins strings with a separator; the usual single string costs no
+// copy.
+type joiner struct{ s string }
+
+func (j *joiner) add(s, sep string) {
+	switch {
+	case s == "":
+	case j.s == "":
+		j.s = s
+	default:
+		j.s = j.s + sep + s
+	}
+}
+
 // toolUse translates a tool_use block into a tool call whose arguments are
 // the input object's JSON text.
-func toolUse(param string, b *block) (llm.ToolCall, *llm.Error) {
+func toolUse(a at, b *block) (llm.ToolCall, *llm.Error) {
 	id, ok := wire.String(b.id)
 	if !ok || id == "" {
 		if !ok {
-			return llm.ToolCall{}, typeError(param+".id", "string", b.id)
+			return llm.ToolCall{}, typeError(a.String()+".id", "string", b.id)
 		}
-		return llm.ToolCall{}, llm.InvalidRequest(param+".id", llm.CodeMissingParam, param+".id: Field required")
+		return llm.ToolCall{}, llm.InvalidRequest(a.String()+".id", llm.CodeMissingParam, a.String()+".id: Field required")
 	}
 	name, ok := wire.String(b.name)
 	if !ok || name == "" {
 		if !ok {
-			return llm.ToolCall{}, typeError(param+".name", "string", b.name)
+			return llm.ToolCall{}, typeError(a.String()+".name", "string", b.name)
 		}
-		return llm.ToolCall{}, llm.InvalidRequest(param+".name", llm.CodeMissingParam, param+".name: Field required")
+		return llm.ToolCall{}, llm.InvalidRequest(a.String()+".name", llm.CodeMissingParam, a.String()+".name: Field required")
 	}
 	if len(b.input) == 0 || b.input[0] != '{' {
-		return llm.ToolCall{}, typeError(param+".input", "object", b.input)
+		return llm.ToolCall{}, typeError(a.String()+".input", "object", b.input)
 	}
 	return llm.ToolCall{ID: id, Type: "function", Function: llm.FunctionCall{Name: name,
 		Arguments: string(wire.AppendCompact(nil, b.input))}}, nil
@@ -365,9 +391,16 @@ func (p *parser) tools(v, choice []byte) *llm.Error {
 		if v[0] != '[' {
 			return typeError("tools", "array", v)
 		}
+		n := 0
+		for els := rawjson.ElementsOf(v); els.Next(); {
+			n++
+		}
+		if n > 0 {
+			p.chat.Tools = make([]llm.Tool, 0, n)
+		}
 		els := rawjson.ElementsOf(v)
 		for i := 0; els.Next(); i++ {
-			t, e := tool("tools["+strconv.Itoa(i)+"]", els.Value())
+			t, e := tool(i, els.Value())
 			if e != nil {
 				return e
 			}
@@ -425,9 +458,9 @@ func (p *parser) tools(v, choice []byte) *llm.Error {
 
 // tool translates a client tool; server tools (a versioned type such as
 // web_search_20250305) are refused.
-func tool(param string, v []byte) (llm.Tool, *llm.Error) {
+func tool(i int, v []byte) (llm.Tool, *llm.Error) {
 	if v[0] != '{' {
-		return llm.Tool{}, typeError(param, "object", v)
+		return llm.Tool{}, typeError(toolParam(i), "object", v)
 	}
 	var typ, name, desc, schema, strict []byte
 	m := rawjson.MembersOf(v)
@@ -450,33 +483,33 @@ func tool(param string, v []byte) (llm.Tool, *llm.Error) {
 	default:
 		t, ok := wire.String(typ)
 		if !ok {
-			return llm.Tool{}, typeError(param+".type", "string", typ)
+			return llm.Tool{}, typeError(toolParam(i)+".type", "string", typ)
 		}
-		return llm.Tool{}, unsupported(param+".type", "server tools such as "+strconv.Quote(t)+
+		return llm.Tool{}, unsupported(toolParam(i)+".type", "server tools such as "+strconv.Quote(t)+
 			" run on Anthropic's servers and are not supported by this router: declare client tools with an input_schema")
 	}
 	fn := llm.FunctionDecl{}
 	var ok bool
 	if fn.Name, ok = wire.String(name); !ok || fn.Name == "" {
 		if !ok {
-			return llm.Tool{}, typeError(param+".name", "string", name)
+			return llm.Tool{}, typeError(toolParam(i)+".name", "string", name)
 		}
-		return llm.Tool{}, llm.InvalidRequest(param+".name", llm.CodeMissingParam, param+".name: Field required")
+		return llm.Tool{}, llm.InvalidRequest(toolParam(i)+".name", llm.CodeMissingParam, toolParam(i)+".name: Field required")
 	}
 	if fn.Description, ok = wire.String(desc); !ok {
-		return llm.Tool{}, typeError(param+".description", "string", desc)
+		return llm.Tool{}, typeError(toolParam(i)+".description", "string", desc)
 	}
 	if len(schema) == 0 || schema[0] != '{' {
 		if wire.IsNull(schema) {
-			return llm.Tool{}, llm.InvalidRequest(param+".input_schema", llm.CodeMissingParam, param+".input_schema: Field required")
+			return llm.Tool{}, llm.InvalidRequest(toolParam(i)+".input_schema", llm.CodeMissingParam, toolParam(i)+".input_schema: Field required")
 		}
-		return llm.Tool{}, typeError(param+".input_schema", "object", schema)
+		return llm.Tool{}, typeError(toolParam(i)+".input_schema", "object", schema)
 	}
 	fn.Parameters = schema
 	if !wire.IsNull(strict) {
 		b, ok := wire.Bool(strict)
 		if !ok {
-			return llm.Tool{}, typeError(param+".strict", "boolean", strict)
+			return llm.Tool{}, typeError(toolParam(i)+".strict", "boolean", strict)
 		}
 		fn.Strict = &b
 	}

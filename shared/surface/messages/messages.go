@@ -41,7 +41,6 @@ package messages
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
@@ -240,7 +239,7 @@ func (p *parser) system(v []byte) *llm.Error {
 	case v[0] != '[':
 		return typeError("system", "string or array", v)
 	}
-	var b strings.Builder
+	var b joiner
 	els := rawjson.ElementsOf(v)
 	for i := 0; els.Next(); i++ {
 		param := "system[" + strconv.Itoa(i) + "]"
@@ -265,16 +264,10 @@ func (p *parser) system(v []byte) *llm.Error {
 		if !ok {
 			return typeError(param+".text", "string", text)
 		}
-		if s == "" {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(s)
+		b.add(s, "\n")
 	}
-	if b.Len() > 0 {
-		p.chat.Messages = append(p.chat.Messages, llm.Message{Role: "system", Content: llm.Content{Text: b.String()}})
+	if b.s != "" {
+		p.chat.Messages = append(p.chat.Messages, llm.Message{Role: "system", Content: llm.Content{Text: b.s}})
 	}
 	return nil
 }

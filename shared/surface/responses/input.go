@@ -114,13 +114,33 @@ func (p *parser) item(i int, v []byte) *llm.Error {
 		" are not supported by this router: it serves messages, function_call, function_call_output and reasoning items (no built-in tools)")
 }
 
+// Error params are built only when an error needs one: a request has many
+// items and few errors.
+
 func itemParam(i int) string { return "input[" + strconv.Itoa(i) + "]" }
+
+func toolParam(i int) string { return "tools[" + strconv.Itoa(i) + "]" }
+
+// partAt locates a content part: element j of the field (content or
+// output) of input item i; j is -1 for the field itself.
+type partAt struct {
+	i     int
+	field string
+	j     int
+}
+
+func (p partAt) String() string {
+	s := itemParam(p.i) + "." + p.field
+	if p.j >= 0 {
+		s += "[" + strconv.Itoa(p.j) + "]"
+	}
+	return s
+}
 
 // message translates a message item. A content array of one text part
 // becomes a string, the form every upstream accepts; an assistant turn's
 // text parts are joined into one string.
 func (p *parser) message(i int, f *itemFields) *llm.Error {
-	param := itemParam(i)
 	var role string
 	switch string(f.role) {
 	case `"user"`:
@@ -132,30 +152,30 @@ func (p *parser) message(i int, f *itemFields) *llm.Error {
 	case `"developer"`:
 		role = "developer"
 	case "", "null":
-		return llm.InvalidRequest(param+".role", llm.CodeMissingParam, "a message needs a role")
+		return llm.InvalidRequest(itemParam(i)+".role", llm.CodeMissingParam, "a message needs a role")
 	default:
 		if f.role[0] != '"' {
-			return typeError(param+".role", "string", f.role)
+			return typeError(itemParam(i)+".role", "string", f.role)
 		}
-		return llm.InvalidRequest(param+".role", llm.CodeInvalidValue, `role must be "user", "assistant", "system" or "developer"`)
+		return llm.InvalidRequest(itemParam(i)+".role", llm.CodeInvalidValue, `role must be "user", "assistant", "system" or "developer"`)
 	}
 	msg := llm.Message{Role: role}
 	switch {
 	case wire.IsNull(f.content):
-		return llm.InvalidRequest(param+".content", llm.CodeMissingParam, "a message needs content")
+		return llm.InvalidRequest(itemParam(i)+".content", llm.CodeMissingParam, "a message needs content")
 	case f.content[0] == '"':
 		msg.Content.Text, _ = wire.String(f.content)
 	case f.content[0] == '[':
-		parts, e := p.parts(param+".content", role, f.content)
+		parts, e := p.parts(partAt{i, "content", -1}, role, f.content)
 		if e != nil {
 			return e
 		}
 		msg.Content = collapse(role, parts)
 	default:
-		return typeError(param+".content", "string or array", f.content)
+		return typeError(itemParam(i)+".content", "string or array", f.content)
 	}
 	if role != "assistant" && !msg.Content.IsParts && msg.Content.Text == "" {
-		return llm.InvalidRequest(param+".content", llm.CodeMissingParam, "a "+role+" message needs content")
+		return llm.InvalidRequest(itemParam(i)+".content", llm.CodeMissingParam, "a "+role+" message needs content")
 	}
 	if role == "assistant" {
 		msg.ReasoningContent = p.takeReasoning()
@@ -188,14 +208,14 @@ func collapse(role string, parts []llm.Part) llm.Content {
 // parts translates a content array: input_text and output_text are text,
 // input_image an image_url (user turns only, as chat has it), refusal a
 // refusal (assistant turns only).
-func (p *parser) parts(param, role string, v []byte) ([]llm.Part, *llm.Error) {
+func (p *parser) parts(at partAt, role string, v []byte) ([]llm.Part, *llm.Error) {
 	var out []llm.Part
 	els := rawjson.ElementsOf(v)
 	for j := 0; els.Next(); j++ {
 		pv := els.Value()
-		pp := param + "[" + strconv.Itoa(j) + "]"
+		pa := partAt{at.i, at.field, j}
 		if pv[0] != '{' {
-			return nil, typeError(pp, "object", pv)
+			return nil, typeError(pa.String(), "object", pv)
 		}
 		var typ, text, imageURL, fileID, detail, refusal []byte
 		m := rawjson.MembersOf(pv)
@@ -219,62 +239,62 @@ func (p *parser) parts(param, role string, v []byte) ([]llm.Part, *llm.Error) {
 		case `"input_text"`, `"output_text"`:
 			s, ok := wire.String(text)
 			if !ok {
-				return nil, typeError(pp+".text", "string", text)
+				return nil, typeError(pa.String()+".text", "string", text)
 			}
 			out = append(out, llm.Part{Type: "text", Text: s})
 		case `"refusal"`:
 			if role != "assistant" {
-				return nil, llm.InvalidRequest(pp+".type", llm.CodeInvalidValue, "refusal parts belong to assistant messages")
+				return nil, llm.InvalidRequest(pa.String()+".type", llm.CodeInvalidValue, "refusal parts belong to assistant messages")
 			}
 			s, ok := wire.String(refusal)
 			if !ok {
-				return nil, typeError(pp+".refusal", "string", refusal)
+				return nil, typeError(pa.String()+".refusal", "string", refusal)
 			}
 			out = append(out, llm.Part{Type: "refusal", Refusal: s})
 		case `"input_image"`:
 			if role != "user" {
-				return nil, llm.InvalidRequest(pp+".type", llm.CodeInvalidValue, "images are accepted in user messages only")
+				return nil, llm.InvalidRequest(pa.String()+".type", llm.CodeInvalidValue, "images are accepted in user messages only")
 			}
-			part, e := imagePart(pp, imageURL, fileID, detail)
+			part, e := imagePart(pa, imageURL, fileID, detail)
 			if e != nil {
 				return nil, e
 			}
 			out = append(out, part)
 		case `"input_file"`, `"input_audio"`:
-			return nil, unsupported(pp+".type", string(typ[1:len(typ)-1])+" parts are not supported by this router: send text or images")
+			return nil, unsupported(pa.String()+".type", string(typ[1:len(typ)-1])+" parts are not supported by this router: send text or images")
 		default:
 			t, ok := wire.String(typ)
 			switch {
 			case !ok:
-				return nil, typeError(pp+".type", "string", typ)
+				return nil, typeError(pa.String()+".type", "string", typ)
 			case t == "":
-				return nil, llm.InvalidRequest(pp+".type", llm.CodeMissingParam, "every content part needs a type")
+				return nil, llm.InvalidRequest(pa.String()+".type", llm.CodeMissingParam, "every content part needs a type")
 			}
-			return nil, llm.InvalidRequest(pp+".type", llm.CodeInvalidValue, "content parts of type "+strconv.Quote(t)+" are not supported")
+			return nil, llm.InvalidRequest(pa.String()+".type", llm.CodeInvalidValue, "content parts of type "+strconv.Quote(t)+" are not supported")
 		}
 	}
 	if len(out) == 0 {
-		return nil, llm.InvalidRequest(param, llm.CodeMissingParam, "content must not be an empty array")
+		return nil, llm.InvalidRequest(at.String(), llm.CodeMissingParam, "content must not be an empty array")
 	}
 	return out, nil
 }
 
 // imagePart translates an input_image: an https URL or a data: URI in
 // image_url. A file_id names an uploaded file, which needs the Files API.
-func imagePart(param string, imageURL, fileID, detail []byte) (llm.Part, *llm.Error) {
+func imagePart(at partAt, imageURL, fileID, detail []byte) (llm.Part, *llm.Error) {
 	u, ok := wire.String(imageURL)
 	if !ok {
-		return llm.Part{}, typeError(param+".image_url", "string", imageURL)
+		return llm.Part{}, typeError(at.String()+".image_url", "string", imageURL)
 	}
 	if u == "" {
 		if !wire.IsNull(fileID) {
-			return llm.Part{}, unsupported(param+".file_id", "images by file_id need the Files API, which this router does not serve: send image_url")
+			return llm.Part{}, unsupported(at.String()+".file_id", "images by file_id need the Files API, which this router does not serve: send image_url")
 		}
-		return llm.Part{}, llm.InvalidRequest(param+".image_url", llm.CodeMissingParam, "an input_image needs an image_url")
+		return llm.Part{}, llm.InvalidRequest(at.String()+".image_url", llm.CodeMissingParam, "an input_image needs an image_url")
 	}
 	d, ok := wire.String(detail)
 	if !ok {
-		return llm.Part{}, typeError(param+".detail", "string", detail)
+		return llm.Part{}, typeError(at.String()+".detail", "string", detail)
 	}
 	if d != "low" && d != "high" {
 		d = "" // auto, the default; chat has no "original"
@@ -285,18 +305,17 @@ func imagePart(param string, imageURL, fileID, detail []byte) (llm.Part, *llm.Er
 // functionCall adds a tool call to the assistant turn before it, or starts
 // one: a chat assistant message carries its text and all its tool calls.
 func (p *parser) functionCall(i int, f *itemFields) *llm.Error {
-	param := itemParam(i)
 	callID, ok := wire.String(f.callID)
 	if !ok || callID == "" {
-		return requiredString(param+".call_id", f.callID, ok)
+		return requiredString(itemParam(i)+".call_id", f.callID, ok)
 	}
 	name, ok := wire.String(f.name)
 	if !ok || name == "" {
-		return requiredString(param+".name", f.name, ok)
+		return requiredString(itemParam(i)+".name", f.name, ok)
 	}
 	args, ok := wire.String(f.arguments)
 	if !ok {
-		return typeError(param+".arguments", "string", f.arguments)
+		return typeError(itemParam(i)+".arguments", "string", f.arguments)
 	}
 	tc := llm.ToolCall{ID: callID, Type: "function", Function: llm.FunctionCall{Name: name, Arguments: args}}
 	msgs := p.chat.Messages
@@ -322,19 +341,18 @@ func requiredString(param string, v []byte, ok bool) *llm.Error {
 // functionOutput translates a function_call_output into a tool turn. Its
 // images go to a user turn after the run of tool turns (flushImages).
 func (p *parser) functionOutput(i int, f *itemFields) *llm.Error {
-	param := itemParam(i)
 	callID, ok := wire.String(f.callID)
 	if !ok || callID == "" {
-		return requiredString(param+".call_id", f.callID, ok)
+		return requiredString(itemParam(i)+".call_id", f.callID, ok)
 	}
 	msg := llm.Message{Role: "tool", ToolCallID: callID}
 	switch {
 	case wire.IsNull(f.output):
-		return llm.InvalidRequest(param+".output", llm.CodeMissingParam, "a function_call_output needs output")
+		return llm.InvalidRequest(itemParam(i)+".output", llm.CodeMissingParam, "a function_call_output needs output")
 	case f.output[0] == '"':
 		msg.Content.Text, _ = wire.String(f.output)
 	case f.output[0] == '[':
-		parts, e := p.parts(param+".output", "user", f.output)
+		parts, e := p.parts(partAt{i, "output", -1}, "user", f.output)
 		if e != nil {
 			return e
 		}
@@ -350,7 +368,7 @@ func (p *parser) functionOutput(i int, f *itemFields) *llm.Error {
 			msg.Content = collapse("tool", texts)
 		}
 	default:
-		return typeError(param+".output", "string or array", f.output)
+		return typeError(itemParam(i)+".output", "string or array", f.output)
 	}
 	p.in.reasoning.Reset()
 	p.add(msg)
@@ -403,9 +421,8 @@ func (p *parser) tools(v []byte) *llm.Error {
 	els := rawjson.ElementsOf(v)
 	for i := 0; els.Next(); i++ {
 		tv := els.Value()
-		param := "tools[" + strconv.Itoa(i) + "]"
 		if tv[0] != '{' {
-			return typeError(param, "object", tv)
+			return typeError(toolParam(i), "object", tv)
 		}
 		var typ, name, desc, params, strict []byte
 		m := rawjson.MembersOf(tv)
@@ -427,31 +444,31 @@ func (p *parser) tools(v []byte) *llm.Error {
 			t, ok := wire.String(typ)
 			switch {
 			case !ok:
-				return typeError(param+".type", "string", typ)
+				return typeError(toolParam(i)+".type", "string", typ)
 			case t == "":
-				return llm.InvalidRequest(param+".type", llm.CodeMissingParam, "every tool needs a type")
+				return llm.InvalidRequest(toolParam(i)+".type", llm.CodeMissingParam, "every tool needs a type")
 			}
-			return unsupported(param+".type", "tools of type "+strconv.Quote(t)+
+			return unsupported(toolParam(i)+".type", "tools of type "+strconv.Quote(t)+
 				" are not supported by this router: it serves function tools only (built-in tools run on OpenAI's servers)")
 		}
 		fn := llm.FunctionDecl{}
 		var ok bool
 		if fn.Name, ok = wire.String(name); !ok || fn.Name == "" {
-			return requiredString(param+".name", name, ok)
+			return requiredString(toolParam(i)+".name", name, ok)
 		}
 		if fn.Description, ok = wire.String(desc); !ok {
-			return typeError(param+".description", "string", desc)
+			return typeError(toolParam(i)+".description", "string", desc)
 		}
 		if !wire.IsNull(params) {
 			if params[0] != '{' {
-				return typeError(param+".parameters", "object", params)
+				return typeError(toolParam(i)+".parameters", "object", params)
 			}
 			fn.Parameters = params
 		}
 		if !wire.IsNull(strict) {
 			b, ok := wire.Bool(strict)
 			if !ok {
-				return typeError(param+".strict", "boolean", strict)
+				return typeError(toolParam(i)+".strict", "boolean", strict)
 			}
 			fn.Strict = &b
 		}

@@ -135,6 +135,8 @@ func TestParseSettings(t *testing.T) {
 					string(c.Tools[0].Function.Parameters) == `{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}` &&
 					tc == llm.ToolChoice{Mode: "function", Name: "get_weather"} && !*c.ParallelToolCalls
 			}, nil, nil},
+		{"tool settings without tools are not sent", `"tool_choice":"auto","parallel_tool_calls":false`,
+			func(c *llm.ChatRequest) bool { return c.ToolChoice == nil && c.ParallelToolCalls == nil }, nil, []string{"tool_choice", "parallel_tool_calls"}},
 		{"no tools", `"tools":[],"tool_choice":null,"parallel_tool_calls":null`,
 			func(c *llm.ChatRequest) bool {
 				return c.Tools == nil && c.ToolChoice == nil && c.ParallelToolCalls == nil

@@ -197,6 +197,11 @@ func (p *parser) parse(f *fields) *llm.Error {
 		}
 		c.ParallelToolCalls = &b
 	}
+	if len(c.Tools) == 0 {
+		// The Responses API accepts these without tools (and echoes them);
+		// chat APIs refuse them with nothing to choose from.
+		c.ToolChoice, c.ParallelToolCalls = nil, nil
+	}
 	if e := p.text(f.text); e != nil {
 		return e
 	}

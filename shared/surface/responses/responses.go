@@ -16,6 +16,10 @@
 // echoed. metadata is validated and echoed but not sent upstream: it labels the
 // stored response, and OpenAI's chat API refuses metadata without store.
 //
+// Function tools are sent with strict only when the client set it: a schema
+// that strict mode refuses would otherwise fail upstream, and non-strict is
+// chat's default.
+//
 // Reasoning: an input reasoning item's reasoning_text becomes the
 // reasoning_content of the assistant turn that follows it (what DeepSeek-style
 // upstreams want back); its summary and encrypted_content are dropped. An

@@ -355,7 +355,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		method, serve = http.MethodPost, g.serveExplain
 	case "/router/health":
 		method, serve = http.MethodGet, g.serveHealth
+	case "/responses":
+		method, serve = http.MethodPost, g.serveResponses
+	case "/messages":
+		method, serve = http.MethodPost, g.serveMessages
+	case "/messages/count_tokens":
+		method, serve = http.MethodPost, g.serveCountTokens
 	default:
+		if id, ok := strings.CutPrefix(path, "/models/"); ok && id != "" {
+			if r.Method != http.MethodGet {
+				g.methodNotAllowed(w, r, http.MethodGet)
+				return
+			}
+			g.serveModel(w, r, id)
+			return
+		}
 		w.Header()["X-Request-Id"] = []string{newRequestID()}
 		writeError(w, &llm.Error{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
 			Message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"})
@@ -386,11 +400,25 @@ func (s *snapshot) authenticate(r *http.Request, now time.Time) (*config.Key, *l
 	if aerr != nil {
 		return nil, aerr
 	}
+	apiKey, aerr := singleValue(r.Header, "X-Api-Key")
+	if aerr != nil {
+		return nil, aerr
+	}
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok {
 		token, ok = strings.CutPrefix(auth, "bearer ")
 	}
 	token = strings.TrimSpace(token)
+	if apiKey != "" {
+		// Anthropic's SDKs send the key as x-api-key. Both headers are one
+		// key: two different ones are refused, never first-wins.
+		if auth != "" && token != apiKey {
+			return nil, &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusBadRequest, Type: "invalid_request_error",
+				Code: "ambiguous_header", Param: "x-api-key",
+				Message: "the request has both authorization and x-api-key with different keys; send one"}
+		}
+		token, ok = apiKey, true
+	}
 	if !ok || token == "" {
 		return nil, errAuth("missing API key: send Authorization: Bearer <key>")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/llm-router/router/shared/limits"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
+	"github.com/llm-router/router/shared/tokens"
 )
 
 // Request headers of the contract.
@@ -57,15 +58,22 @@ type call struct {
 	// shape is what a request that asks for JSON must be answered with
 	// (structured.go); nil for the others.
 	shape *shape
-	// spentUSD is the cost of answers the structured-output check
-	// discarded, added to the answer's.
-	spentUSD float64
+	// render writes a one-piece answer in the surface's shape (nil: as the
+	// chat.completion came); rendered is the error answered when it failed.
+	render   func(dst, completion []byte, u llm.Usage) ([]byte, error)
+	rendered *llm.Error
+	// writeErr writes an error in the surface's shape.
+	writeErr func(http.ResponseWriter, *llm.Error)
+	// tokens counts the request's input once, for every tokenizer family
+	// (estimate.go); counted says it has.
+	tokens  tokens.Counter
+	counted bool
 }
 
 // newCall starts a request. endpoint names it in the audit record; an empty
 // endpoint (explain) leaves no audit record or metrics, as it calls no provider.
 func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, endpoint string) *call {
-	c := &call{g: g, w: w, r: r, start: g.now()}
+	c := &call{g: g, w: w, r: r, start: g.now(), writeErr: writeError}
 	c.rec.RequestID = newRequestID()
 	c.rec.Time = c.start
 	c.rec.Endpoint = endpoint
@@ -411,7 +419,7 @@ func (c *call) fail(e *llm.Error) {
 		h[hdrRoute] = []string{c.route.Name}
 		h[hdrAttempts] = []string{strconv.Itoa(len(c.rec.Attempts))}
 	}
-	writeError(c.w, e)
+	c.writeErr(c.w, e)
 	status := e.Status
 	if status < 400 {
 		status = http.StatusBadGateway

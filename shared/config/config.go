@@ -163,6 +163,9 @@ type Route struct {
 	// Structured is what happens when an answer is not the JSON asked for
 	// (default: one repair attempt).
 	Structured *Structured `yaml:"structured,omitempty" json:"structured,omitempty"`
+	// Rules send requests that match one of them to another route, the
+	// first match winning (rules.go).
+	Rules []Rule `yaml:"rules,omitempty" json:"rules,omitempty"`
 }
 
 // Target is one model of a route.
@@ -181,6 +184,9 @@ type Target struct {
 	// HedgeAfter starts the next target in parallel when this one has sent no
 	// first byte after this long; the first to answer wins.
 	HedgeAfter Duration `yaml:"hedge_after,omitempty" json:"hedge_after,omitempty"`
+	// When makes the target a candidate only while its conditions hold
+	// (rules.go).
+	When *Conditions `yaml:"when,omitempty" json:"when,omitempty"`
 }
 
 // Key is a router API key, stored by hash only.

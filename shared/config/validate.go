@@ -62,6 +62,9 @@ func (c *Config) Validate() error {
 	providers := c.validateProviders(&ck)
 	models := c.validateModels(&ck, providers)
 	routes := c.validateRoutes(&ck, providers, models)
+	for i := range c.Routes {
+		c.validateRules(&ck, fmt.Sprintf("routes[%d]", i), &c.Routes[i], routes)
+	}
 	c.validateDataClasses(&ck)
 	c.validateKeys(&ck, routes, models)
 	c.validateMetrics(&ck)

@@ -154,6 +154,7 @@ func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 		_, _ = h.Write([]byte(id))
 		c.seed = h.Sum64()
 	}
+	c.applyRules()
 	if c.g.Limiter != nil {
 		if aerr := c.admit(); aerr != nil {
 			return aerr
@@ -375,7 +376,7 @@ func (c *call) parseChat() (string, *llm.Error) {
 // plan makes the routing decision; explain and the attempt loop share it.
 // capable, when set, leaves out targets that cannot serve the endpoint.
 func (c *call) plan(capable func(*route.Target) (bool, string)) route.Decision {
-	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4, Capable: capable}
+	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4, Check: c.check(capable)}
 	if c.chat != nil {
 		in.OutputTokens = c.chat.MaxOutputTokens()
 	}
@@ -385,9 +386,12 @@ func (c *call) plan(capable func(*route.Target) (bool, string)) route.Decision {
 // noCandidates is the error when the plan left nothing to try: 403 when no
 // target could ever take this request's data, 400 when no target serves the
 // endpoint at all, else 502 naming every reason.
-func noCandidates(d *route.Decision) *llm.Error {
+func (c *call) noCandidates(d *route.Decision) *llm.Error {
 	if !d.CompliantTargets() {
 		return errNoCompliantTarget(d.Route, d.Require)
+	}
+	if d.OnlyExcludedFor(route.ReasonContext, route.ReasonCompliance) {
+		return c.errContextTooLong(d)
 	}
 	if d.OnlyExcludedFor(route.ReasonCapability) {
 		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusBadRequest, Type: "invalid_request_error",

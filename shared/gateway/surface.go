@@ -47,7 +47,7 @@ func (g *Gateway) serveChatLike(c *call, s *surface) {
 	}
 	d := c.plan(nil)
 	if len(d.Candidates) == 0 {
-		c.fail(noCandidates(&d))
+		c.fail(c.noCandidates(&d))
 		return
 	}
 	sh, e := c.structuredShape()

@@ -5,6 +5,7 @@
 package route
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/llm-router/router/shared/config"
@@ -34,6 +35,18 @@ type Route struct {
 	MaxDuration time.Duration
 	Targets     []*Target
 	Implicit    bool
+	// Rules send matching requests to other routes; the first match wins.
+	Rules []Rule
+}
+
+// Rule is a compiled content rule of a route.
+type Rule struct {
+	When config.Match
+	// Route is where matching requests go.
+	Route *Route
+	// Name identifies the rule in the audit record and explain:
+	// ROUTE.rules[i].
+	Name string
 }
 
 // Target is one resolved target of a route.
@@ -46,6 +59,9 @@ type Target struct {
 	Timeout    time.Duration
 	Weight     int
 	HedgeAfter time.Duration
+	// When, when set, makes the target a candidate only while its
+	// conditions hold.
+	When *config.Conditions
 }
 
 // Compile resolves a validated configuration.
@@ -83,6 +99,16 @@ func Compile(c *config.Config) *Table {
 		t.routes[r.Name] = cr
 		t.Names = append(t.Names, r.Name)
 	}
+	// Rules name other routes: resolved once every route exists.
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		cr := t.routes[r.Name]
+		for j, rule := range r.Rules {
+			if to := t.routes[rule.Route]; to != nil && to != cr {
+				cr.Rules = append(cr.Rules, Rule{When: rule.When, Route: to, Name: r.Name + ".rules[" + strconv.Itoa(j) + "]"})
+			}
+		}
+	}
 	for i := range c.Models {
 		m := &c.Models[i]
 		tg := t.target(&config.Target{Model: m.ID})
@@ -106,7 +132,7 @@ func (t *Table) target(ct *config.Target) *Target {
 		return nil
 	}
 	return &Target{Model: m, Provider: p, FirstByteTimeout: ct.FirstByteTimeout.D(),
-		Timeout: config.AttemptTimeout(p, m, ct), Weight: ct.EffectiveWeight(), HedgeAfter: ct.HedgeAfter.D()}
+		Timeout: config.AttemptTimeout(p, m, ct), Weight: ct.EffectiveWeight(), HedgeAfter: ct.HedgeAfter.D(), When: ct.When}
 }
 
 // Lookup finds a route, or a model used as an implicit route.

@@ -1,6 +1,9 @@
 package detect
 
-import "strings"
+import (
+	"math/bits"
+	"strings"
+)
 
 // Character classes of the scanners. Only ASCII forms are recognised: a
 // full-width digit or a no-break space is not a separator.
@@ -60,10 +63,11 @@ func isJoin(c byte) bool { return c == '-' || c == '.' || c == '/' }
 // startsNumber reports whether a number starting at i is a whole value: not
 // inside a word or number, and not the continuation of a digit group.
 func startsNumber(t string, i int) bool {
-	if isAlnum(at(t, i-1)) {
-		return false
+	if i == 0 {
+		return true
 	}
-	return !(isJoin(at(t, i-1)) && isDigit(at(t, i-2)))
+	c := t[i-1]
+	return !isAlnum(c) && !(isJoin(c) && i >= 2 && isDigit(t[i-2]))
 }
 
 // endsNumber reports whether a value ending before j is whole: not followed
@@ -98,10 +102,17 @@ func digitRun(t string, i int) int {
 	return i
 }
 
+// searched are the built-ins found by a vectorised search for a rare byte
+// ('@', b) rather than by the pass over the digits.
+const searched = 1<<idEmail | 1<<idDOB
+
 // scan returns the lowest rank below limit of a built-in matching text, or
-// limit. It runs email's vectorised search for '@' first, then one pass over
-// the bytes for everything else, dropping each detector as soon as one ranked
-// before it has matched.
+// limit. Email and DOB search for their rare byte first. SSNs, phone numbers
+// and MRNs all hold digits, so the rest is one pass from number to number:
+// eight bytes at a time, a few word operations find the next digit, and the
+// detectors run at the start of each number, MRN looking for its keyword
+// just before it. Each detector is dropped as soon as one ranked before it
+// has matched.
 func (s *Set) scan(t string, limit int) int {
 	best := limit
 	want := s.wanted(best)
@@ -109,74 +120,95 @@ func (s *Set) scan(t string, limit int) int {
 		best = s.rank[idEmail]
 		want = s.wanted(best)
 	}
-	if want&^(1<<idEmail) == 0 {
-		return best
+	if want&(1<<idDOB) != 0 && hasDOB(t) {
+		best = s.rank[idDOB]
+		want = s.wanted(best)
 	}
-	trigger := &s.trigger
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !trigger[c] {
+	for i := 0; want&^searched != 0; {
+		// The next digit: eight bytes at a time, then the last few.
+		var m uint64
+		for ; i+8 <= len(t); i += 8 {
+			if m = digitMask(word(t, i)); m != 0 {
+				break
+			}
+		}
+		if m == 0 {
+			if m = digitMask(tailWord(t, i)); m == 0 {
+				break
+			}
+		}
+		k := i + bits.TrailingZeros64(m)>>3
+		i = digitRun(t, k)
+		if !startsNumber(t, k) {
 			continue
 		}
-		id := -1
-		switch {
-		case isDigit(c):
-			j := digitRun(t, i)
-			if startsNumber(t, i) {
-				switch {
-				case j-i == 3 && want&(1<<idSSN) != 0 && ssnAt(t, i):
-					id = idSSN
-				case j-i == 3 && want&(1<<idPhone) != 0 && nanpAt(t, i),
-					j-i == 1 && c == '1' && want&(1<<idPhone) != 0 && trunkAt(t, j):
-					id = idPhone
-				}
-			}
-			i = j - 1
-		case c == '(':
-			if want&(1<<idPhone) != 0 && !isAlnum(at(t, i-1)) && nanpAt(t, i) {
-				id = idPhone
-			}
-		case c == '+':
-			if want&(1<<idPhone) != 0 && plusPhoneAt(t, i) {
-				id = idPhone
-			}
-		case isAlpha(at(t, i-1)): // b, d, m: a keyword only starts a word
-		case lower(c) == 'm':
-			if want&(1<<idMRN) != 0 && mrnAt(t, i) {
-				id = idMRN
-			}
-		default:
-			if want&(1<<idDOB) != 0 && dobAt(t, i) {
-				id = idDOB
-			}
-		}
-		if id >= 0 {
-			best = s.rank[id]
-			if want = s.wanted(best); want&^(1<<idEmail) == 0 {
-				return best
-			}
+		if hit := s.numberAt(t, k, i, want); hit < best {
+			best = hit
+			want = s.wanted(best)
 		}
 	}
 	return best
 }
 
-// triggers is the table of the bytes where the built-ins of a Set can start:
-// digits, '(' and '+' for SSNs and phone numbers, b and d for the DOB
-// keywords, m for the MRN keywords. The scan looks at nothing else, so prose
-// costs one table lookup a byte.
-func triggers(rank *[numBuiltins]int) (t [256]bool) {
-	on := func(id int, bytes string) {
-		if rank[id] >= 0 {
-			for i := 0; i < len(bytes); i++ {
-				t[bytes[i]] = true
-			}
-		}
+// word reads t[i:i+8] as a little-endian word (one load once compiled).
+func word(t string, i int) uint64 {
+	w := t[i : i+8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// tailWord reads the fewer than eight bytes from i to the end of t, padded
+// with zero bytes.
+func tailWord(t string, i int) uint64 {
+	var x uint64
+	for k := len(t) - 1; k >= i; k-- {
+		x = x<<8 | uint64(t[k])
 	}
-	on(idSSN, "0123456789")
-	on(idPhone, "0123456789(+")
-	on(idDOB, "bBdD")
-	on(idMRN, "mM")
-	return t
+	return x
+}
+
+// digitMask sets the high bit of each byte of x that is an ASCII digit.
+// Per byte b, with no carry or borrow between bytes: the high bit of
+// 0x7f+':'-b&0x7f is set when b&0x7f < ':', that of b&0x7f+0x7f-'/' when
+// b&0x7f > '/', and &^x drops bytes from 0x80 up (Sean Anderson's bit
+// twiddling hacks, hasbetween).
+func digitMask(x uint64) uint64 {
+	const ones, low7 = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f
+	return (ones*(127+'9'+1) - x&low7) &^ x & (x&low7 + ones*(127-('0'-1))) & (ones * 0x80)
+}
+
+// numberAt returns the lowest rank of the wanted built-ins that match at the
+// number whose digits are t[i:j], or a rank past every detector.
+func (s *Set) numberAt(t string, i, j int, want uint8) int {
+	best := len(s.names)
+	n := j - i
+	if want&(1<<idSSN) != 0 && n == 3 && ssnAt(t, i) {
+		best = min(best, s.rank[idSSN])
+	}
+	if want&(1<<idPhone) != 0 && phoneAt(t, i, j) {
+		best = min(best, s.rank[idPhone])
+	}
+	if want&(1<<idMRN) != 0 && n >= mrnMinDigits && n <= mrnMaxDigits && mrnBefore(t, i) {
+		best = min(best, s.rank[idMRN])
+	}
+	return best
+}
+
+// phoneAt reports a phone number around the number t[i:j]: starting at it
+// (555-123-4567, 1-555-…), at the parenthesis before it ((555) 123-4567), or
+// at the + before it.
+func phoneAt(t string, i, j int) bool {
+	switch {
+	case at(t, i-1) == '+':
+		return plusPhoneAt(t, i-1)
+	case j-i == 1:
+		return t[i] == '1' && trunkAt(t, j)
+	case j-i != 3:
+		return false
+	case at(t, i-1) == '(':
+		return !isAlnum(at(t, i-2)) && nanpAt(t, i-1)
+	}
+	return nanpAt(t, i)
 }
 
 // ssnAt reports an SSN starting at i, the start of a 3-digit run: AAA-GG-SSSS
@@ -326,51 +358,73 @@ const (
 	maxDateLen = len("September 30th, 2000")
 )
 
-// dobAt reports a DOB keyword starting at i (the start of a word) with a date
-// near it.
-func dobAt(t string, i int) bool {
-	end := 0
-	switch lower(t[i]) {
-	case 'd':
-		switch {
-		case hasFold(t, i, "dob"):
-			end = i + 3
-		case hasFold(t, i, "d.o.b"):
-			end = i + 5
-			if at(t, end) == '.' {
-				end++
+// hasDOB reports a DOB keyword with a date near it. Every keyword has a b
+// (DOB, D.O.B., born, birth), a rare letter: a vectorised search for it
+// finds the few candidates, and dates are parsed only around a keyword.
+func hasDOB(t string) bool {
+	for _, b := range [...]byte{'b', 'B'} {
+		for off := 0; ; {
+			k := strings.IndexByte(t[off:], b)
+			if k < 0 {
+				break
 			}
-		default:
-			return false
-		}
-		if isAlpha(at(t, end)) {
-			return false
-		}
-	case 'b':
-		switch {
-		case hasFold(t, i, "born"):
-			end = i + 4
-			if isAlpha(at(t, end)) { // borne
-				return false
+			p := off + k
+			// The b is the first letter of born or birth, or the last of dob
+			// or d.o.b; one or two bytes next to it rule out most b's.
+			if c := lower(at(t, p+1)); ((c == 'o' || c == 'i') && dobAt(t, p, p)) ||
+				(lower(at(t, p-1)) == 'o' && dobAt(t, p-2, p)) ||
+				(at(t, p-1) == '.' && dobAt(t, p-4, p)) {
+				return true
 			}
-		case hasFold(t, i, "birth"): // birthdate, birthday
-			end = i + 5
-			for isAlpha(at(t, end)) {
-				end++
-			}
-		default:
-			return false
+			off = p + 1
 		}
-	default:
+	}
+	return false
+}
+
+// dobAt reports a DOB keyword at ks, holding the b at p, with a date near it.
+func dobAt(t string, ks, p int) bool {
+	if ks < 0 || isAlpha(at(t, ks-1)) {
 		return false
 	}
-	for p := end; p < len(t) && p <= end+dobAfter; p++ {
+	ke, ok := dobKeyword(t, ks)
+	return ok && ke > p && dateNear(t, ks, ke)
+}
+
+// dobKeyword reports a DOB keyword at p, the start of a word (DOB, D.O.B.,
+// born, birth, birthdate, date of birth), and where it ends.
+func dobKeyword(t string, p int) (end int, ok bool) {
+	switch {
+	case hasFold(t, p, "dob"):
+		end = p + 3
+	case hasFold(t, p, "d.o.b"):
+		end = p + 5
+		if at(t, end) == '.' {
+			end++
+		}
+	case hasFold(t, p, "born"):
+		end = p + 4
+	case hasFold(t, p, "birth"):
+		end = p + 5
+		for isAlpha(at(t, end)) {
+			end++
+		}
+	default:
+		return 0, false
+	}
+	return end, !isAlpha(at(t, end)) // not adobe, borne
+}
+
+// dateNear reports a date starting at most dobAfter bytes after the keyword
+// t[ks:ke], or ending at most dobBefore bytes before it.
+func dateNear(t string, ks, ke int) bool {
+	for p := ke; p < len(t) && p <= ke+dobAfter; p++ {
 		if _, ok := dateAt(t, p); ok {
 			return true
 		}
 	}
-	for p := max(0, i-dobBefore-maxDateLen); p < i; p++ {
-		if e, ok := dateAt(t, p); ok && e <= i && i-e <= dobBefore {
+	for p := max(0, ks-dobBefore-maxDateLen); p < ks; p++ {
+		if e, ok := dateAt(t, p); ok && e <= ks && ks-e <= dobBefore {
 			return true
 		}
 	}
@@ -513,46 +567,75 @@ func validDay(m, d int) bool {
 	return d <= 31
 }
 
-var months = [...]struct{ abbr, full string }{
-	{"jan", "january"}, {"feb", "february"}, {"mar", "march"}, {"apr", "april"},
-	{"may", "may"}, {"jun", "june"}, {"jul", "july"}, {"aug", "august"},
-	{"sep", "september"}, {"oct", "october"}, {"nov", "november"}, {"dec", "december"},
-}
+// months are the month names by number; their first three letters are the
+// abbreviation, and no two months share them.
+var months = [...]string{"", "january", "february", "march", "april", "may", "june", "july",
+	"august", "september", "october", "november", "december"}
 
 // month reads a month name at i (full, three letters, or sept, optionally
-// followed by a dot) and returns its number, 0 if there is none.
+// followed by a dot) and returns its number, 0 if there is none. It is
+// called at many short words after numbers (mg, of, weeks), so it rejects
+// on length and the first three letters before comparing anything else.
 func month(t string, i int) (m, end int) {
 	e := i
-	for isAlpha(at(t, e)) {
+	for isAlpha(at(t, e)) && e-i <= len("september") {
 		e++
 	}
-	w := t[i:e]
-	for k, mo := range months {
-		if strings.EqualFold(w, mo.abbr) || strings.EqualFold(w, mo.full) || (k == 8 && strings.EqualFold(w, "sept")) {
+	n := e - i
+	if n < 3 || n > len("september") {
+		return 0, i
+	}
+	a, b, c := lower(t[i]), lower(t[i+1]), lower(t[i+2])
+	for k := 1; k < len(months); k++ {
+		full := months[k]
+		if a != full[0] || b != full[1] || c != full[2] {
+			continue
+		}
+		if n == 3 || (n == len(full) && hasFold(t, i, full)) || (k == 9 && n == 4 && lower(t[i+3]) == 't') {
 			if at(t, e) == '.' {
 				e++
 			}
-			return k + 1, e
+			return k, e
 		}
+		return 0, i
 	}
 	return 0, i
 }
 
-// mrnAt reports a medical record number at i (the start of a word): MRN or
-// "medical record" (then optionally number, num, no or nbr), up to 4
-// separators among " \t\r\n:#.=-", then 5 to 12 digits.
-func mrnAt(t string, i int) bool {
+// The length of a medical record number.
+const (
+	mrnMinDigits = 5
+	mrnMaxDigits = 12
+	// mrnLead is the longest keyword and separators before the digits.
+	mrnLead = len("medical record") + 4 + len("number") + 4
+)
+
+// mrnBefore reports an MRN keyword before the digits starting at ds.
+func mrnBefore(t string, ds int) bool {
+	for p := max(0, ds-mrnLead); p < ds; p++ {
+		if lower(t[p]) == 'm' && !isAlpha(at(t, p-1)) && mrnDigits(t, p) == ds {
+			return true
+		}
+	}
+	return false
+}
+
+// mrnDigits returns where the digits of a medical record number start after
+// the keyword at p (the start of a word), or -1: MRN or "medical record",
+// optionally number, num, nbr or no, up to 4 separators among " \t\r\n:#.=-"
+// on each side of that word, then 5 to 12 digits.
+func mrnDigits(t string, p int) int {
 	var e int
 	switch {
-	case hasFold(t, i, "mrn"):
-		e = i + 3
-	case hasFold(t, i, "medical record"):
-		e = i + len("medical record")
+	case hasFold(t, p, "mrn"):
+		e = p + 3
+	case hasFold(t, p, "medical record"):
+		e = p + len("medical record")
 	default:
-		return false
+		return -1
 	}
 	if isAlpha(at(t, e)) {
-		return false
+		return -1
 	}
 	e = mrnSeparators(t, e)
 	for _, w := range [...]string{"number", "num", "nbr", "no"} {
@@ -562,7 +645,10 @@ func mrnAt(t string, i int) bool {
 		}
 	}
 	k := digitRun(t, e)
-	return k-e >= 5 && k-e <= 12 && !isAlnum(at(t, k))
+	if k-e < mrnMinDigits || k-e > mrnMaxDigits || isAlnum(at(t, k)) {
+		return -1
+	}
+	return e
 }
 
 func mrnSeparators(t string, e int) int {

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -197,4 +198,49 @@ func TestBuiltinsListed(t *testing.T) {
 	if IsBuiltin("patient_id") {
 		t.Error(`IsBuiltin("patient_id") = true`)
 	}
+}
+
+// The scan jumps from digit to digit with digitMask, so it must mark
+// exactly the digits, whatever the other bytes are.
+func TestDigitMask(t *testing.T) {
+	naive := func(w string, i int) uint64 {
+		var m uint64
+		for k := 0; k < 8 && i+k < len(w); k++ {
+			if c := w[i+k]; '0' <= c && c <= '9' {
+				m |= 0x80 << (8 * k)
+			}
+		}
+		return m
+	}
+	check := func(w string, i int) {
+		t.Helper()
+		var x uint64
+		if i+8 <= len(w) {
+			x = word(w, i)
+		} else {
+			x = tailWord(w, i)
+		}
+		if got, want := digitMask(x), naive(w, i); got != want {
+			t.Fatalf("digitMask at %d of %q = %#016x, want %#016x", i, w, got, want)
+		}
+	}
+	for _, fill := range []byte{0x00, ' ', '/', ':', 'a', 0x7f, 0x80, 0xaf, 0xb0, 0xb9, 0xff} {
+		for pos := 0; pos < 8; pos++ {
+			for v := 0; v < 256; v++ {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[pos] = byte(v)
+				check(string(w), 0)
+				for n := pos + 1; n < 8; n++ { // the end of the text
+					check(string(w[:n]), 0)
+				}
+			}
+		}
+	}
+	for a := 0; a < 256; a++ {
+		for b := 0; b < 256; b++ {
+			check(strings.Repeat(string([]byte{byte(a), byte(b)}), 4), 0)
+		}
+	}
+	check("x12345678y", 1)
+	check("x12345678y", 5)
 }

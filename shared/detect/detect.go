@@ -30,12 +30,16 @@ const (
 	// Email matches local@domain.tld, with at least one dot in the domain and
 	// an alphabetic top-level domain of two letters or more.
 	Email = "email"
-	// DOB matches a full date (numeric or with a month name) near a keyword:
-	// DOB, D.O.B., born, birth (birthdate, date of birth).
+	// DOB matches a full date (day, month and year: 01/02/1980, 1980-02-01,
+	// 2 Jan 1980, January 2nd, 1980) starting within 40 bytes after a keyword
+	// or ending within 20 bytes before one: DOB, D.O.B., born, birth
+	// (birthdate, date of birth). A year alone is not a date.
 	DOB = "dob"
-	// MRN matches MRN or "medical record (number|no|#)" followed by 5 to 12
-	// digits. A custom pattern named mrn replaces it, since record number
-	// formats differ between institutions.
+	// MRN matches MRN or "medical record" (optionally followed by number,
+	// num, nbr or no) and up to 4 separators among " :#.=-" and line breaks
+	// on each side of that word, then 5 to 12 digits: MRN: 00123456, Medical
+	// record #: 7654321. A custom pattern named mrn replaces it, since record
+	// number formats differ between institutions.
 	MRN = "mrn"
 )
 
@@ -91,8 +95,6 @@ type Set struct {
 	names []string
 	// rank is the index in names of each built-in, -1 when not in the Set.
 	rank [numBuiltins]int
-	// trigger marks the bytes where the Set's built-ins can start.
-	trigger [256]bool
 	// custom holds the regular expressions, in rank order.
 	custom []*pattern
 }
@@ -136,7 +138,6 @@ func Compile(names []string, custom map[string]string) (*Set, error) {
 		}
 		s.names = append(s.names, name)
 	}
-	s.trigger = triggers(&s.rank)
 	return s, nil
 }
 

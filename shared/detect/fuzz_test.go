@@ -2,6 +2,7 @@ package detect
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -37,6 +38,13 @@ func FuzzMatch(f *testing.F) {
 		}
 		if texts, okT := all.MatchTexts([]string{text}); texts != got || okT != ok {
 			t.Fatalf("MatchTexts = %q, %v; Match = %q, %v", texts, okT, got, ok)
+		}
+		// The scan reads eight bytes at a time: where the text falls on
+		// those words must not matter.
+		for k := 1; k < 8; k++ {
+			if moved, okM := all.Match(strings.Repeat(" ", k) + text); moved != got || okM != ok {
+				t.Fatalf("after %d spaces Match = %q, %v; without = %q, %v", k, moved, okM, got, ok)
+			}
 		}
 		first := ""
 		for i, name := range names {

@@ -124,6 +124,7 @@ func (s *Set) scan(t string, limit int) int {
 		best = s.rank[idDOB]
 		want = s.wanted(best)
 	}
+	lengths := numberLengths(want)
 	for i := 0; want&^searched != 0; {
 		// The next digit: eight bytes at a time, then the last few.
 		var m uint64
@@ -139,15 +140,40 @@ func (s *Set) scan(t string, limit int) int {
 		}
 		k := i + bits.TrailingZeros64(m)>>3
 		i = digitRun(t, k)
+		// Most numbers (2 and 4 digits: doses, vitals, years) can be no
+		// part of what is wanted, unless a + makes them a phone number.
+		if n := i - k; (n >= 32 || lengths&(1<<n) == 0) && (want&(1<<idPhone) == 0 || at(t, k-1) != '+') {
+			continue
+		}
 		if !startsNumber(t, k) {
 			continue
 		}
 		if hit := s.numberAt(t, k, i, want); hit < best {
 			best = hit
 			want = s.wanted(best)
+			lengths = numberLengths(want)
 		}
 	}
 	return best
+}
+
+// numberLengths has bit n set when a number of n digits can start a match of
+// a built-in of want, besides phone numbers after a +: 3 (SSN, NANP), 1 (the
+// 1 of 1-800-…) and 5 to 12 (MRN).
+func numberLengths(want uint8) uint32 {
+	var l uint32
+	if want&(1<<idSSN) != 0 {
+		l |= 1 << 3
+	}
+	if want&(1<<idPhone) != 0 {
+		l |= 1<<1 | 1<<3
+	}
+	if want&(1<<idMRN) != 0 {
+		for n := mrnMinDigits; n <= mrnMaxDigits; n++ {
+			l |= 1 << n
+		}
+	}
+	return l
 }
 
 // word reads t[i:i+8] as a little-endian word (one load once compiled).

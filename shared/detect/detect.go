@@ -84,6 +84,7 @@ type Error struct {
 	Err      error
 }
 
+// Error names the detector and what is wrong with it.
 func (e *Error) Error() string { return "detector " + strconv.Quote(e.Detector) + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error, e.g. a *syntax.Error.
@@ -134,7 +135,7 @@ func Compile(names []string, custom map[string]string) (*Set, error) {
 		case builtin:
 			s.rank[id] = rank
 		default:
-			return nil, &Error{Detector: name, Err: errors.New("unknown detector (built-in: ssn, phone, email, dob, mrn; or a pattern under detectors)")}
+			return nil, &Error{Detector: name, Err: errors.New("unknown detector (not built-in, and no pattern has this name)")}
 		}
 		s.names = append(s.names, name)
 	}

@@ -18,8 +18,14 @@ type Config struct {
 	Models    []Model    `yaml:"models" json:"models"`
 	Routes    []Route    `yaml:"routes" json:"routes"`
 	// DataClasses maps a request classification (e.g. phi) to the compliance
-	// tags a provider needs to receive such data (e.g. [hipaa]).
-	DataClasses map[string][]string `yaml:"data_classes,omitempty" json:"data_classes,omitempty"`
+	// tags a provider needs to receive such data (e.g. [hipaa]) and,
+	// optionally, the detectors that recognise it in request text
+	// (dataclass.go).
+	DataClasses map[string]DataClass `yaml:"data_classes,omitempty" json:"data_classes,omitempty"`
+	// Detectors names custom detectors: RE2 patterns (Go regexp syntax) that
+	// data classes list beside the built-in ones, e.g. patient_id:
+	// 'PID-[0-9]{8}'. A pattern named mrn replaces the built-in MRN detector.
+	Detectors map[string]string `yaml:"detectors,omitempty" json:"detectors,omitempty"`
 	// Keys are the router's API keys, by hash. With none, a local router runs
 	// open (and says so); a Lambda refuses to.
 	Keys    []Key   `yaml:"keys,omitempty" json:"keys,omitempty"`
@@ -166,6 +172,10 @@ type Route struct {
 	// Rules send requests that match one of them to another route, the
 	// first match winning (rules.go).
 	Rules []Rule `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Detect lists data classes whose detectors scan every request on the
+	// route: a request they match is routed and audited as that class too.
+	// Detection can only add a class, never remove one.
+	Detect []string `yaml:"detect,omitempty" json:"detect,omitempty"`
 }
 
 // Target is one model of a route.
@@ -202,6 +212,9 @@ type Key struct {
 	Models []string `yaml:"models,omitempty" json:"models,omitempty"`
 	// DataClass is the default classification of the key's requests.
 	DataClass string `yaml:"data_class,omitempty" json:"data_class,omitempty"`
+	// Detect lists data classes whose detectors scan every request of the
+	// key, as Route.Detect does.
+	Detect []string `yaml:"detect,omitempty" json:"detect,omitempty"`
 	// RPM is the requests-per-minute limit (0: none).
 	RPM int `yaml:"rpm,omitempty" json:"rpm,omitempty"`
 	// TPM is the tokens-per-minute limit (0: none).

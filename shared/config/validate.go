@@ -230,6 +230,7 @@ func (c *Config) validateRoutes(ck *checker, providers map[string]*Provider, mod
 			ck.add(f+".targets", "a route needs at least one target")
 		}
 		c.validateStructured(ck, f, r)
+		c.validateDetect(ck, f+".detect", r.Detect)
 		seen := map[string]bool{}
 		satisfiable := false
 		for j, t := range r.Targets {
@@ -258,19 +259,6 @@ func (c *Config) validateRoutes(ck *checker, providers map[string]*Provider, mod
 		}
 	}
 	return byName
-}
-
-func (c *Config) validateDataClasses(ck *checker) {
-	for name, tags := range c.DataClasses {
-		if !tagPattern.MatchString(name) {
-			ck.add("data_classes", "bad class name %q", name)
-		}
-		for _, tag := range tags {
-			if !tagPattern.MatchString(tag) {
-				ck.add("data_classes."+name, "bad tag %q", tag)
-			}
-		}
-	}
 }
 
 func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[string]*Model) {
@@ -316,6 +304,7 @@ func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[
 				ck.add(f+".data_class", "unknown data class %q (declare it under data_classes)", k.DataClass)
 			}
 		}
+		c.validateDetect(ck, f+".detect", k.Detect)
 		if k.RPM < 0 {
 			ck.add(f+".rpm", "must not be negative")
 		}
@@ -323,7 +312,7 @@ func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[
 			ck.add(f+".tpm", "must not be negative")
 		}
 		if k.Budget != nil {
-			classTags := c.DataClasses[k.DataClass]
+			classTags := c.DataClasses[k.DataClass].Require
 			if k.Budget.MonthlyUSD <= 0 {
 				ck.add(f+".budget.monthly_usd", "must be positive (remove budget for no limit; set disabled: true to stop the key)")
 			}

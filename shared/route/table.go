@@ -5,10 +5,12 @@
 package route
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/detect"
 )
 
 // Table is a compiled configuration: every route and model, resolved.
@@ -17,6 +19,8 @@ type Table struct {
 	models      map[string]*config.Model
 	providers   map[string]*config.Provider
 	dataClasses map[string][]string
+	// detectors holds the compiled detectors of each class that has some.
+	detectors map[string]*detect.Set
 	// Names lists routes then models, in configuration order, for /v1/models.
 	Names []string
 }
@@ -37,6 +41,9 @@ type Route struct {
 	Implicit    bool
 	// Rules send matching requests to other routes; the first match wins.
 	Rules []Rule
+	// Detect lists the data classes whose detectors scan the route's
+	// requests; each has a Set in Table.Detectors.
+	Detect []string
 }
 
 // Rule is a compiled content rule of a route.
@@ -64,13 +71,27 @@ type Target struct {
 	When *config.Conditions
 }
 
-// Compile resolves a validated configuration.
+// Compile resolves a validated configuration. It compiles each data class's
+// detectors once; config.Validate refuses every detector configuration that
+// would not compile, so Compile panics only on a configuration that was never
+// validated (the file and DynamoDB stores validate everything they load).
 func Compile(c *config.Config) *Table {
 	t := &Table{
 		routes:      make(map[string]*Route, len(c.Routes)+len(c.Models)),
 		models:      make(map[string]*config.Model, len(c.Models)),
 		providers:   make(map[string]*config.Provider, len(c.Providers)),
-		dataClasses: c.DataClasses,
+		dataClasses: make(map[string][]string, len(c.DataClasses)),
+		detectors:   make(map[string]*detect.Set),
+	}
+	for name, dc := range c.DataClasses {
+		t.dataClasses[name] = dc.Require
+		set, err := c.CompileDetectors(name)
+		if err != nil {
+			panic(fmt.Sprintf("route: data class %s: %v (the configuration was not validated)", name, err))
+		}
+		if set != nil {
+			t.detectors[name] = set
+		}
 	}
 	for i := range c.Providers {
 		t.providers[c.Providers[i].Name] = &c.Providers[i]
@@ -81,7 +102,7 @@ func Compile(c *config.Config) *Table {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		cr := &Route{Name: r.Name, Strategy: r.Strategy, Require: r.Require, Timeout: r.Timeout.D(),
-			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D()}
+			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D(), Detect: r.Detect}
 		if cr.Strategy == "" {
 			cr.Strategy = config.StrategyOrdered
 		}
@@ -152,3 +173,9 @@ func (t *Table) DataClass(name string) (tags []string, ok bool) {
 	tags, ok = t.dataClasses[name]
 	return tags, ok
 }
+
+// Detectors returns the compiled detectors of a data class, nil when the class
+// has none or does not exist (a nil Set matches nothing). A request on a key
+// or route whose detect: lists the class is treated as the class when
+// Detectors(class).MatchChat finds one.
+func (t *Table) Detectors(class string) *detect.Set { return t.detectors[class] }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/llm-router/router/shared/config"
@@ -44,6 +45,8 @@ func (c *call) applyRules() {
 		c.route = rule.Route
 		c.rec.Route = rule.Route.Name
 		c.need.add(rule.Route.Require, "route:"+rule.Route.Name, &c.rec)
+		c.detect(rule.Route.Detect)
+		c.rec.DataClass = strings.Join(c.classes, ",")
 		return
 	}
 }

@@ -225,8 +225,35 @@ func (c *call) classify() *llm.Error {
 			c.addClass(name, "header")
 		}
 	}
+	c.detect(c.key.Detect)
+	c.detect(c.route.Detect)
 	c.rec.DataClass = strings.Join(c.classes, ",")
 	return nil
+}
+
+// detect runs the detectors of each class in classes the request does not
+// have yet over its text, and adds the classes they match, with the
+// detector's name as the source (never the text it matched). Detection can
+// only add a class: it never blocks and never removes one. A request whose
+// key and route detect nothing pays this loop's length check.
+func (c *call) detect(classes []string) {
+	for _, class := range classes {
+		if slices.Contains(c.classes, class) {
+			continue
+		}
+		set := c.snap.table.Detectors(class)
+		var name string
+		var hit bool
+		switch {
+		case c.chat != nil:
+			name, hit = set.MatchChat(c.chat)
+		case c.embed != nil:
+			name, hit = set.MatchTexts(c.embed.Input)
+		}
+		if hit {
+			c.addClass(class, "detector:"+name)
+		}
+	}
 }
 
 // addClass adds data class name, known to the table, to the request.

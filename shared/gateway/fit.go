@@ -211,10 +211,10 @@ func (c *call) errContextTooLong(d *route.Decision) *llm.Error {
 
 // tokensFor is the request's input estimate on tokenizer family f.
 func (c *call) tokensFor(f tokens.Family) int {
-	if !c.counted {
-		c.counted = true
+	if c.tokens == nil {
+		c.tokens = new(tokens.Counter)
 		if c.chat != nil {
-			countChat(&c.tokens, c)
+			countChat(c.tokens, c)
 		}
 	}
 	return c.tokens.Tokens(f)

@@ -64,10 +64,10 @@ type call struct {
 	rendered *llm.Error
 	// writeErr writes an error in the surface's shape.
 	writeErr func(http.ResponseWriter, *llm.Error)
-	// tokens counts the request's input once, for every tokenizer family
-	// (estimate.go); counted says it has.
-	tokens  tokens.Counter
-	counted bool
+	// tokens counts the request's input once, for every tokenizer family,
+	// when something first asks (estimate.go); nil until then, so requests
+	// that need no estimate carry none.
+	tokens *tokens.Counter
 }
 
 // newCall starts a request. endpoint names it in the audit record; an empty

@@ -267,9 +267,9 @@ func (v *View) Observe(provider, model, outcome string, latency time.Duration) {
 	}
 	switch classify(outcome) {
 	case success:
-		s.recent.add(x, false)
+		s.recent.add(now, x, false)
 	case failure:
-		s.recent.add(x, true)
+		s.recent.add(now, x, true)
 	}
 	ch := s.br.observe(now, outcome, p)
 	var pc pendingChange
@@ -374,6 +374,7 @@ func (v *View) Refresh(ctx context.Context) error {
 			s.mu.Lock()
 			if h.CheckedAt.After(s.probeFolded) {
 				s.lat.add(h.LatencyMs, latencyAlpha)
+				s.recent.add(h.CheckedAt, h.LatencyMs, false)
 				s.probeFolded = h.CheckedAt
 			}
 			s.mu.Unlock()

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/llm-router/router/shared/awstest"
 	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/awstest"
 	"github.com/llm-router/router/shared/config"
 )
 

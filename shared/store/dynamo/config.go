@@ -213,8 +213,8 @@ func (s *ConfigSource) loadFirst(ctx context.Context) (*config.Config, error) {
 	if errors.Is(err, ErrNoConfig) {
 		until := s.now().Add(s.ttl())
 		if s.absent.Swap(&until) == nil {
-			s.log().LogAttrs(ctx, slog.LevelWarn, "the config table holds no configuration yet; routed requests are "+
-				"answered 503 router_not_configured until scripts/seed writes one", slog.String("type", "store"),
+			s.log().LogAttrs(ctx, slog.LevelWarn, "the config table holds no configuration yet (run scripts/seed); "+
+				"it is read again once per cache TTL until one is written", slog.String("type", "store"),
 				slog.String("event", "not_seeded"), slog.String("Table", s.Table), slog.String("config", s.name()))
 		}
 		return nil, s.notSeeded()

@@ -7,9 +7,9 @@ import (
 	"github.com/llm-router/router/shared/rawjson"
 )
 
-// Metric names, units and dimensions of the EMF line (CONTRACT.md section
-// 6). The dashboard and alarms in template.yaml use exactly these names, and
-// a test reads the template to hold them to it.
+// Metric names, units and dimensions of the EMF line. The dashboard and
+// alarms in template.yaml use exactly these names, and a test reads the
+// template to hold them to it.
 const (
 	MetricRequests         = "Requests"
 	MetricErrors           = "Errors"

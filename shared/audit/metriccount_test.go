@@ -19,7 +19,7 @@ import (
 // counters one each.
 func metricCount(c *config.Config) (perName, total int) {
 	perName = len(c.Routes) + len(c.Models) + 1 // [Route]
-	perName += len(c.Models) + 1                 // [Model, Provider]
+	perName += len(c.Models) + 1                // [Model, Provider]
 	for _, vals := range c.DimensionValues() {
 		perName += len(vals) + 2 // listed values, other, untagged
 	}

@@ -19,7 +19,7 @@ import (
 
 // These tests read template.yaml's dashboard and alarms and hold every
 // metric and dimension they name to the names the code emits, so the two
-// cannot drift apart (CONTRACT.md section 6).
+// cannot drift apart.
 
 // tagMarker stands for the CostTagDimension parameter: any one of the
 // configuration's metrics.tag_dimensions.

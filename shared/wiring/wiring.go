@@ -1,5 +1,5 @@
-// Package wiring assembles the router from its environment (CONTRACT.md
-// section 1): the configuration source (a file or DynamoDB), the secret
+// Package wiring assembles the router from its environment (README.md,
+// Configuration): the configuration source (a file or DynamoDB), the secret
 // store, the providers, the gateway, and the front door, a local HTTP server
 // or the Lambda runtime. functions/router/main.go only calls Main, and tests
 // build the router exactly as main does.

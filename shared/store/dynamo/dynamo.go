@@ -57,7 +57,7 @@ const (
 	AttrExpires = "expires_at"
 )
 
-// Default table and configuration names (CONTRACT.md section 1).
+// Default table and configuration names (ROUTER_CONFIG_TABLE, ROUTER_STATE_TABLE).
 const (
 	DefaultConfigTable = "llm-router-config"
 	DefaultStateTable  = "llm-router-state"

@@ -22,7 +22,7 @@ const (
 	counterSK     = "counter"
 )
 
-// State item attributes (CONTRACT.md section 7 names the health ones).
+// State item attributes (docs/HEALTH.md names the health ones).
 const (
 	attrProvider  = "provider"
 	attrModel     = "model"
@@ -129,7 +129,7 @@ func expired(item map[string]types.AttributeValue, now time.Time) bool {
 	return err == nil && now.Unix() >= sec
 }
 
-// Health statuses (CONTRACT.md section 7).
+// Health statuses (docs/HEALTH.md).
 const (
 	StatusHealthy   = "healthy"
 	StatusDegraded  = "degraded"

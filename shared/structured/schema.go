@@ -77,9 +77,9 @@ type patternNode struct {
 // compiler builds the nodes of one document.
 type compiler struct {
 	byURI    map[string]indexed // absolute URI (no fragment), or URI#anchor -> schema
-	compiled map[string]*node // location or reference target -> node, for references and cycles
-	refs     []pendingRef     // references to resolve once the document is compiled
-	assert   bool             // formats asserted (draft-07 and older)
+	compiled map[string]*node   // location or reference target -> node, for references and cycles
+	refs     []pendingRef       // references to resolve once the document is compiled
+	assert   bool               // formats asserted (draft-07 and older)
 }
 
 // indexed is a schema a reference can name, with the base URI in effect

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -255,6 +256,39 @@ type Metrics struct {
 	// TagDimensions lists the request tags that become CloudWatch dimensions.
 	// Keep it short: every distinct value is a metric.
 	TagDimensions []string `yaml:"tag_dimensions,omitempty" json:"tag_dimensions,omitempty"`
+	// TagValues lists, per tag dimension, the values that become dimension
+	// values, e.g. {team: [triage, billing]}. A tag value comes from the
+	// caller, so the router never lets it choose a dimension value: a value
+	// that is neither listed here nor in some key's tags is counted as
+	// OtherTagValue. Each value is one more CloudWatch metric per metric name.
+	TagValues map[string][]string `yaml:"tag_values,omitempty" json:"tag_values,omitempty"`
+}
+
+// OtherTagValue is the dimension value of a tag value outside the allow-list
+// (Metrics.TagValues and the keys' tags); UntaggedTagValue that of a request
+// without the tag. Neither may be listed.
+const (
+	OtherTagValue    = "other"
+	UntaggedTagValue = "untagged"
+)
+
+// DimensionValues returns, per tag dimension, the tag values that become
+// CloudWatch dimension values: those listed in metrics.tag_values and those
+// the keys' tags set, which the operator chose too. Every dimension has an
+// entry, possibly empty (every value is then counted as OtherTagValue).
+func (c *Config) DimensionValues() map[string][]string {
+	out := make(map[string][]string, len(c.Metrics.TagDimensions))
+	for _, d := range c.Metrics.TagDimensions {
+		vals := slices.Clone(c.Metrics.TagValues[d])
+		for i := range c.Keys {
+			if v, ok := c.Keys[i].Tags[d]; ok && v != "" && !slices.Contains(vals, v) {
+				vals = append(vals, v)
+			}
+		}
+		slices.Sort(vals)
+		out[d] = vals
+	}
+	return out
 }
 
 // Limits bounds what a request may carry.

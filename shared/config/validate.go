@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -49,6 +50,10 @@ var reservedDimensions = []string{"Route", "Model", "Provider", "Requests", "Err
 // MaxTagDimensions bounds metrics.tag_dimensions: each is one dimension set on
 // every metrics line, and CloudWatch bills every distinct combination.
 const MaxTagDimensions = 10
+
+// MaxTagValues bounds metrics.tag_values per dimension: each value is one
+// CloudWatch metric per metric name (8 of them) at list price.
+const MaxTagValues = 50
 
 type checker struct{ errs []*FieldError }
 
@@ -342,6 +347,42 @@ func (c *Config) validateMetrics(ck *checker) {
 			ck.add(f, "duplicate tag dimension %q", d)
 		}
 	}
+	for _, d := range slices.Sorted(maps.Keys(c.Metrics.TagValues)) {
+		vals := c.Metrics.TagValues[d]
+		f := "metrics.tag_values." + d
+		if !slices.Contains(dims, d) {
+			ck.add(f, "%q is not one of metrics.tag_dimensions", d)
+			continue
+		}
+		if len(vals) > MaxTagValues {
+			ck.add(f, "at most %d values per tag (each is a CloudWatch metric per metric name)", MaxTagValues)
+		}
+		for i, v := range vals {
+			vf := fmt.Sprintf("%s[%d]", f, i)
+			switch {
+			case !dimensionValueOK(v):
+				ck.add(vf, "%q is not a dimension value CloudWatch takes (printable ASCII, not blank, at most %d bytes)", v, maxTagValueLen)
+			case v == OtherTagValue || v == UntaggedTagValue:
+				ck.add(vf, "%q is the value the router itself uses for unlisted or missing tags", v)
+			case slices.Index(vals, v) != i:
+				ck.add(vf, "duplicate value %q", v)
+			}
+		}
+	}
+}
+
+// dimensionValueOK reports whether v can be a CloudWatch dimension value as
+// it is: printable ASCII, not blank, not too long.
+func dimensionValueOK(v string) bool {
+	if len(v) == 0 || len(v) > maxTagValueLen || strings.TrimSpace(v) == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // EffectiveWeight is the target's weight, 1 when unset.
@@ -364,3 +405,9 @@ func HasTags(have, want []string) bool {
 
 // ErrNoKeys marks a configuration without router keys where one is required.
 var ErrNoKeys = errors.New("config: no router keys are configured; the Lambda router never runs open")
+
+// ErrNotConfigured marks a store that holds no configuration yet: a freshly
+// deployed config table before scripts/seed has written one. Routers answer
+// it with 503 router_not_configured and pick the configuration up, without
+// a restart, once it is seeded.
+var ErrNotConfigured = errors.New("config: no configuration has been seeded yet (run scripts/seed)")

@@ -200,7 +200,7 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 	}
 	s := &snapshot{cfg: cfg, table: route.Compile(pcfg), providers: make(map[string]llm.Provider, len(cfg.Providers)),
 		keys: make(map[[sha256.Size]byte]keyEntry, len(cfg.Keys)), open: len(cfg.Keys) == 0,
-		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewEMF(g.Namespace, cfg.Metrics.TagDimensions)}
+		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewBoundedEMF(g.Namespace, cfg.Metrics.TagDimensions, cfg.DimensionValues())}
 	if s.maxBody == 0 {
 		s.maxBody = config.DefaultMaxBodyBytes
 	}

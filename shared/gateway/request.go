@@ -104,7 +104,7 @@ func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 	snap, err := c.g.current(c.r.Context())
 	if err != nil {
 		c.g.logger().Error("no configuration to serve with", "error", err)
-		return errInternal("the router has no usable configuration")
+		return errNoConfig(err)
 	}
 	c.snap = snap
 	c.rec.Metrics = snap.emf
@@ -460,4 +460,15 @@ func (c *call) fail(e *llm.Error) {
 
 func ms(d time.Duration) float64 {
 	return float64(d.Microseconds()) / 1000
+}
+
+// errNoConfig answers a request the router has no configuration for: 503
+// router_not_configured while the store has none yet (deployed, not seeded),
+// else 500.
+func errNoConfig(err error) *llm.Error {
+	if errors.Is(err, config.ErrNotConfigured) {
+		return &llm.Error{Status: http.StatusServiceUnavailable, Type: "api_error", Code: "router_not_configured",
+			Message: "the router has no configuration yet: seed its config table with scripts/seed (docs/DEPLOY.md)"}
+	}
+	return errInternal("the router has no usable configuration")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
 	"github.com/llm-router/router/shared/tokens"
+	"github.com/llm-router/router/shared/trace"
 )
 
 // Request headers of the contract.
@@ -64,6 +65,8 @@ type call struct {
 	rendered *llm.Error
 	// writeErr writes an error in the surface's shape.
 	writeErr func(http.ResponseWriter, *llm.Error)
+	// span is the request's trace span (nil without a tracer).
+	span trace.Span
 	// tokens counts the request's input once, for every tokenizer family,
 	// when something first asks (estimate.go); nil until then, so requests
 	// that need no estimate carry none.
@@ -78,6 +81,13 @@ func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, endpoint strin
 	c.rec.Time = c.start
 	c.rec.Endpoint = endpoint
 	w.Header()["X-Request-Id"] = []string{c.rec.RequestID}
+	if g.Tracer != nil {
+		// The request's span: the routing decision's and each attempt's
+		// are its children.
+		ctx, span := g.Tracer.Start(r.Context(), "request")
+		span.Annotate("request_id", c.rec.RequestID)
+		c.r, c.span = r.WithContext(ctx), span
+	}
 	return c
 }
 
@@ -103,7 +113,10 @@ func newRequestID() string {
 func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 	snap, err := c.g.current(c.r.Context())
 	if err != nil {
-		c.g.logger().Error("no configuration to serve with", "error", err)
+		if !errors.Is(err, config.ErrNotConfigured) {
+			// Unseeded is said once by the store; anything else is news.
+			c.g.logger().Error("no configuration to serve with", "error", err)
+		}
 		return errNoConfig(err)
 	}
 	c.snap = snap
@@ -403,6 +416,11 @@ func (c *call) parseChat() (string, *llm.Error) {
 // plan makes the routing decision; explain and the attempt loop share it.
 // capable, when set, leaves out targets that cannot serve the endpoint.
 func (c *call) plan(capable func(*route.Target) (bool, string)) route.Decision {
+	if c.g.Tracer != nil {
+		_, span := c.g.Tracer.Start(c.r.Context(), "route")
+		span.Annotate("route", c.route.Name)
+		defer span.End(nil)
+	}
 	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4, Check: c.check(capable)}
 	if c.chat != nil {
 		in.OutputTokens = c.chat.MaxOutputTokens()
@@ -436,6 +454,17 @@ func (c *call) finish(status int) {
 	c.rec.Status = status
 	c.rec.LatencyMs = ms(c.g.now().Sub(c.start))
 	c.settle()
+	if c.span != nil {
+		c.span.Annotate("route", c.rec.Route)
+		c.span.Annotate("model", c.rec.Model)
+		c.span.Annotate("provider", c.rec.Provider)
+		c.span.Annotate("status", strconv.Itoa(status))
+		var err error
+		if c.rec.Failed() {
+			err = errors.New(c.rec.ErrorCode)
+		}
+		c.span.End(err)
+	}
 	if c.g.Sink != nil && c.rec.Endpoint != "" {
 		c.g.Sink.Emit(&c.rec)
 	}

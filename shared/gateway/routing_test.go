@@ -87,7 +87,7 @@ routes:
 `, time.Now)
 	short := "Summarise: mild headache."
 	long := strings.Repeat("The patient reports intermittent headaches over several weeks. ", 150) // ~1,500 tokens
-	huge := strings.Repeat(long, 8)                                                                   // ~12,000 tokens
+	huge := strings.Repeat(long, 8)                                                                // ~12,000 tokens
 
 	rec, err := askRoute(t, h, "notes", short)
 	if err != nil || rec.Provider != "small" {
@@ -110,7 +110,9 @@ routes:
 		t.Errorf("a request no window holds reached an upstream")
 	}
 	// explain says why the small model is out.
-	var explained struct{ Excluded []struct{ Model, Reason string } }
+	var explained struct {
+		Excluded []struct{ Model, Reason string }
+	}
 	if err := h.client("x").Post(context.Background(), "router/explain", openai.ChatCompletionNewParams{Model: "notes",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(long)}}, &explained); err != nil {
 		t.Fatal(err)

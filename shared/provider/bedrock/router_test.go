@@ -381,8 +381,11 @@ func TestRouterErrors(t *testing.T) {
 					return
 				}
 				var apiErr *openai.Error
-				if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.status || apiErr.Type != tt.typ || !strings.Contains(apiErr.Message, "simulated "+tt.exception) {
-					t.Fatalf("got %v, want an OpenAI-shaped %d %s carrying Bedrock's message", err, tt.status, tt.typ)
+				// The router's words; Bedrock's own travel as the error's
+				// Detail, which the gateway decides to show.
+				if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.status || apiErr.Type != tt.typ ||
+					!strings.Contains(apiErr.Message, fmt.Sprintf("(status %d)", tt.status)) {
+					t.Fatalf("got %v, want an OpenAI-shaped %d %s in the router's words", err, tt.status, tt.typ)
 				}
 				if len(rec.Attempts) != 1 || rec.Status != tt.status {
 					t.Errorf("audit %+v, want one attempt answered %d", rec, tt.status)
@@ -411,8 +414,8 @@ func TestRouterMidStreamException(t *testing.T) {
 	if text != "Half an" {
 		t.Errorf("got %q before the error, want %q", text, "Half an")
 	}
-	if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "the model stopped") {
-		t.Errorf("stream error %v, want Bedrock's exception", err)
+	if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "the model failed on this request (status 424)") {
+		t.Errorf("stream error %v, want Bedrock's exception in the router's words", err)
 	}
 	rec := rt.audit.next(t)
 	if len(rec.Attempts) != 1 || rec.Attempts[0].Outcome != audit.OutcomeStreamError || rec.Attempts[0].Status != 424 {

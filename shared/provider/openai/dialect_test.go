@@ -408,13 +408,13 @@ func TestDialectAnswers(t *testing.T) {
 			wantUsage: llm.Usage{PromptTokens: 3, CompletionTokens: 1}, wantIn: `"content":"late"`},
 		{name: "openrouter error in a 200", dialect: DialectOpenRouter,
 			reply:   openaitest.Reply{Status: 402, InBand: true, ErrMessage: "Insufficient credits"},
-			wantErr: &llm.Error{Status: 402, Code: "402", Message: "Insufficient credits"}},
+			wantErr: &llm.Error{Status: 402, Code: "402", Detail: "Insufficient credits"}},
 		{name: "vllm flat error", dialect: DialectVLLM,
 			reply:   openaitest.Reply{Status: 404, Flat: true, ErrType: "NotFoundError", ErrMessage: "The model `llama` does not exist."},
-			wantErr: &llm.Error{Status: 404, Type: "invalid_request_error", Message: "The model `llama` does not exist."}},
+			wantErr: &llm.Error{Status: 404, Type: "invalid_request_error", Detail: "The model `llama` does not exist."}},
 		{name: "mistral flat error", dialect: DialectMistral,
 			reply:   openaitest.Reply{Status: 429, Flat: true, ErrType: "rate_limited", ErrCode: "1300", ErrMessage: "Requests rate limit exceeded"},
-			wantErr: &llm.Error{Status: 429, Type: "rate_limit_error", Code: "1300", Message: "Requests rate limit exceeded"}},
+			wantErr: &llm.Error{Status: 429, Type: "rate_limit_error", Code: "1300", Detail: "Requests rate limit exceeded"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -424,8 +424,8 @@ func TestDialectAnswers(t *testing.T) {
 			resp, err := p.Chat(context.Background(), request(t, `{"model":"fast","messages":[{"role":"user","content":"hi"}]}`, "fast", "up-model"))
 			if tt.wantErr != nil {
 				e := llm.AsError(err)
-				if e == nil || e.Status != tt.wantErr.Status || e.Code != tt.wantErr.Code || e.Message != tt.wantErr.Message ||
-					(tt.wantErr.Type != "" && e.Type != tt.wantErr.Type) || e.Provider != "up" {
+				if e == nil || e.Status != tt.wantErr.Status || e.Code != tt.wantErr.Code || e.Detail != tt.wantErr.Detail ||
+					e.Message != llm.UpstreamMessage(e.Status, e.Kind) || (tt.wantErr.Type != "" && e.Type != tt.wantErr.Type) || e.Provider != "up" {
 					t.Fatalf("err = %#v, want %+v from provider up", e, tt.wantErr)
 				}
 				return
@@ -470,7 +470,7 @@ func TestDialectStreams(t *testing.T) {
 			wantUsage: &llm.Usage{PromptTokens: 9, CompletionTokens: 2}, wantText: "routed answer", usageOnlyLast: true},
 		{name: "openrouter error event after the first chunk", dialect: DialectOpenRouter,
 			reply:    openaitest.Reply{Text: "partial answer", Status: 502, InBand: true, ErrMessage: "Provider returned error", KeepAlive: ": OPENROUTER PROCESSING"},
-			wantText: "partial ", wantErr: &llm.Error{Status: 502, Code: "502", Message: "Provider returned error"}},
+			wantText: "partial ", wantErr: &llm.Error{Status: 502, Code: "502", Detail: "Provider returned error"}},
 		{name: "ollama usage chunk", dialect: DialectOllama,
 			reply:     openaitest.Reply{Text: "local answer", Usage: openaitest.Usage{Prompt: 5, Completion: 2}},
 			wantUsage: &llm.Usage{PromptTokens: 5, CompletionTokens: 2}, wantText: "local answer", usageOnlyLast: true},
@@ -495,7 +495,7 @@ func TestDialectStreams(t *testing.T) {
 				}
 				if err != nil {
 					e := llm.AsError(err)
-					if tt.wantErr == nil || e == nil || e.Status != tt.wantErr.Status || e.Code != tt.wantErr.Code || e.Message != tt.wantErr.Message {
+					if tt.wantErr == nil || e == nil || e.Status != tt.wantErr.Status || e.Code != tt.wantErr.Code || e.Detail != tt.wantErr.Detail {
 						t.Fatalf("stream error %v, want %+v", err, tt.wantErr)
 					}
 					tt.wantErr = nil
@@ -578,7 +578,7 @@ func TestGroqStreamUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var st llm.Stream = NewStream("groq", io.NopCloser(strings.NewReader(tt.sse)), "m")
+			var st llm.Stream = NewStream("groq", io.NopCloser(strings.NewReader(tt.sse)), "m", "")
 			if tt.xGroq {
 				st = &groqStream{Stream: st.(*Stream)}
 			}

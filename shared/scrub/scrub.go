@@ -67,6 +67,12 @@ func redactTokens(s string) string {
 	last := 0      // s[last:] is not yet copied to out
 	state := announceNothing
 	for i := 0; i < len(s); {
+		if s[i] == '[' && (strings.HasPrefix(s[i:], SecretMark) || strings.HasPrefix(s[i:], KeyMark)) {
+			// What an earlier pass removed: "Bearer [redacted]" stays so.
+			i += strings.IndexByte(s[i:], ']') + 1
+			state = announceNothing
+			continue
+		}
 		if isDelim(s[i]) {
 			i++
 			continue

@@ -45,6 +45,7 @@ func TestSecrets(t *testing.T) {
 			"Tool call id was call_0fypS1hVX but must be a-z, A-Z, 0-9, with a length of 9."},
 		{"a name without a value", "invalid x-api-key", nil, "invalid x-api-key"},
 		{"risk- is no sk- prefix", "risk-assessment-framework", nil, "risk-assessment-framework"},
+		{"a second pass changes nothing", "Bearer [redacted] and Bearer [key]", nil, "Bearer [redacted] and Bearer [key]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,16 +136,23 @@ func FuzzRequestText(f *testing.F) {
 	})
 }
 
-// FuzzSecrets: a key never survives, whatever surrounds it.
+// FuzzSecrets: a key never survives, whatever surrounds it, and scrubbing
+// twice (the adapter, then httpapi with the key) is scrubbing once.
 func FuzzSecrets(f *testing.F) {
 	f.Add("Incorrect API key provided: ", "sk-up-0123456789", " trailing")
 	f.Add("[key", "[key]]]]]]", "]")
 	f.Add("", "abcdefgh", "abcdefgh")
+	f.Add("Authorization: Bearer ", "plain.key.for.tests", " x-api-key: other-secret-value")
 	f.Fuzz(func(t *testing.T, before, key, after string) {
+		in := before + key + after + key
+		once := Secrets(in)
+		if twice := Secrets(once); twice != once {
+			t.Fatalf("Secrets is not idempotent on %q: %q, then %q", in, once, twice)
+		}
 		if len(key) < MinKeyLen {
 			return
 		}
-		got := Secrets(before+key+after+key, key)
+		got := Secrets(once, key)
 		if strings.Contains(got, key) {
 			t.Fatalf("Secrets kept the key %q: %q", key, got)
 		}

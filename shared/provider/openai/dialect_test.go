@@ -654,3 +654,44 @@ func TestDialectNamesMatchConfig(t *testing.T) {
 		t.Errorf("config.Dialects = %v, the adapter knows %v", got, known)
 	}
 }
+
+// A dialect's edits match members by their decoded names: a model sent
+// under an escaped name is replaced, not passed on beside the upstream's, and
+// an escaped role is edited like a plain one.
+func TestDialectEditsReadEscapedNames(t *testing.T) {
+	body := `{"mod\u0065l":"fast","messages":[{"r\u006fle":"developer","content":"Be brief."},{"role":"user","content":"hi"}],"max_completion_tokens":5}`
+	for _, dialect := range []string{DialectDeepSeek, DialectMistral, DialectGroq} {
+		t.Run(dialect, func(t *testing.T) {
+			s := openaitest.NewServer(dialect, nil)
+			defer s.Close()
+			p := dialectProvider(t, s.BaseURL(), dialect, "env:UP_KEY")
+			if _, err := p.Chat(context.Background(), request(t, body, "fast", "up-model")); err != nil {
+				t.Fatal(err)
+			}
+			got := s.Received()[0].Body
+			models := 0
+			dec := json.NewDecoder(bytes.NewReader(got))
+			for {
+				tok, err := dec.Token()
+				if err != nil {
+					break
+				}
+				if tok == "model" {
+					models++
+				}
+			}
+			var sent struct {
+				Model    string `json:"model"`
+				Messages []struct {
+					Role string `json:"role"`
+				} `json:"messages"`
+			}
+			if err := json.Unmarshal(got, &sent); err != nil || models != 1 || sent.Model != "up-model" {
+				t.Errorf("upstream got %s: %d model members, model %q; want one, up-model", got, models, sent.Model)
+			}
+			if dialect != DialectGroq && sent.Messages[0].Role != "system" {
+				t.Errorf("upstream got role %q for the developer message, want system", sent.Messages[0].Role)
+			}
+		})
+	}
+}

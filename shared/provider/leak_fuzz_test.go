@@ -67,7 +67,7 @@ func FuzzUpstreamErrorsLeakNothing(f *testing.F) {
 			if typ == config.TypeAnthropic && op == "embed" {
 				op = "chat"
 			}
-			err, body := call(t, typ, up, op, key, prompt)
+			body, err := call(t, typ, up, op, key, prompt)
 			secrets := []string{key}
 			if typ == config.TypeBedrock {
 				secrets = []string{fuzzAccessKey, fuzzSession}
@@ -100,8 +100,8 @@ func validKey(key string) bool {
 }
 
 // call makes one request of op through a fresh adapter of type typ whose
-// upstream is up, and returns its error and the client's body.
-func call(t *testing.T, typ string, up *upstream, op, key, prompt string) (error, []byte) {
+// upstream is up, and returns the client's body and the call's error.
+func call(t *testing.T, typ string, up *upstream, op, key, prompt string) ([]byte, error) {
 	p, err := provider.Builtin()[typ](&config.Provider{Name: "up", Type: typ, BaseURL: "http://upstream.test", Key: "env:K"},
 		llm.Deps{HTTP: &http.Client{Transport: up}, Keys: fixedKey(key)})
 	if err != nil {
@@ -115,7 +115,7 @@ func call(t *testing.T, typ string, up *upstream, op, key, prompt string) (error
 			upstream = "amazon.titan-embed-text-v2:0"
 		}
 		_, err := p.(llm.Embedder).Embed(ctx, &llm.EmbeddingRequest{Body: body, Input: []string{prompt}, Model: "e", Upstream: upstream})
-		return err, body
+		return body, err
 	}
 	body, _ := json.Marshal(map[string]any{"model": "m", "stream": op == "stream",
 		"messages": []any{map[string]string{"role": "user", "content": prompt}}})
@@ -129,11 +129,11 @@ func call(t *testing.T, typ string, up *upstream, op, key, prompt string) (error
 	}
 	if op == "chat" {
 		_, err := p.Chat(ctx, req)
-		return err, body
+		return body, err
 	}
 	st, err := p.Stream(ctx, req)
 	if err != nil {
-		return err, body
+		return body, err
 	}
 	defer st.Close()
 	for {
@@ -141,7 +141,7 @@ func call(t *testing.T, typ string, up *upstream, op, key, prompt string) (error
 			if errors.Is(err, io.EOF) {
 				t.Fatalf("%s: the stream ended without the upstream's error", typ)
 			}
-			return err, body
+			return body, err
 		}
 	}
 }

@@ -24,10 +24,11 @@ type embeddingBody struct {
 // with a member name twice in an object, or a member named like one it reads
 // but for case, so that what the router reads is what every upstream reads.
 func ParseEmbedding(body []byte) (*EmbeddingRequest, string, error) {
-	if e := checkBody(body); e != nil {
+	cased, e := checkBody(body)
+	if e != nil {
 		return nil, "", e
 	}
-	for m := rawjson.MembersOf(body); m.Next(); {
+	for m := rawjson.MembersOf(body); cased && m.Next(); {
 		name := m.Name()
 		if f := caseVariant(name, "model", "input", "encoding_format", "dimensions"); f != "" {
 			return nil, "", errMemberCase(string(name), string(name), f)

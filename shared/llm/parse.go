@@ -46,24 +46,27 @@ func errTooDeep() *Error {
 // The duplicate check is what makes one parse of the request enough: with a
 // name twice, the router could authorize and price one value while an
 // upstream's parser reads the other.
-func checkBody(body []byte) *Error {
-	err := rawjson.Check(body, MaxJSONDepth)
+// cased reports whether some member name could differ only in case from a
+// field the router reads (rawjson.Summary.CasedNames); without one, the case
+// checks are skipped.
+func checkBody(body []byte) (cased bool, e *Error) {
+	sum, err := rawjson.CheckSummary(body, MaxJSONDepth)
 	if err == nil {
-		return nil
+		return sum.CasedNames, nil
 	}
 	var ce *rawjson.CheckError
 	errors.As(err, &ce)
 	switch {
 	case errors.Is(err, rawjson.ErrTooDeep):
-		return errTooDeep()
+		return false, errTooDeep()
 	case errors.Is(err, rawjson.ErrDuplicate):
-		return InvalidRequest(ce.Path, CodeDuplicateMember, strconv.Quote(ce.Path)+" appears twice; send each member once")
+		return false, InvalidRequest(ce.Path, CodeDuplicateMember, strconv.Quote(ce.Path)+" appears twice; send each member once")
 	}
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
-		return decodeError(err)
+		return false, decodeError(err)
 	}
-	return InvalidRequest("", CodeInvalidJSON, "the request body is not valid JSON")
+	return false, InvalidRequest("", CodeInvalidJSON, "the request body is not valid JSON")
 }
 
 // caseVariant returns the name among known that name differs from only in
@@ -99,13 +102,14 @@ func errMemberCase(param, name, field string) *Error {
 // one every upstream parser reads. FuzzParseChat holds it to encoding/json's
 // results.
 func ParseChat(body []byte) (*ChatRequest, error) {
-	if e := checkBody(body); e != nil {
+	cased, e := checkBody(body)
+	if e != nil {
 		return nil, e
 	}
 	req := new(ChatRequest)
 	m := rawjson.MembersOf(body)
 	for m.Next() {
-		if e := req.decodeMember(m.Name(), m.Value()); e != nil {
+		if e := req.decodeMember(m.Name(), m.Value(), cased); e != nil {
 			return nil, e
 		}
 	}
@@ -120,12 +124,13 @@ func ParseChat(body []byte) (*ChatRequest, error) {
 
 // decodeMember sets the field a top-level member names; unknown members are
 // left for the raw body, which OpenAI-compatible upstreams receive as sent.
-func (r *ChatRequest) decodeMember(k, v []byte) *Error {
+// cased says the body has names that could be case variants (checkBody).
+func (r *ChatRequest) decodeMember(k, v []byte, cased bool) *Error {
 	switch string(k) {
 	case "model":
 		return readString(v, &r.Model, "model")
 	case "messages":
-		return r.decodeMessages(v)
+		return r.decodeMessages(v, cased)
 	case "stream":
 		return readBool(v, &r.Stream, "stream")
 	case "temperature":
@@ -145,21 +150,24 @@ func (r *ChatRequest) decodeMember(k, v []byte) *Error {
 	case "seed":
 		return readInto(v, &r.Seed, "seed")
 	case "stream_options":
-		return readNested(v, &r.StreamOptions, "stream_options")
+		return readNested(v, &r.StreamOptions, "stream_options", cased)
 	case "stop":
 		return readInto(v, &r.Stop, "stop")
 	case "tools":
-		return readNested(v, &r.Tools, "tools")
+		return readNested(v, &r.Tools, "tools", cased)
 	case "tool_choice":
-		return readNested(v, &r.ToolChoice, "tool_choice")
+		return readNested(v, &r.ToolChoice, "tool_choice", cased)
 	case "parallel_tool_calls":
 		return readInto(v, &r.ParallelToolCalls, "parallel_tool_calls")
 	case "response_format":
-		return readNested(v, &r.ResponseFormat, "response_format")
+		return readNested(v, &r.ResponseFormat, "response_format", cased)
 	case "user":
 		return readString(v, &r.User, "user")
 	case "reasoning_effort":
 		return readString(v, &r.ReasoningEffort, "reasoning_effort")
+	}
+	if !cased {
+		return nil
 	}
 	if f := caseVariant(k, "model", "messages", "stream", "temperature", "top_p", "presence_penalty",
 		"frequency_penalty", "max_tokens", "max_completion_tokens", "n", "seed", "stream_options", "stop", "tools",
@@ -169,7 +177,7 @@ func (r *ChatRequest) decodeMember(k, v []byte) *Error {
 	return nil
 }
 
-func (r *ChatRequest) decodeMessages(v []byte) *Error {
+func (r *ChatRequest) decodeMessages(v []byte, cased bool) *Error {
 	switch v[0] {
 	case 'n':
 		r.Messages = nil
@@ -182,7 +190,7 @@ func (r *ChatRequest) decodeMessages(v []byte) *Error {
 	a := rawjson.ElementsOf(v)
 	for a.Next() {
 		msgs = append(msgs, Message{})
-		if e := msgs[len(msgs)-1].decode(a.Value(), len(msgs)-1); e != nil {
+		if e := msgs[len(msgs)-1].decode(a.Value(), len(msgs)-1, cased); e != nil {
 			return e
 		}
 	}
@@ -192,7 +200,7 @@ func (r *ChatRequest) decodeMessages(v []byte) *Error {
 
 // decode reads message i. Field errors name their path (messages[i].role); the
 // path is only built when there is an error.
-func (m *Message) decode(v []byte, i int) *Error {
+func (m *Message) decode(v []byte, i int, cased bool) *Error {
 	switch v[0] {
 	case 'n':
 		return nil
@@ -212,7 +220,7 @@ func (m *Message) decode(v []byte, i int) *Error {
 				if e = readString(val, &m.Content.Text, "content"); e == nil {
 					m.Content.IsParts = false
 				}
-			} else if e = nestedCase(val, "content"); e == nil && m.Content.UnmarshalJSON(val) != nil {
+			} else if e = nestedCase(val, "content", cased); e == nil && m.Content.UnmarshalJSON(val) != nil {
 				e = InvalidRequest("content", CodeInvalidType, "content must be a string, an array of parts or null")
 			}
 		case "name":
@@ -222,8 +230,11 @@ func (m *Message) decode(v []byte, i int) *Error {
 		case "reasoning_content":
 			e = readString(val, &m.ReasoningContent, "reasoning_content")
 		case "tool_calls":
-			e = readNested(val, &m.ToolCalls, "tool_calls")
+			e = readNested(val, &m.ToolCalls, "tool_calls", cased)
 		default:
+			if !cased {
+				break
+			}
 			if f := caseVariant(name, "role", "content", "name", "tool_call_id", "reasoning_content", "tool_calls"); f != "" {
 				e = errMemberCase(string(name), string(name), f)
 			}
@@ -324,8 +335,8 @@ func readInt(v []byte, dst **int, param string) *Error {
 // readNested is readInto for a value holding objects the router decodes
 // with encoding/json, which matches member names regardless of case: a
 // member named like one of theirs but for case is refused first.
-func readNested(v []byte, dst any, param string) *Error {
-	if e := nestedCase(v, param); e != nil {
+func readNested(v []byte, dst any, param string, cased bool) *Error {
+	if e := nestedCase(v, param, cased); e != nil {
 		return e
 	}
 	return readInto(v, dst, param)
@@ -335,9 +346,10 @@ func readNested(v []byte, dst any, param string) *Error {
 // whose name differs only in case from a member of the objects the router
 // decodes inside a request (tools, response_format, tool calls, content
 // parts, ...). JSON Schemas (parameters, schema) are the client's, passed on
-// as they are, and are not looked into.
-func nestedCase(v []byte, param string) *Error {
-	if v[0] != '{' && v[0] != '[' {
+// as they are, and are not looked into. A body whose names are all plain
+// lower case (cased false) has no such member and is not walked.
+func nestedCase(v []byte, param string, cased bool) *Error {
+	if !cased || v[0] != '{' && v[0] != '[' {
 		return nil
 	}
 	if rel, name, field, ok := foldedMember(v); ok {

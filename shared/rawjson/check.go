@@ -60,6 +60,15 @@ type frame struct {
 	seen   map[string]struct{} // the names of a large object
 }
 
+// Summary is what Check learned of a document on its way through.
+type Summary struct {
+	// CasedNames is set when a member name has an upper-case ASCII letter,
+	// a non-ASCII character or an escape: only such a name can equal
+	// another one regardless of case, so a reader that refuses names that
+	// differ only in case from its own can skip a document without any.
+	CasedNames bool
+}
+
 // Check reports whether data is one well-formed JSON value (as json.Valid
 // accepts it: invalid UTF-8 in strings included) whose arrays and objects
 // nest at most maxDepth deep and whose objects have no member name twice,
@@ -67,6 +76,13 @@ type frame struct {
 // first problem in document order. It makes one pass, without recursion and
 // without allocating for documents of usual shape.
 func Check(data []byte, maxDepth int) error {
+	_, err := CheckSummary(data, maxDepth)
+	return err
+}
+
+// CheckSummary is Check, and what it learned of the document.
+func CheckSummary(data []byte, maxDepth int) (Summary, error) {
+	var sum Summary
 	// The state lives in local slices backed by arrays on the stack; the
 	// helpers take and return them rather than share a struct, which would
 	// move them to the heap.
@@ -80,12 +96,12 @@ func Check(data []byte, maxDepth int) error {
 		// first member.
 		expectName := false
 		if i >= len(b) {
-			return checkError(ErrSyntax, i, data, frames, keys)
+			return sum, checkError(ErrSyntax, i, data, frames, keys)
 		}
 		switch b[i] {
 		case '{', '[':
 			if len(frames) >= maxDepth {
-				return checkError(ErrTooDeep, i, data, frames, keys)
+				return sum, checkError(ErrTooDeep, i, data, frames, keys)
 			}
 			obj := b[i] == '{'
 			frames = append(frames, frame{object: obj, keys: len(keys)})
@@ -101,30 +117,30 @@ func Check(data []byte, maxDepth int) error {
 			}
 			expectName = true
 		case '"':
-			end, _, ok := scanString(b, i)
+			end, _, _, ok := scanString(b, i)
 			if !ok {
-				return checkError(ErrSyntax, end, data, frames, keys)
+				return sum, checkError(ErrSyntax, end, data, frames, keys)
 			}
 			i = end
 		case 't':
 			if !bytes.HasPrefix(b[i:], []byte("true")) {
-				return checkError(ErrSyntax, i, data, frames, keys)
+				return sum, checkError(ErrSyntax, i, data, frames, keys)
 			}
 			i += 4
 		case 'f':
 			if !bytes.HasPrefix(b[i:], []byte("false")) {
-				return checkError(ErrSyntax, i, data, frames, keys)
+				return sum, checkError(ErrSyntax, i, data, frames, keys)
 			}
 			i += 5
 		case 'n':
 			if !bytes.HasPrefix(b[i:], []byte("null")) {
-				return checkError(ErrSyntax, i, data, frames, keys)
+				return sum, checkError(ErrSyntax, i, data, frames, keys)
 			}
 			i += 4
 		default:
 			end, ok := scanNumber(b, i)
 			if !ok {
-				return checkError(ErrSyntax, end, data, frames, keys)
+				return sum, checkError(ErrSyntax, end, data, frames, keys)
 			}
 			i = end
 		}
@@ -134,12 +150,12 @@ func Check(data []byte, maxDepth int) error {
 			i = skipSpace(b, i)
 			if len(frames) == 0 {
 				if i != len(b) {
-					return checkError(ErrSyntax, i, data, frames, keys)
+					return sum, checkError(ErrSyntax, i, data, frames, keys)
 				}
-				return nil
+				return sum, nil
 			}
 			if i >= len(b) {
-				return checkError(ErrSyntax, i, data, frames, keys)
+				return sum, checkError(ErrSyntax, i, data, frames, keys)
 			}
 			f := &frames[len(frames)-1]
 			if f.object && b[i] == '}' || !f.object && b[i] == ']' {
@@ -149,7 +165,7 @@ func Check(data []byte, maxDepth int) error {
 				continue
 			}
 			if b[i] != ',' {
-				return checkError(ErrSyntax, i, data, frames, keys)
+				return sum, checkError(ErrSyntax, i, data, frames, keys)
 			}
 			i = skipSpace(b, i+1)
 			if !f.object {
@@ -161,22 +177,23 @@ func Check(data []byte, maxDepth int) error {
 		if expectName {
 			// A member: its name, new in its object, and a colon.
 			if i >= len(b) || b[i] != '"' {
-				return checkError(ErrSyntax, i, data, frames, keys)
+				return sum, checkError(ErrSyntax, i, data, frames, keys)
 			}
-			end, plain, ok := scanString(b, i)
+			end, plain, cased, ok := scanString(b, i)
 			if !ok {
-				return checkError(ErrSyntax, end, data, frames, keys)
+				return sum, checkError(ErrSyntax, end, data, frames, keys)
 			}
 			k := keySpan{start: i + 1, end: end - 1, plain: plain}
+			sum.CasedNames = sum.CasedNames || cased
 			f := &frames[len(frames)-1]
 			dup := seen(data, keys[f.keys:], f, k)
 			keys = append(keys, k)
 			if dup {
-				return checkError(ErrDuplicate, i, data, frames, keys)
+				return sum, checkError(ErrDuplicate, i, data, frames, keys)
 			}
 			i = skipSpace(b, end)
 			if i >= len(b) || b[i] != ':' {
-				return checkError(ErrSyntax, i, data, frames, keys)
+				return sum, checkError(ErrSyntax, i, data, frames, keys)
 			}
 			i = skipSpace(b, i+1)
 		}
@@ -269,12 +286,12 @@ func Unquote(raw []byte, plain bool) string {
 
 // stringClass classifies the bytes of a string's contents for scanString:
 // 0 plain ASCII, 1 the closing quote, 2 a backslash, 3 a control character
-// (which must be escaped), 4 a byte of a multi-byte character. It is a
-// constant so the table is read-only data.
+// (which must be escaped), 4 a byte of a multi-byte character, 5 an
+// upper-case ASCII letter. It is a constant so the table is read-only data.
 const stringClass = "" +
 	"\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03" +
 	"\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
-	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00" +
+	"\x00\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x00\x02\x00\x00\x00" +
 	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
 	"\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04" +
 	"\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04" +
@@ -282,10 +299,12 @@ const stringClass = "" +
 	"\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04\x04"
 
 // scanString reads the string starting at b[i] == '"'. It returns the
-// offset after its closing quote (or of the error), whether its contents are
-// plain (no escape, valid UTF-8), and whether it is well formed: control
-// characters must be escaped, and escapes must be JSON's.
-func scanString(b []byte, i int) (end int, plain, ok bool) {
+// offset after its closing quote (or of the error); whether its contents are
+// plain (no escape, valid UTF-8); whether they are cased (an upper-case ASCII
+// letter, a non-ASCII character or an escape: see Summary.CasedNames); and
+// whether the string is well formed: control characters must be escaped, and
+// escapes must be JSON's.
+func scanString(b []byte, i int) (end int, plain, cased, ok bool) {
 	plain = true
 	ascii := true
 	for j := i + 1; j < len(b); j++ {
@@ -295,30 +314,32 @@ func scanString(b []byte, i int) (end int, plain, ok bool) {
 			if !ascii && !utf8.Valid(b[i+1:j]) {
 				plain = false
 			}
-			return j + 1, plain, true
+			return j + 1, plain, cased || !ascii || !plain, true
 		case 2:
 			plain = false
 			j++
 			if j >= len(b) {
-				return j, false, false
+				return j, false, true, false
 			}
 			switch b[j] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
 				if j+4 >= len(b) || !isHex(b[j+1]) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) {
-					return j, false, false
+					return j, false, true, false
 				}
 				j += 4
 			default:
-				return j, false, false
+				return j, false, true, false
 			}
 		case 3:
-			return j, false, false
-		default:
+			return j, false, true, false
+		case 4:
 			ascii = false
+		default:
+			cased = true
 		}
 	}
-	return len(b), false, false
+	return len(b), false, true, false
 }
 
 func isHex(c byte) bool {

@@ -180,3 +180,25 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// CasedNames marks the documents that could hold a name equal to another
+// regardless of case, so readers can skip the check on all the others.
+func TestCheckSummaryCasedNames(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{`{"model":"GPT-4o","messages":[{"role":"user","content":"Hello World"}]}`, false},
+		{`{"Model":"m"}`, true},
+		{`{"a":{"b":[{"parameters":{"properties":{"City":{}}}}]}}`, true},
+		{`{"mod\u0065l":"m"}`, true},
+		{`{"ſtream":true}`, true},
+		{`["UPPER", "values", {"only":"X"}]`, false},
+	}
+	for _, tt := range tests {
+		sum, err := CheckSummary([]byte(tt.in), 64)
+		if err != nil || sum.CasedNames != tt.want {
+			t.Errorf("CheckSummary(%s) = %+v, %v; want CasedNames %v", tt.in, sum, err, tt.want)
+		}
+	}
+}

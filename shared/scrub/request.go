@@ -51,40 +51,50 @@ func RequestText(s string, body []byte) string {
 }
 
 // stringsOf returns the strings of a JSON document, unescaped; a body with
-// no string at all (not JSON) is returned whole, as text.
+// no string at all (not JSON) is returned whole, as text. Strings are found
+// with bytes.IndexByte, which reads many bytes at a time.
 func stringsOf(body []byte) [][]byte {
 	var out [][]byte
-	for i := 0; i < len(body); i++ {
-		if body[i] != '"' {
-			continue
-		}
-		escaped := false
-		j := i + 1
-		for ; j < len(body); j++ {
-			if body[j] == '\\' {
-				escaped = true
-				j++
-				continue
-			}
-			if body[j] == '"' {
-				break
-			}
-		}
-		if j >= len(body) {
-			out = append(out, body[i+1:])
+	for i := 0; i < len(body); {
+		q := bytes.IndexByte(body[i:], '"')
+		if q < 0 {
 			break
 		}
-		raw := body[i+1 : j]
-		if escaped {
+		start := i + q + 1
+		// The closing quote is the first one after an even run of
+		// backslashes.
+		end := -1
+		for j := start; ; {
+			e := bytes.IndexByte(body[j:], '"')
+			if e < 0 {
+				break
+			}
+			e += j
+			n := 0
+			for k := e - 1; k >= start && body[k] == '\\'; k-- {
+				n++
+			}
+			if n%2 == 0 {
+				end = e
+				break
+			}
+			j = e + 1
+		}
+		if end < 0 {
+			out = append(out, body[start:])
+			break
+		}
+		raw := body[start:end]
+		if bytes.IndexByte(raw, '\\') >= 0 {
 			var dec string
-			if json.Unmarshal(body[i:j+1], &dec) == nil {
+			if json.Unmarshal(body[start-1:end+1], &dec) == nil {
 				raw = []byte(dec)
 			}
 		}
 		if len(raw) >= MinRun {
 			out = append(out, raw)
 		}
-		i = j
+		i = end + 1
 	}
 	if out == nil && bytes.IndexByte(body, '"') < 0 {
 		out = append(out, body)
@@ -103,8 +113,29 @@ type span struct{ start, end int }
 func matches(s string, strs [][]byte) []span {
 	ix := newWindowIndex(s)
 	for _, str := range strs {
-		for k := 0; k+MinRun <= len(str); k++ {
-			ix.mark(str[k : k+MinRun])
+		if len(str) < MinRun {
+			continue
+		}
+		// A rolling hash filters the request's windows, so only the few
+		// that may match pay for a lookup in the index; and while the text
+		// goes on as the request does, each next window is the text's next
+		// one, found by comparing one byte.
+		r := rollInit(str[:MinRun])
+		cur := -1 // a position of the text whose window is the current one
+		for k := 0; ; k++ {
+			if cur < 0 && ix.maybe(r) {
+				cur = ix.mark(str[k : k+MinRun])
+			}
+			if k+MinRun >= len(str) {
+				break
+			}
+			r = roll(r, str[k], str[k+MinRun])
+			if cur >= 0 && cur+1 < len(ix.marked) && ix.s[cur+MinRun] == str[k+MinRun] {
+				cur++
+				ix.markAt(cur)
+			} else {
+				cur = -1
+			}
 		}
 	}
 	var spans []span
@@ -140,18 +171,51 @@ func replaceSpans(s string, spans []span, mark string) string {
 	return string(append(out, s[last:]...))
 }
 
+// Rolling hash of a MinRun-byte window: the polynomial sum of its bytes in
+// base rollBase, modulo 2^64. It only filters: a window it lets through is
+// looked up by content, so an input built to collide costs time, never a
+// wrong answer.
+const rollBase = 0x100000001b3
+
+// rollOut is rollBase to the power MinRun modulo 2^64, what the byte
+// leaving a window weighs (TestRollOut checks it).
+const rollOut = 0x4efe15c813151841
+
+func rollInit[T string | []byte](w T) uint64 {
+	var h uint64
+	for i := 0; i < MinRun; i++ {
+		h = h*rollBase + uint64(w[i])
+	}
+	return h
+}
+
+// roll moves the window one byte on: out leaves it, in enters it.
+func roll(h uint64, out, in byte) uint64 {
+	return h*rollBase + uint64(in) - uint64(out)*rollOut
+}
+
 // windowIndex finds the MinRun-byte windows of a text by content. It is an
 // open-addressing table of the distinct windows, hashed with a random seed so
 // no input can be built to collide; windows with the same content are chained
-// so a match marks all of them once.
+// so a match marks all of them once. A bitset of the windows' rolling hashes
+// (maybe) answers most lookups without hashing.
 type windowIndex struct {
-	s      string
-	seed   maphash.Seed
-	mask   uint64
-	slots  []int32  // position+1 of a distinct window, 0 for an empty slot
-	hashes []uint64 // the hash of the window in each slot
-	next   []int32  // the next position with the same window, -1 at the end
-	marked []bool   // marked[p]: the window at p occurs in the request
+	s       string
+	seed    maphash.Seed
+	mask    uint64
+	slots   []int32  // position+1 of a distinct window, 0 for an empty slot
+	hashes  []uint64 // the hash of the window in each slot
+	next    []int32  // the next position with the same window, -1 at the end
+	head    []int32  // the first position with the same window
+	marked  []bool   // marked[p]: the window at p occurs in the request
+	bits    []uint64 // bit r&bitMask is set for the rolling hash r of each window
+	bitMask uint64
+}
+
+// maybe reports whether a window with rolling hash r may be in the text.
+func (ix *windowIndex) maybe(r uint64) bool {
+	r &= ix.bitMask
+	return ix.bits[r>>6]&(1<<(r&63)) != 0
 }
 
 func newWindowIndex(s string) *windowIndex {
@@ -160,8 +224,22 @@ func newWindowIndex(s string) *windowIndex {
 	for size < 2*n {
 		size *= 2
 	}
+	nbits := 512
+	for nbits < 16*n {
+		nbits *= 2
+	}
 	ix := &windowIndex{s: s, seed: maphash.MakeSeed(), mask: uint64(size - 1),
-		slots: make([]int32, size), hashes: make([]uint64, size), next: make([]int32, n), marked: make([]bool, n)}
+		slots: make([]int32, size), hashes: make([]uint64, size), next: make([]int32, n), head: make([]int32, n), marked: make([]bool, n),
+		bits: make([]uint64, nbits/64), bitMask: uint64(nbits - 1)}
+	r := rollInit(s[:MinRun])
+	for p := 0; ; p++ {
+		b := r & ix.bitMask
+		ix.bits[b>>6] |= 1 << (b & 63)
+		if p+MinRun >= len(s) {
+			break
+		}
+		r = roll(r, s[p], s[p+MinRun])
+	}
 	tail := make([]int32, n) // of a distinct window's first position: its chain's last
 	for p := 0; p < n; p++ {
 		ix.next[p] = -1
@@ -171,12 +249,12 @@ func newWindowIndex(s string) *windowIndex {
 			q := ix.slots[i] - 1
 			if q < 0 {
 				ix.slots[i], ix.hashes[i] = int32(p)+1, h
-				tail[p] = int32(p)
+				tail[p], ix.head[p] = int32(p), int32(p)
 				break
 			}
 			if ix.hashes[i] == h && s[q:q+MinRun] == w {
 				ix.next[tail[q]] = int32(p)
-				tail[q] = int32(p)
+				tail[q], ix.head[p] = int32(p), q
 				break
 			}
 		}
@@ -184,21 +262,29 @@ func newWindowIndex(s string) *windowIndex {
 	return ix
 }
 
-// mark marks every window of the text equal to w.
-func (ix *windowIndex) mark(w []byte) {
+// mark marks every window of the text equal to w and returns the position
+// of one, or -1 when w is not in the text.
+func (ix *windowIndex) mark(w []byte) int {
 	h := maphash.Bytes(ix.seed, w)
 	for i := h & ix.mask; ; i = (i + 1) & ix.mask {
 		q := ix.slots[i] - 1
 		if q < 0 {
-			return
+			return -1
 		}
 		if ix.hashes[i] == h && ix.s[q:q+MinRun] == string(w) {
-			if !ix.marked[q] {
-				for p := q; p >= 0; p = ix.next[p] {
-					ix.marked[p] = true
-				}
-			}
-			return
+			ix.markAt(int(q))
+			return int(q)
 		}
+	}
+}
+
+// markAt marks the window at p and every other window equal to it.
+func (ix *windowIndex) markAt(p int) {
+	h := ix.head[p]
+	if ix.marked[h] {
+		return
+	}
+	for q := h; q >= 0; q = ix.next[q] {
+		ix.marked[q] = true
 	}
 }

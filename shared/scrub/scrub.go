@@ -155,43 +155,119 @@ func splitAssignment(tok string) (name, value string, ok bool) {
 	return tok[:i], value, true
 }
 
-// isCredentialName reports whether name (letters, digits, - and _) names a
-// credential. "max_tokens" does not: only a whole word at the end counts.
+// isCredentialName reports whether name (letters, digits, - _ and .) names a
+// credential: its last word is one that fields and headers holding secrets
+// end with (api_key, x-api-key, x-goog-api-key, access_token, client_secret,
+// x-amz-security-token, Authorization, Signature, apiKey). "max_tokens" is
+// not one: only a whole last word counts.
 func isCredentialName(name string) bool {
-	if len(name) > 64 {
+	if name == "" || len(name) > 64 {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if c := name[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
 			return false
 		}
 	}
-	// The last word of the names of fields and headers that hold secrets:
-	// api_key, x-api-key, x-goog-api-key, access_token, client_secret,
-	// x-amz-security-token, Authorization, Signature.
-	suffixes := [...]string{"key", "token", "secret", "password", "passwd", "pwd",
-		"authorization", "signature", "credential", "credentials", "sig"}
-	for _, suf := range suffixes {
-		if len(name) < len(suf) || !strings.EqualFold(name[len(name)-len(suf):], suf) {
-			continue
+	// The last word starts after - _ . or at a lower-to-upper case change.
+	k := len(name) - 1
+	for k > 0 {
+		c, prev := name[k], name[k-1]
+		if prev == '-' || prev == '_' || prev == '.' || c >= 'A' && c <= 'Z' && prev >= 'a' && prev <= 'z' {
+			break
 		}
-		// The suffix must start a word: the name itself, or after - _ . or
-		// a lower-to-upper case change (apiKey).
-		k := len(name) - len(suf)
-		if k == 0 || name[k-1] == '-' || name[k-1] == '_' || name[k-1] == '.' ||
-			(name[k] >= 'A' && name[k] <= 'Z' && name[k-1] >= 'a' && name[k-1] <= 'z') {
-			return true
-		}
+		k--
+	}
+	w := name[k:]
+	switch len(w) {
+	case 3:
+		return strings.EqualFold(w, "key") || strings.EqualFold(w, "pwd") || strings.EqualFold(w, "sig")
+	case 5:
+		return strings.EqualFold(w, "token")
+	case 6:
+		return strings.EqualFold(w, "secret") || strings.EqualFold(w, "passwd") || strings.EqualFold(w, "apikey")
+	case 8:
+		return strings.EqualFold(w, "password")
+	case 9:
+		return strings.EqualFold(w, "signature")
+	case 10:
+		return strings.EqualFold(w, "credential")
+	case 11:
+		return strings.EqualFold(w, "credentials")
+	case 13:
+		return strings.EqualFold(w, "authorization")
 	}
 	return false
 }
 
-// keyPrefix is the start of a provider's key format and how many key
-// characters ([A-Za-z0-9_-]) must follow it at least.
-type keyPrefix struct {
-	prefix string
-	min    int
+// keyPrefix returns the length of the key prefix s starts with and how many
+// key characters ([A-Za-z0-9_-]) must follow it at least, or 0, 0. The
+// prefixes are published key formats: OpenAI and most compatible APIs (sk-,
+// sk-proj-, sk-ant-), AWS access key ids, Google API keys, GitHub, GitLab,
+// Slack, Groq, xAI, Hugging Face, Replicate, Perplexity, NVIDIA, Stripe-style
+// keys, and JWTs (eyJ is base64 of `{"`).
+func keyPrefix(s string) (n, min int) {
+	has := func(p string) bool { return strings.HasPrefix(s, p) }
+	if s == "" {
+		return 0, 0
+	}
+	switch s[0] {
+	case 's':
+		if has("sk-") || has("sk_") {
+			return 3, 8
+		}
+	case 'r':
+		if has("rk_") {
+			return 3, 8
+		}
+		if has("r8_") {
+			return 3, 16
+		}
+	case 'p':
+		if has("pk_") {
+			return 3, 16
+		}
+		if has("pplx-") {
+			return 5, 16
+		}
+	case 'A':
+		if has("AKIA") || has("ASIA") {
+			return 4, 12
+		}
+		if has("AIza") {
+			return 4, 20
+		}
+	case 'g':
+		if has("ghp_") || has("gho_") || has("ghu_") || has("ghs_") || has("ghr_") || has("gsk_") {
+			return 4, 16
+		}
+		if has("github_pat_") {
+			return 11, 16
+		}
+		if has("glpat-") {
+			return 6, 16
+		}
+	case 'x':
+		if has("xoxb-") || has("xoxp-") || has("xoxa-") || has("xoxr-") || has("xoxs-") {
+			return 5, 8
+		}
+		if has("xai-") {
+			return 4, 16
+		}
+	case 'h':
+		if has("hf_") {
+			return 3, 16
+		}
+	case 'n':
+		if has("nvapi-") {
+			return 6, 16
+		}
+	case 'e':
+		if has("eyJ") {
+			return 3, 12
+		}
+	}
+	return 0, 0
 }
 
 // looksLikeKey reports whether tok holds a key: a known key prefix at the
@@ -201,24 +277,12 @@ type keyPrefix struct {
 // and words have shorter runs (gpt-4o-mini-2024-07-18,
 // anthropic.claude-3-5-sonnet-20240620-v1:0).
 func looksLikeKey(tok string) bool {
-	// Published key formats: OpenAI and most compatible APIs (sk-, sk-proj-,
-	// sk-ant-), AWS access key ids, Google API keys, GitHub, GitLab, Slack,
-	// Groq, xAI, Hugging Face, Replicate, Perplexity, NVIDIA, Stripe-style
-	// keys, and JWTs (eyJ is base64 of `{"`).
-	prefixes := [...]keyPrefix{
-		{"sk-", 8}, {"sk_", 8}, {"rk_", 8}, {"pk_", 16}, {"AKIA", 12}, {"ASIA", 12}, {"AIza", 20},
-		{"ghp_", 16}, {"gho_", 16}, {"ghu_", 16}, {"ghs_", 16}, {"ghr_", 16}, {"github_pat_", 16},
-		{"glpat-", 16}, {"xoxb-", 8}, {"xoxp-", 8}, {"xoxa-", 8}, {"xoxr-", 8}, {"xoxs-", 8},
-		{"gsk_", 16}, {"xai-", 16}, {"hf_", 16}, {"r8_", 16}, {"pplx-", 16}, {"nvapi-", 16}, {"eyJ", 12},
-	}
 	for i := 0; i < len(tok); i++ {
 		if i > 0 && isAlnum(tok[i-1]) {
 			continue
 		}
-		for _, kp := range prefixes {
-			if strings.HasPrefix(tok[i:], kp.prefix) && keyChars(tok[i+len(kp.prefix):]) >= kp.min {
-				return true
-			}
+		if n, min := keyPrefix(tok[i:]); n > 0 && keyChars(tok[i+n:]) >= min {
+			return true
 		}
 	}
 	run, letters, digits := 0, false, false

@@ -169,3 +169,34 @@ func BenchmarkRequestText(b *testing.B) {
 		_ = RequestText(detail, body)
 	}
 }
+
+func BenchmarkSecrets(b *testing.B) {
+	for _, bm := range []struct{ name, s string }{
+		{"clean", "This model's maximum context length is 128000 tokens. However, you requested 130021 tokens (129021 in the messages, 1000 in the completion)."},
+		{"key", "Incorrect API key provided: sk-proj-AbCdEf0123456789ghijKLMNopqr. You can find your API key at https://platform.openai.com/account/api-keys."},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = Secrets(bm.s, "sk-proj-AbCdEf0123456789ghijKLMNopqr")
+			}
+		})
+	}
+}
+
+func TestRollOut(t *testing.T) {
+	var want uint64 = 1
+	for range MinRun {
+		want *= rollBase
+	}
+	if rollOut != want {
+		t.Errorf("rollOut = %#x, want %#x", uint64(rollOut), want)
+	}
+	// Rolling gives the hash of the next window.
+	s := "abcdefghijklmnopqrstuvwxyz0123456789"
+	for k := 0; k+MinRun < len(s); k++ {
+		if got, want := roll(rollInit(s[k:k+MinRun]), s[k], s[k+MinRun]), rollInit(s[k+1:k+1+MinRun]); got != want {
+			t.Fatalf("roll at %d = %#x, want %#x", k, got, want)
+		}
+	}
+}

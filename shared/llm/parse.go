@@ -60,7 +60,8 @@ func checkBody(body []byte) (cased bool, e *Error) {
 	case errors.Is(err, rawjson.ErrTooDeep):
 		return false, errTooDeep()
 	case errors.Is(err, rawjson.ErrDuplicate):
-		return false, InvalidRequest(ce.Path, CodeDuplicateMember, strconv.Quote(ce.Path)+" appears twice; send each member once")
+		p := clip(ce.Path)
+		return false, InvalidRequest(p, CodeDuplicateMember, strconv.Quote(p)+" appears twice; send each member once")
 	}
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
@@ -84,8 +85,24 @@ func caseVariant(name []byte, known ...string) string {
 // errMemberCase refuses a member named like a field the router reads, but
 // for case.
 func errMemberCase(param, name, field string) *Error {
-	return InvalidRequest(param, CodeMemberCase, strconv.Quote(name)+" differs from "+strconv.Quote(field)+
+	return InvalidRequest(clip(param), CodeMemberCase, strconv.Quote(clip(name))+" differs from "+strconv.Quote(field)+
 		" only in case; member names are case-sensitive")
+}
+
+// maxEchoed bounds the part of the request an error quotes back.
+const maxEchoed = 128
+
+// clip shortens a name from the request, quoted in an error, to maxEchoed
+// bytes (on a character boundary).
+func clip(s string) string {
+	if len(s) <= maxEchoed {
+		return s
+	}
+	n := maxEchoed
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // ParseChat decodes and validates a Chat Completions body. Errors are *Error

@@ -293,6 +293,11 @@ func TestParseRefusesAmbiguousBodies(t *testing.T) {
 			t.Errorf("ParseChat refused a schema with capitalised properties: %v", err)
 		}
 	})
+	long := strings.Repeat("x", 300)
+	if _, err := ParseChat([]byte(`{"model":"a",` + msgs + `,"` + long + `":1,"` + long + `":2}`)); AsError(err) == nil ||
+		AsError(err).Param != long[:maxEchoed]+"…" {
+		t.Errorf("a long duplicate name: %v, want it clipped in the error", err)
+	}
 	for _, tt := range []struct{ body, code, param string }{
 		{`{"model":"e","input":"x","model":"f"}`, CodeDuplicateMember, "model"},
 		{`{"model":"e","input":"x","Input":["y"]}`, CodeMemberCase, "Input"},

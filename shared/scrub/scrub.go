@@ -272,10 +272,12 @@ func keyPrefix(s string) (n, min int) {
 
 // looksLikeKey reports whether tok holds a key: a known key prefix at the
 // start of a segment (the token, or after a character that is not a letter
-// or digit), or a random-looking run of letters and digits: 20 or more with
-// both letters and digits, or 40 or more of any. Model names, paths, dates
-// and words have shorter runs (gpt-4o-mini-2024-07-18,
-// anthropic.claude-3-5-sonnet-20240620-v1:0).
+// or digit); a random-looking run of letters and digits, 20 or more with both
+// letters and digits, or 40 or more of any; or a run of 24 or more base64
+// characters (letters, digits, + / =) mixing upper case, lower case and
+// digits. Model names, paths, dates and words have shorter runs
+// (gpt-4o-mini-2024-07-18, anthropic.claude-3-5-sonnet-20240620-v1:0,
+// meta-llama/Llama-3.3-70B-Instruct).
 func looksLikeKey(tok string) bool {
 	for i := 0; i < len(tok); i++ {
 		if i > 0 && isAlnum(tok[i-1]) {
@@ -300,6 +302,30 @@ func looksLikeKey(tok string) bool {
 			return true
 		}
 		run, letters, digits = 0, false, false
+	}
+	var upper, lower bool
+	run, digits = 0, false
+	for i := 0; i <= len(tok); i++ {
+		if i < len(tok) {
+			switch c := tok[i]; {
+			case c >= 'A' && c <= 'Z':
+				run, upper = run+1, true
+				continue
+			case c >= 'a' && c <= 'z':
+				run, lower = run+1, true
+				continue
+			case c >= '0' && c <= '9':
+				run, digits = run+1, true
+				continue
+			case c == '+' || c == '/' || c == '=':
+				run++
+				continue
+			}
+		}
+		if run >= 24 && upper && lower && digits {
+			return true
+		}
+		run, upper, lower, digits = 0, false, false, false
 	}
 	return false
 }

@@ -695,3 +695,35 @@ func TestDialectEditsReadEscapedNames(t *testing.T) {
 		})
 	}
 }
+
+// A request the gateway clamped to the model's output cap (llm.Request.
+// ClampOutput) reaches the upstream with the cap, on the relay path and
+// through a dialect's edits.
+func TestClampedOutputReachesUpstream(t *testing.T) {
+	body := `{"model":"fast","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":100000}`
+	for _, dialect := range []string{DialectOpenAI, DialectMistral} {
+		t.Run(dialect, func(t *testing.T) {
+			s := openaitest.NewServer(dialect, nil)
+			defer s.Close()
+			p := dialectProvider(t, s.BaseURL(), dialect, "env:UP_KEY")
+			req, err := request(t, body, "fast", "up-model").ClampOutput(16384)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			var sent map[string]any
+			if err := json.Unmarshal(s.Received()[0].Body, &sent); err != nil {
+				t.Fatal(err)
+			}
+			limit := sent["max_completion_tokens"]
+			if dialect == DialectMistral {
+				limit = sent["max_tokens"]
+			}
+			if limit != 16384.0 {
+				t.Errorf("upstream got %v, want the cap 16384", s.Received()[0].Body)
+			}
+		})
+	}
+}

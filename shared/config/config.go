@@ -122,8 +122,14 @@ type Model struct {
 	// and for the cost strategy's estimates.
 	ContextWindow int `yaml:"context_window,omitempty" json:"context_window,omitempty"`
 	// MaxTokens is the output limit sent to providers that require one when the
-	// client sets none (default 4096).
+	// client sets none (default 4096, or MaxOutputTokens when that is lower).
 	MaxTokens int `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
+	// MaxOutputTokens is the most the model can write in one answer, its
+	// provider's hard limit in tokens (default: the pricing catalog's figure
+	// for the model; 0 means unknown). A client's max_tokens above it is
+	// lowered to it, so rate limits and budgets reserve what the model can
+	// actually produce. MaxTokens must not exceed it.
+	MaxOutputTokens int `yaml:"max_output_tokens,omitempty" json:"max_output_tokens,omitempty"`
 }
 
 // Price is a model's price in USD per 1M tokens.
@@ -376,10 +382,20 @@ func (m *Model) UpstreamName() string {
 	return m.ID
 }
 
-// OutputLimit is the default output token limit for providers that need one.
+// OutputLimit is the default output token limit for providers that need one:
+// MaxTokens, else DefaultMaxTokens, never above the model's OutputCap.
 func (m *Model) OutputLimit() int {
+	limit := DefaultMaxTokens
 	if m.MaxTokens > 0 {
-		return m.MaxTokens
+		limit = m.MaxTokens
 	}
-	return DefaultMaxTokens
+	if c := m.OutputCap(); c > 0 && c < limit {
+		return c
+	}
+	return limit
 }
+
+// OutputCap is the most tokens the model can write in one answer, 0 when
+// unknown. A client's max_tokens above it can only fail or be cut short, so
+// it is clamped to it before tokens are reserved.
+func (m *Model) OutputCap() int { return m.MaxOutputTokens }

@@ -205,6 +205,12 @@ func (c *Config) validateModels(ck *checker, providers map[string]*Provider) map
 		if m.MaxTokens < 0 {
 			ck.add(f+".max_tokens", "must not be negative")
 		}
+		switch {
+		case m.MaxOutputTokens < 0:
+			ck.add(f+".max_output_tokens", "must not be negative")
+		case m.MaxOutputTokens > 0 && m.MaxTokens > m.MaxOutputTokens:
+			ck.add(f+".max_tokens", "%d is above the model's max_output_tokens (%d): the provider would refuse it", m.MaxTokens, m.MaxOutputTokens)
+		}
 	}
 	return byID
 }

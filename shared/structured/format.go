@@ -1,5 +1,7 @@
 package structured
 
+import "strings"
+
 // Formats are checked by their RFC grammars rather than with time.Parse:
 // RFC 3339 allows a lowercase t and z and leap seconds, which time.Parse
 // refuses, and bounds the offset, which time.Parse does not.
@@ -84,3 +86,111 @@ func digits2(s string) (int, bool) {
 	}
 	return int(s[0]-'0')*10 + int(s[1]-'0'), true
 }
+
+// isURI reports whether s is an absolute RFC 3986 URI: a scheme, then only
+// the characters each part allows, or percent-encodings. url.Parse is
+// lenient about characters (spaces, non-ASCII, "<>{}|\^`" pass).
+func isURI(s string) bool {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || !isScheme(scheme) {
+		return false
+	}
+	rest, fragment, ok := strings.Cut(rest, "#")
+	if ok && !uriChars(fragment, "/?") {
+		return false
+	}
+	rest, query, ok := strings.Cut(rest, "?")
+	if ok && !uriChars(query, "/?") {
+		return false
+	}
+	if auth, ok := strings.CutPrefix(rest, "//"); ok {
+		path := ""
+		if i := strings.IndexByte(auth, '/'); i >= 0 {
+			auth, path = auth[:i], auth[i:]
+		}
+		return isAuthority(auth) && uriChars(path, "/")
+	}
+	return uriChars(rest, "/")
+}
+
+func isScheme(s string) bool {
+	if s == "" || !isAlpha(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isAlpha(c) && !isDigit(c) && c != '+' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// isAuthority checks [userinfo "@"] host [":" port].
+func isAuthority(s string) bool {
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		if !uriChars(s[:i], "") || strings.ContainsAny(s[:i], "@") {
+			return false
+		}
+		s = s[i+1:]
+	}
+	host, port := s, ""
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 || !isIPLiteral(s[1:end]) {
+			return false
+		}
+		host, port = "", s[end+1:]
+		if port != "" {
+			if port[0] != ':' {
+				return false
+			}
+			port = port[1:]
+		}
+	} else if i := strings.IndexByte(s, ':'); i >= 0 {
+		host, port = s[:i], s[i+1:]
+	}
+	for i := 0; i < len(port); i++ {
+		if !isDigit(port[i]) {
+			return false
+		}
+	}
+	// A reg-name: pchars without ':' and '@'.
+	return uriChars(host, "") && !strings.ContainsAny(host, ":@")
+}
+
+// isIPLiteral checks what sits between "[" and "]": an IPv6 address or an
+// IPvFuture.
+func isIPLiteral(s string) bool {
+	if len(s) > 1 && (s[0] == 'v' || s[0] == 'V') {
+		ver, rest, ok := strings.Cut(s[1:], ".")
+		if !ok || ver == "" || rest == "" || strings.Trim(ver, "0123456789abcdefABCDEF") != "" {
+			return false
+		}
+		return uriChars(rest, "") && !strings.ContainsAny(rest, "@%")
+	}
+	return formatOK("ipv6", s)
+}
+
+// uriChars reports whether s is only RFC 3986 pchars (unreserved,
+// sub-delims, ':', '@', percent-encodings) and the bytes in extra.
+func uriChars(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isAlpha(c) || isDigit(c) || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
+		case c == '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+		case strings.IndexByte(extra, c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isHex(c byte) bool   { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

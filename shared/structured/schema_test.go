@@ -124,6 +124,12 @@ func TestDraft07Formats(t *testing.T) {
 			[]string{"23:59:60Z", "01:29:60+01:30", "00:29:60-23:30", "08:30:06z", "12:34:56-00:00"},
 			[]string{"01:02:03+24:00", "01:02:03+00:60", "23:59:60+01:00", "12:00:00", "08:30:06-8:000"}},
 		{"date", []string{"2020-02-29", "0400-02-29"}, []string{"2021-02-29", "2100-02-29", "2020-01-0:"}},
+		{"uri",
+			[]string{"http://-.~_!$&'()*+,;=:%40:80%2f::::::@example.com", "ldap://[2001:db8::7]/c=GB?objectClass?one",
+				"http://[::1]:8080/a?b#c", "mailto:John.Doe@example.com", "urn:oasis:names:specification:docbook:dtd:xml:4.1.2"},
+			[]string{"https://example.org/foobar®.txt", `https://example.org/foobar\.txt`, "https://example.org/foo bar.txt",
+				"https://example.org/foobar<>{}^`|.txt", "http:/[::1]", "https://[@example.org/test.txt",
+				"http://example.com:abc/path", "http://example.com/%6G", "/abc"}},
 	}
 	for _, tt := range tests {
 		s, err := Compile([]byte(`{"$schema":"http://json-schema.org/draft-07/schema#","format":"` + tt.format + `"}`))

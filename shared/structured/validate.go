@@ -6,7 +6,6 @@ import (
 	"math/big"
 	"net"
 	"net/mail"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -500,8 +499,7 @@ func formatOK(format, s string) bool {
 		ip := net.ParseIP(s)
 		return ip != nil && strings.Contains(s, ":")
 	case "uri":
-		u, err := url.Parse(s)
-		return err == nil && u.IsAbs()
+		return isURI(s)
 	case "uuid":
 		if len(s) != 36 {
 			return false

@@ -2,6 +2,7 @@ package structured
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -104,5 +105,46 @@ func TestRecursionIsBounded(t *testing.T) {
 	}
 	if _, err := s.Check([]byte(`1`)); err == nil || !strings.Contains(err.Error(), "recurse") {
 		t.Errorf("a schema that only refers to itself: %v", err)
+	}
+}
+
+// Draft-07 schemas assert formats by their RFC grammars (cases from the
+// official suite's optional/format files).
+func TestDraft07Formats(t *testing.T) {
+	tests := []struct {
+		format    string
+		good, bad []string
+	}{
+		{"date-time",
+			[]string{"1998-12-31T23:59:60Z", "1998-12-31T15:59:60.123-08:00", "1963-06-19t08:30:06.283185z",
+				"1985-04-12T00:59:59.999999999999999Z"},
+			[]string{"1990-12-31T10:00:00+10:60", "1990-12-31T15:59:59-24:00", "1998-12-31T22:59:60Z",
+				"1990-02-31T15:59:59.123-08:00", "1963-06-19T08:30:06.28123+01:00Z", "1985-04-12T23:20:50Z\n"}},
+		{"time",
+			[]string{"23:59:60Z", "01:29:60+01:30", "00:29:60-23:30", "08:30:06z", "12:34:56-00:00"},
+			[]string{"01:02:03+24:00", "01:02:03+00:60", "23:59:60+01:00", "12:00:00", "08:30:06-8:000"}},
+		{"date", []string{"2020-02-29", "0400-02-29"}, []string{"2021-02-29", "2100-02-29", "2020-01-0:"}},
+		{"uri",
+			[]string{"http://-.~_!$&'()*+,;=:%40:80%2f::::::@example.com", "ldap://[2001:db8::7]/c=GB?objectClass?one",
+				"http://[::1]:8080/a?b#c", "mailto:John.Doe@example.com", "urn:oasis:names:specification:docbook:dtd:xml:4.1.2"},
+			[]string{"https://example.org/foobar®.txt", `https://example.org/foobar\.txt`, "https://example.org/foo bar.txt",
+				"https://example.org/foobar<>{}^`|.txt", "http:/[::1]", "https://[@example.org/test.txt",
+				"http://example.com:abc/path", "http://example.com/%6G", "/abc"}},
+	}
+	for _, tt := range tests {
+		s, err := Compile([]byte(`{"$schema":"http://json-schema.org/draft-07/schema#","format":"` + tt.format + `"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range tt.good {
+			if _, err := s.Check([]byte(strconv.Quote(v))); err != nil {
+				t.Errorf("%s %q: %v, want valid", tt.format, v, err)
+			}
+		}
+		for _, v := range tt.bad {
+			if _, err := s.Check([]byte(strconv.Quote(v))); err == nil {
+				t.Errorf("%s %q: valid, want invalid", tt.format, v)
+			}
+		}
 	}
 }

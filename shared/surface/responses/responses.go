@@ -28,7 +28,6 @@
 package responses
 
 import (
-
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
 	"github.com/llm-router/router/shared/surface/internal/wire"

@@ -349,22 +349,22 @@ func engineRows() []engineRow {
 		// Commit timeouts. A one-piece answer begins with its body's first
 		// byte, not its headers; a stream commits at its first content.
 		engineRow{name: "first_byte_timeout: nothing sent", prim: replies(openaitest.Reply{Hang: true}),
-			target: "first_byte_timeout: 50ms", want: fellBack(audit.OutcomeFirstByteTimeout, 504)},
+			target: "first_byte_timeout: 200ms", want: fellBack(audit.OutcomeFirstByteTimeout, 504)},
 		engineRow{name: "first_byte_timeout: headers only", prim: replies(openaitest.Reply{HangBody: true}),
-			target: "first_byte_timeout: 50ms", want: fellBack(audit.OutcomeFirstByteTimeout, 504)},
+			target: "first_byte_timeout: 200ms", want: fellBack(audit.OutcomeFirstByteTimeout, 504)},
 		engineRow{name: "first_byte_timeout: role-only chunk", only: "stream",
 			prim:   replies(openaitest.Reply{End: openaitest.EndHang, EndAfter: 0}),
-			target: "first_byte_timeout: 50ms", want: fellBack(audit.OutcomeFirstByteTimeout, 504)},
+			target: "first_byte_timeout: 200ms", want: fellBack(audit.OutcomeFirstByteTimeout, 504)},
 		// The body began, so neither the first-byte threshold nor a hedge
 		// fires; the target's timeout still bounds the whole answer.
 		engineRow{name: "timeout: body began, then stalled", only: "one piece",
 			prim:   replies(openaitest.Reply{KeepAlive: ": keep-alive", Gap: time.Hour}),
-			target: "first_byte_timeout: 150ms, timeout: 400ms", hedge: "100ms", want: fellBack(audit.OutcomeTimeout, 504)},
+			target: "first_byte_timeout: 500ms, timeout: 1s", hedge: "500ms", want: fellBack(audit.OutcomeTimeout, 504)},
 		// A held role-only chunk is no commit. hedge_after must be shorter
 		// than the timeout, so hedged the backup starts first and wins.
 		engineRow{name: "timeout: role-only chunk, then stalled", only: "stream",
 			prim:   replies(openaitest.Reply{End: openaitest.EndHang, EndAfter: 0}),
-			target: "timeout: 300ms", hedge: "50ms",
+			target: "timeout: 1s", hedge: "50ms",
 			want: func(m mode) seen {
 				w := fellBack(audit.OutcomeTimeout, 504)(m)
 				if m.hedged {
@@ -383,15 +383,15 @@ func engineRows() []engineRow {
 
 		// Healthy answers that take their time.
 		engineRow{name: "slow body after a prompt first byte", only: "one piece",
-			prim:   replies(openaitest.Reply{KeepAlive: ": keep-alive", Gap: 400 * time.Millisecond}),
-			target: "first_byte_timeout: 200ms", hedge: "200ms",
+			prim:   replies(openaitest.Reply{KeepAlive: ": keep-alive", Gap: time.Second}),
+			target: "first_byte_timeout: 500ms", hedge: "500ms",
 			want: same(seen{calls: []string{"prim"}, status: 200, content: primaryText,
 				attempts: []try{{"primary", audit.OutcomeOK, 200}}, recStatus: 200})},
-		// Ten words 80 ms apart: about 720 ms, over three times the model's
+		// Ten words 200 ms apart: 1.8 s, over three times the model's
 		// timeout, each gap well inside the idle timeout.
 		engineRow{name: "stream outlives the model's timeout", only: "stream",
-			prim:   replies(openaitest.Reply{Text: "a b c d e f g h i j", Gap: 80 * time.Millisecond}),
-			target: "timeout: 200ms", hedge: "100ms", route: "stream_idle_timeout: 1s",
+			prim:   replies(openaitest.Reply{Text: "a b c d e f g h i j", Gap: 200 * time.Millisecond}),
+			target: "timeout: 500ms", hedge: "300ms", route: "stream_idle_timeout: 1s",
 			want: same(seen{calls: []string{"prim"}, status: 200, content: "a b c d e f g h i j", done: true, roles: 1,
 				attempts: []try{{"primary", audit.OutcomeOK, 200}}, recStatus: 200})},
 	)
@@ -419,15 +419,15 @@ func engineRows() []engineRow {
 			want: cut("Once ", "stream_error", try{"primary", audit.OutcomeStreamError, 529}, 502)},
 		engineRow{name: "idle timeout", only: "stream",
 			prim:  replies(openaitest.Reply{Text: "one two three", End: openaitest.EndHang, EndAfter: 2}),
-			route: "stream_idle_timeout: 100ms",
+			route: "stream_idle_timeout: 300ms",
 			want:  cut("one two ", "stream_idle_timeout", try{"primary", audit.OutcomeIdleTimeout, 504}, 504)},
 		engineRow{name: "max_duration after content", only: "stream",
 			prim:  replies(openaitest.Reply{Text: "one two three", End: openaitest.EndHang, EndAfter: 1}),
-			route: "max_duration: 200ms",
+			route: "max_duration: 500ms",
 			want:  cut("one ", "timeout", try{"primary", audit.OutcomeDeadline, 504}, 504)},
 		engineRow{name: "Gateway.MaxDuration after content", only: "stream",
 			prim:        replies(openaitest.Reply{Text: "one two three", End: openaitest.EndHang, EndAfter: 1}),
-			maxDuration: 200 * time.Millisecond,
+			maxDuration: 500 * time.Millisecond,
 			want:        cut("one ", "timeout", try{"primary", audit.OutcomeDeadline, 504}, 504)},
 	)
 
@@ -438,14 +438,14 @@ func engineRows() []engineRow {
 			incomplete: true, errorCode: "timeout", errors: 1})
 	}
 	rows = append(rows,
-		engineRow{name: "route timeout", prim: replies(openaitest.Reply{Hang: true}), route: "timeout: 150ms",
+		engineRow{name: "route timeout", prim: replies(openaitest.Reply{Hang: true}), route: "timeout: 300ms",
 			want: deadline(try{"primary", audit.OutcomeDeadline, 504})},
 		engineRow{name: "route timeout spans attempts", prim: replies(openaitest.Reply{Status: 500}),
-			back: &openaitest.Reply{Hang: true}, route: "timeout: 200ms",
+			back: &openaitest.Reply{Hang: true}, route: "timeout: 500ms",
 			want: deadline(try{"primary", audit.OutcomeError, 500}, try{"backup", audit.OutcomeDeadline, 504})},
-		engineRow{name: "Gateway.MaxDuration", prim: replies(openaitest.Reply{Hang: true}), maxDuration: 150 * time.Millisecond,
+		engineRow{name: "Gateway.MaxDuration", prim: replies(openaitest.Reply{Hang: true}), maxDuration: 300 * time.Millisecond,
 			want: deadline(try{"primary", audit.OutcomeDeadline, 504})},
-		engineRow{name: "route max_duration", prim: replies(openaitest.Reply{HangBody: true}), route: "max_duration: 150ms",
+		engineRow{name: "route max_duration", prim: replies(openaitest.Reply{HangBody: true}), route: "max_duration: 300ms",
 			want: deadline(try{"primary", audit.OutcomeDeadline, 504})},
 	)
 
@@ -498,12 +498,12 @@ func engineRows() []engineRow {
 				attempts:  []try{{"primary", audit.OutcomeOutpaced, 499}, {"backup", audit.OutcomeOK, 200}},
 				recStatus: 200})},
 		engineRow{name: "hedge: the hedge lost", hedgedOnly: true, hedge: "50ms",
-			prim: replies(openaitest.Reply{Delay: 300 * time.Millisecond}), back: &openaitest.Reply{Hang: true},
+			prim: replies(openaitest.Reply{Delay: time.Second}), back: &openaitest.Reply{Hang: true},
 			want: same(seen{calls: []string{"prim", "back"}, status: 200, content: primaryText, done: true, roles: 1,
 				attempts:  []try{{"primary", audit.OutcomeOK, 200}, {"backup", audit.OutcomeHedgeLost, 499}},
 				recStatus: 200})},
 		engineRow{name: "hedge: the hedge failed, the primary answers", hedgedOnly: true, hedge: "50ms",
-			prim: replies(openaitest.Reply{Delay: 300 * time.Millisecond}), back: &openaitest.Reply{Status: 503},
+			prim: replies(openaitest.Reply{Delay: time.Second}), back: &openaitest.Reply{Status: 503},
 			want: same(seen{calls: []string{"prim", "back"}, status: 200, content: primaryText, done: true, roles: 1,
 				attempts:  []try{{"primary", audit.OutcomeOK, 200}, {"backup", audit.OutcomeError, 503}},
 				recStatus: 200})},
@@ -560,6 +560,8 @@ func TestEngineTable(t *testing.T) {
 				continue
 			}
 			t.Run(row.name+"/"+m.String(), func(t *testing.T) {
+				// Most rows wait on a timer: they share the cores well.
+				t.Parallel()
 				want := row.want(m)
 				if !m.stream {
 					want.done, want.roles = false, 0

@@ -229,8 +229,8 @@ type chaosResult struct {
 	content string
 	// afterRecovery: the request started after the upstreams recovered.
 	afterRecovery bool
-	// end is when the answer was complete.
-	end time.Time
+	// start and end are when it was sent and when its answer was complete.
+	start, end time.Time
 }
 
 // chaosScenario scripts the upstreams of one chaos run.
@@ -383,7 +383,7 @@ func runChaos(t *testing.T, sc chaosScenario, run, outage time.Duration) {
 					return
 				default:
 				}
-				res := chaosResult{afterRecovery: recovered.Load()}
+				res := chaosResult{afterRecovery: recovered.Load(), start: time.Now()}
 				params := openai.ChatCompletionNewParams{Model: "main", Messages: userMessage("hi")}
 				if stream {
 					s := client.Chat.Completions.NewStreaming(context.Background(), params)
@@ -412,8 +412,10 @@ func runChaos(t *testing.T, sc chaosScenario, run, outage time.Duration) {
 	var requests, clientErrors, after, failedAfter int
 	var cutSeen int
 	var firstOK time.Time
+	var slowest time.Duration
 	for r := range results {
 		requests++
+		slowest = max(slowest, r.end.Sub(r.start))
 		if !r.ok {
 			clientErrors++
 			if r.content == "one two " {
@@ -479,6 +481,6 @@ func runChaos(t *testing.T, sc chaosScenario, run, outage time.Duration) {
 		recovery = fmt.Sprintf("%d of %d requests started after the recovery failed; first success %s after it",
 			failedAfter, after, first)
 	}
-	t.Logf("chaos %q: %d requests in %v, %d client errors, %d requests paid for %d failed attempts; recovery: %s",
-		sc.name, requests, elapsed.Round(100*time.Millisecond), clientErrors, paid, failed, recovery)
+	t.Logf("chaos %q: %d requests in %v (slowest %v), %d client errors, %d requests paid for %d failed attempts; recovery: %s",
+		sc.name, requests, elapsed.Round(100*time.Millisecond), slowest.Round(time.Millisecond), clientErrors, paid, failed, recovery)
 }

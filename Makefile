@@ -13,11 +13,12 @@ ARTIFACTS_DIR ?= build
 run:
 	$(GO) run ./functions/router
 
-## test: everything CI runs (the AWS tests need moto_server; the template needs cfn-lint)
+## test: everything CI runs (the AWS tests need moto_server; the template needs cfn-lint and aws-sam-translator)
 test: lint
 	@command -v moto_server >/dev/null || { echo "moto_server is not on PATH: pip install 'moto[server]' (the DynamoDB, Secrets Manager and Lambda tests run against it)"; exit 1; }
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is not on PATH: pip install cfn-lint"; exit 1; }
 	cfn-lint template.yaml
+	cfn-lint template.yaml --parameter-files infra/cfn-lint-all-options.json
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=10s
 

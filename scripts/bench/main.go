@@ -4,6 +4,12 @@
 //
 //	go run ./scripts/bench [-c 32] [-d 10s] [-rounds 3] [-stream] [-upstream-latency 0s]
 //	                       [-revproxy] [-upstream-addr 127.0.0.1:18081] [-also name=http://host:port/v1/chat/completions]
+//	go run ./scripts/bench -sequential [-rounds 7] [-n 25] [-revproxy] ...
+//
+// -sequential measures the added latency of one request at a time, the way
+// public gateway benchmarks do: -rounds interleaved rounds of -n requests per
+// target (after a warm-up), each target's median per round, and the median
+// of those round medians.
 //
 // -revproxy measures Go's own httputil.ReverseProxy in the same rounds: a
 // bare proxy, the floor of any net/http proxy on the machine.
@@ -160,6 +166,8 @@ func run() error {
 	var also targets
 	flag.Var(&also, "also", "name=url of another gateway to measure in the same rounds (repeatable)")
 	revproxy := flag.Bool("revproxy", false, "also measure Go's httputil.ReverseProxy, the floor of a net/http proxy")
+	sequential := flag.Bool("sequential", false, "one request at a time: interleaved rounds of -n requests per target")
+	perRound := flag.Int("n", 25, "requests per target per round with -sequential")
 	flag.Parse()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -234,6 +242,9 @@ metrics:
 		*conc, *dur, *rounds, *stream, *upLatency, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	all := append(targets{{"direct", "http://" + upAddr + "/v1/chat/completions", direct},
 		{"router", routerURL + "/v1/chat/completions", routed}}, also...)
+	if *sequential {
+		return sequentialRounds(all, direct, *rounds, *perRound)
+	}
 	runs := make([][]result, len(all))
 	for i := 0; i < *rounds; i++ {
 		fmt.Printf("round %d:", i+1)
@@ -259,6 +270,72 @@ metrics:
 	}
 	if failed > 0 {
 		return errors.New("some requests failed")
+	}
+	return nil
+}
+
+// sequentialRounds sends one request at a time: in each round, n requests to
+// each target in turn (targets interleaved, so drift in the machine's load
+// hits all alike). A target's figure is the median of its round medians; its
+// added latency is that less the direct upstream's.
+func sequentialRounds(all targets, direct string, rounds, n int) error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+	one := func(t target) (time.Duration, error) {
+		body := t.body
+		if body == "" {
+			body = direct
+		}
+		req, _ := http.NewRequest(http.MethodPost, t.url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer sk-bench")
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("%s: status %d", t.name, resp.StatusCode)
+		}
+		return time.Since(t0), nil
+	}
+	for _, t := range all { // warm-up: connections, caches
+		for range n {
+			if _, err := one(t); err != nil {
+				return err
+			}
+		}
+	}
+	medians := make([][]time.Duration, len(all))
+	fmt.Printf("sequential: %d rounds of %d requests per target, one at a time\n", rounds, n)
+	for r := 0; r < rounds; r++ {
+		fmt.Printf("round %d:", r+1)
+		for j, t := range all {
+			lat := make([]time.Duration, 0, n)
+			for range n {
+				d, err := one(t)
+				if err != nil {
+					return err
+				}
+				lat = append(lat, d)
+			}
+			slices.Sort(lat)
+			medians[j] = append(medians[j], lat[len(lat)/2])
+			fmt.Printf(" | %s p50 %s", t.name, us(lat[len(lat)/2]))
+		}
+		fmt.Println()
+	}
+	mid := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	base := mid(medians[0])
+	fmt.Printf("\n%-10s %14s %12s\n", "target", "median of p50", "added")
+	for j, t := range all {
+		m := mid(medians[j])
+		fmt.Printf("%-10s %14s %12s\n", t.name, us(m), us(m-base))
 	}
 	return nil
 }

@@ -159,7 +159,9 @@ type Sink interface {
 	// Commit is called once, at the commit point, before the first chunk:
 	// the answer is t's from now on, after attempts tries.
 	Commit(t *route.Target, attempts int) error
-	// Chunk writes one chunk; an error means the client is gone.
+	// Chunk writes one chunk. An *llm.Error means the chunk could not be
+	// written in the client's shape (the stream fails as the provider's);
+	// any other error, that the client is gone.
 	Chunk(c llm.Chunk) error
 	// Close ends a complete stream, with the usage if the provider reported
 	// it. A non-nil answer means the sink refused the stream (it failed the

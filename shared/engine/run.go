@@ -522,7 +522,7 @@ func (r *run) relay(a *attempt) {
 			usage = c.Usage
 		}
 		if err := sink.Chunk(c); err != nil {
-			ferr = errClientGone
+			ferr = sinkError(err)
 			break
 		}
 		chunks++
@@ -545,7 +545,7 @@ func (r *run) relay(a *attempt) {
 				usage = &u
 			}
 			if err := sink.Chunk(c); err != nil {
-				ferr = errClientGone
+				ferr = sinkError(err)
 				break
 			}
 			chunks++
@@ -584,6 +584,16 @@ const codeStreamBroken = "stream_broken"
 
 // errClientGone is a failed write to the client.
 var errClientGone = errors.New("the client is gone")
+
+// sinkError is what a Sink's refusal of a chunk means: an *llm.Error is a
+// chunk the surface could not render (the stream fails as the provider's),
+// anything else a write the client did not take.
+func sinkError(err error) error {
+	if llm.AsError(err) != nil {
+		return err
+	}
+	return errClientGone
+}
 
 // classifyAfterCommit names the failure of a stream that had committed:
 // the request is over and incomplete, whatever happened.

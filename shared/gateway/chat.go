@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -22,43 +21,39 @@ const (
 )
 
 func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request) {
-	c := g.newCall(w, r, "chat.completions")
-	if e := c.prepare(c.parseChat); e != nil {
-		c.fail(e)
-		return
-	}
-	d := c.plan(nil)
-	if len(d.Candidates) == 0 {
-		c.fail(noCandidates(&d))
-		return
-	}
-	sh, e := c.structuredShape()
-	if e != nil {
-		c.fail(e)
-		return
-	}
-	c.shape = sh
-	p := c.enginePlan(&d)
-	if c.chat.Stream {
-		p.Open = func(ctx context.Context, a *engine.Attempt) (llm.Stream, error) {
-			return a.Provider.Stream(ctx, c.chatRequest(a.Target))
-		}
-		p.Sink = newSSESink(c)
-	} else {
-		p.Do = func(ctx context.Context, a *engine.Attempt) (*llm.Response, error) {
-			return a.Provider.Chat(ctx, c.chatRequest(a.Target))
-		}
-		if sh != nil {
-			p.Do = c.checked(sh, p.Do)
-		}
-	}
-	c.run(p)
+	g.serveChatLike(g.newCall(w, r, "chat.completions"), &chatSurface)
 }
 
-// chatRequest is one attempt's input on target t.
-func (c *call) chatRequest(t *route.Target) *llm.Request {
-	return &llm.Request{Chat: c.chat, Body: c.body, Model: t.Model.ID, Upstream: t.Model.UpstreamName(),
-		MaxTokens: t.Model.OutputLimit()}
+// chatSurface is OpenAI Chat Completions: the router's own vocabulary, so
+// answers go out as they came.
+var chatSurface = surface{
+	parse:  func(c *call) (string, *llm.Error) { return c.parseChat() },
+	stream: func(c *call) streamWriter { return &chatWriter{wantUsage: c.chat.WantsUsage()} },
+}
+
+// chatWriter writes chat.completion.chunk events. The usage-only chunk, which
+// the router asks every upstream for to meter the request, reaches only
+// clients that asked for it themselves.
+type chatWriter struct{ wantUsage bool }
+
+func (w *chatWriter) chunk(dst []byte, c llm.Chunk) ([]byte, error) {
+	if c.UsageOnly && !w.wantUsage {
+		return dst, nil
+	}
+	return appendEvent(dst, c.Data), nil
+}
+
+func (w *chatWriter) finish(dst []byte, _ *llm.Usage) []byte { return append(dst, doneEvent...) }
+
+func (w *chatWriter) fail(dst []byte, e *llm.Error) []byte {
+	return appendEvent(dst, appendError(nil, e))
+}
+
+// appendEvent appends one server-sent data event.
+func appendEvent(dst, data []byte) []byte {
+	dst = append(dst, "data: "...)
+	dst = append(dst, data...)
+	return append(dst, '\n', '\n')
 }
 
 // enginePlan is the engine's plan for decision d; the caller sets how one
@@ -92,6 +87,11 @@ func (c *call) run(p *engine.Plan) {
 	}
 	rec.Incomplete = res.Incomplete()
 	switch {
+	case c.rendered != nil:
+		// The answer came but could not be put in the surface's shape: the
+		// client got that error.
+		rec.ErrorCode, rec.Incomplete = c.rendered.Code, true
+		c.finish(c.rendered.Status)
 	case res.Err == nil:
 		c.finish(http.StatusOK)
 	case res.Committed:
@@ -101,18 +101,6 @@ func (c *call) run(p *engine.Plan) {
 	default:
 		c.fail(upstreamAnswer(res.Err))
 	}
-}
-
-// deliver writes an answer in one piece.
-func (c *call) deliver(res *engine.Result) {
-	c.servedBy(res.Served, len(res.Attempts))
-	body := res.Response.Body
-	h := c.w.Header()
-	h[hdrCost] = []string{strconv.FormatFloat(res.CostUSD, 'f', -1, 64)}
-	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	c.w.WriteHeader(http.StatusOK)
-	_, _ = c.w.Write(body)
 }
 
 // servedBy sets the response headers that name the target that answered,

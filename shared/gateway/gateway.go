@@ -200,7 +200,7 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 	}
 	s := &snapshot{cfg: cfg, table: route.Compile(pcfg), providers: make(map[string]llm.Provider, len(cfg.Providers)),
 		keys: make(map[[sha256.Size]byte]keyEntry, len(cfg.Keys)), open: len(cfg.Keys) == 0,
-		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewEMF(g.Namespace, cfg.Metrics.TagDimensions)}
+		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewBoundedEMF(g.Namespace, cfg.Metrics.TagDimensions, cfg.DimensionValues())}
 	if s.maxBody == 0 {
 		s.maxBody = config.DefaultMaxBodyBytes
 	}
@@ -215,6 +215,7 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 		s.engine.Gate, _ = g.Observer.(engine.Gate)
 	}
 	s.engine.Keys, _ = g.Deps.Keys.(llm.KeyInvalidator)
+	g.warnTimeouts(s.table, cfg)
 	for i := range cfg.Providers {
 		p := &cfg.Providers[i]
 		factory := g.Providers[p.Type]
@@ -236,6 +237,42 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 		s.keys[[sha256.Size]byte(digest)] = keyEntry{key: k, digest: [sha256.Size]byte(digest)}
 	}
 	return s, nil
+}
+
+// warnTimeouts logs, as a configuration warning with the numbers, each
+// route whose timeouts cannot fit the deployment's ceiling (on Lambda, the
+// function's timeout less a margin): the ceiling would cut its requests
+// first, as 504s, before the fallbacks the route counts on.
+func (g *Gateway) warnTimeouts(t *route.Table, cfg *config.Config) {
+	ceiling := g.MaxDuration
+	if ceiling <= 0 {
+		return
+	}
+	for _, r := range cfg.Routes {
+		rt, ok := t.Lookup(r.Name)
+		if !ok {
+			continue
+		}
+		var worst time.Duration
+		var what string
+		for _, tg := range rt.Targets {
+			if tg.Timeout > worst {
+				worst, what = tg.Timeout, "the timeout of target "+tg.Model.ID
+			}
+		}
+		if rt.Timeout > ceiling {
+			g.logger().Warn("config: a route's timeout is longer than the deployment allows a request",
+				"route", rt.Name, "route_timeout", rt.Timeout.String(), "max_duration", ceiling.String())
+		}
+		if worst > ceiling {
+			g.logger().Warn("config: a target's timeout is longer than the deployment allows a request",
+				"route", rt.Name, "target", what, "timeout", worst.String(), "max_duration", ceiling.String())
+		}
+		if rt.StreamIdle > ceiling {
+			g.logger().Warn("config: a route's stream_idle_timeout is longer than the deployment allows a request",
+				"route", rt.Name, "stream_idle_timeout", rt.StreamIdle.String(), "max_duration", ceiling.String())
+		}
+	}
 }
 
 // priced is cfg with a price for every model: its own, else the list price
@@ -318,7 +355,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		method, serve = http.MethodPost, g.serveExplain
 	case "/router/health":
 		method, serve = http.MethodGet, g.serveHealth
+	case "/responses":
+		method, serve = http.MethodPost, g.serveResponses
+	case "/messages":
+		method, serve = http.MethodPost, g.serveMessages
+	case "/messages/count_tokens":
+		method, serve = http.MethodPost, g.serveCountTokens
 	default:
+		if id, ok := strings.CutPrefix(path, "/models/"); ok && id != "" {
+			if r.Method != http.MethodGet {
+				g.methodNotAllowed(w, r, http.MethodGet)
+				return
+			}
+			g.serveModel(w, r, id)
+			return
+		}
 		w.Header()["X-Request-Id"] = []string{newRequestID()}
 		writeError(w, &llm.Error{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
 			Message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"})
@@ -349,11 +400,25 @@ func (s *snapshot) authenticate(r *http.Request, now time.Time) (*config.Key, *l
 	if aerr != nil {
 		return nil, aerr
 	}
+	apiKey, aerr := singleValue(r.Header, "X-Api-Key")
+	if aerr != nil {
+		return nil, aerr
+	}
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok {
 		token, ok = strings.CutPrefix(auth, "bearer ")
 	}
 	token = strings.TrimSpace(token)
+	if apiKey != "" {
+		// Anthropic's SDKs send the key as x-api-key. Both headers are one
+		// key: two different ones are refused, never first-wins.
+		if auth != "" && token != apiKey {
+			return nil, &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusBadRequest, Type: "invalid_request_error",
+				Code: "ambiguous_header", Param: "x-api-key",
+				Message: "the request has both authorization and x-api-key with different keys; send one"}
+		}
+		token, ok = apiKey, true
+	}
 	if !ok || token == "" {
 		return nil, errAuth("missing API key: send Authorization: Bearer <key>")
 	}

@@ -27,7 +27,7 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Request-Id"] = []string{newRequestID()}
 	snap, err := g.current(r.Context())
 	if err != nil {
-		writeError(w, errInternal("the router has no usable configuration"))
+		writeError(w, errNoConfig(err))
 		return
 	}
 	key, e := snap.authenticate(r, g.now())
@@ -48,5 +48,34 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request) {
 		list.Data = append(list.Data, modelObject{ID: name, Object: "model", OwnedBy: owner})
 	}
 	body, _ := json.Marshal(list)
+	writeJSON(w, http.StatusOK, body)
+}
+
+// serveModel answers one route or model in OpenAI's model format, for
+// models.retrieve: the same ones /v1/models lists for the caller's key, and
+// 404 model_not_found for the others, so a key learns nothing of what it may
+// not use.
+func (g *Gateway) serveModel(w http.ResponseWriter, r *http.Request, id string) {
+	w.Header()["X-Request-Id"] = []string{newRequestID()}
+	snap, err := g.current(r.Context())
+	if err != nil {
+		writeError(w, errNoConfig(err))
+		return
+	}
+	key, e := snap.authenticate(r, g.now())
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	rt, ok := snap.table.Lookup(id)
+	if !ok || !allows(key, rt) {
+		writeError(w, errModelNotFound(id))
+		return
+	}
+	owner := routeOwner
+	if rt.Implicit {
+		owner = rt.Targets[0].Provider.Name
+	}
+	body, _ := json.Marshal(modelObject{ID: rt.Name, Object: "model", OwnedBy: owner})
 	writeJSON(w, http.StatusOK, body)
 }

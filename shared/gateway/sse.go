@@ -15,23 +15,21 @@ var (
 	doneEvent      = []byte("data: [DONE]\n\n")
 )
 
-// sseSink writes a committed stream as OpenAI chat.completion.chunk events,
-// flushing every event. The usage-only chunk, which the router asks every
-// upstream for to meter the request, reaches only clients that asked for it
-// themselves. A stream that asked for JSON is checked as a whole at its end:
-// the client already has the text, so a failure ends it with an error event
-// in place of [DONE].
+// sseSink writes a committed stream as server-sent events in its surface's
+// shape, flushing each chunk's events. A stream that asked for JSON is
+// checked as a whole at its end: the client already has the text, so a
+// failure ends it with an error event in place of the normal ending.
 type sseSink struct {
-	c         *call
-	flusher   http.Flusher
-	wantUsage bool
-	check     *streamCheck
-	buf       []byte
-	provider  string // the committed target's
+	c        *call
+	w        streamWriter
+	flusher  http.Flusher
+	check    *streamCheck
+	buf      []byte
+	provider string // the committed target's
 }
 
-func newSSESink(c *call) *sseSink {
-	s := &sseSink{c: c, wantUsage: c.chat.WantsUsage()}
+func newSSESink(c *call, w streamWriter) *sseSink {
+	s := &sseSink{c: c, w: w}
 	s.flusher, _ = c.w.(http.Flusher)
 	if c.shape != nil {
 		s.check = newStreamCheck(c.shape)
@@ -51,22 +49,23 @@ func (s *sseSink) Commit(t *route.Target, attempts int) error {
 	return nil
 }
 
-// Chunk writes one chunk as a data event.
+// Chunk writes one chunk's events. A chunk the surface cannot render fails
+// the stream as the provider's error (an *llm.Error); a failed write means
+// the client is gone.
 func (s *sseSink) Chunk(ch llm.Chunk) error {
 	if s.check != nil && !ch.UsageOnly {
 		s.check.add(ch.Data)
 	}
-	if ch.UsageOnly && !s.wantUsage {
+	out, err := s.w.chunk(s.buf[:0], ch)
+	if err != nil {
+		return &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
+			Code: "invalid_upstream_answer", Provider: s.provider, Message: "a chunk of the provider's stream could not be translated"}
+	}
+	s.buf = out
+	if len(out) == 0 {
 		return nil
 	}
-	return s.event(ch.Data)
-}
-
-func (s *sseSink) event(data []byte) error {
-	s.buf = append(s.buf[:0], "data: "...)
-	s.buf = append(s.buf, data...)
-	s.buf = append(s.buf, '\n', '\n')
-	return s.write(s.buf)
+	return s.write(out)
 }
 
 func (s *sseSink) write(b []byte) error {
@@ -79,8 +78,8 @@ func (s *sseSink) write(b []byte) error {
 	return nil
 }
 
-// Close ends a complete stream with [DONE], unless its JSON failed the check.
-func (s *sseSink) Close(*llm.Usage) *llm.Error {
+// Close ends a complete stream, unless its JSON failed the check.
+func (s *sseSink) Close(u *llm.Usage) *llm.Error {
 	if s.check != nil {
 		if p := s.check.verify(); p != nil {
 			s.c.rec.Structured = audit.StructuredInvalid
@@ -90,11 +89,13 @@ func (s *sseSink) Close(*llm.Usage) *llm.Error {
 		}
 		s.c.rec.Structured = audit.StructuredValid
 	}
-	_ = s.write(doneEvent)
+	s.buf = s.w.finish(s.buf[:0], u)
+	_ = s.write(s.buf)
 	return nil
 }
 
-// Fail ends the stream with an OpenAI error event; [DONE] is not sent.
+// Fail ends the stream with the surface's error events.
 func (s *sseSink) Fail(e *llm.Error) {
-	_ = s.event(appendError(nil, e))
+	s.buf = s.w.fail(s.buf[:0], e)
+	_ = s.write(s.buf)
 }

@@ -78,10 +78,7 @@ func (p *pool) take(ctx context.Context, l *Limiter, need float64, now time.Time
 	if l.degraded(now) {
 		// The store failed a moment ago: decide on local knowledge rather
 		// than make every request wait for a store that is not answering.
-		admit := !p.spent()
-		if admit {
-			p.local -= need
-		}
+		admit := p.admitBlind(need)
 		p.mu.Unlock()
 		return admit, nil
 	}
@@ -100,11 +97,7 @@ func (p *pool) take(ctx context.Context, l *Limiter, need float64, now time.Time
 	defer p.mu.Unlock()
 	if err != nil {
 		l.storeFailed(now, err)
-		if p.spent() {
-			return false, err
-		}
-		p.local -= need
-		return true, err
+		return p.admitBlind(need), err
 	}
 	prior := total - want
 	p.seen, p.known = total, true
@@ -129,6 +122,18 @@ func (p *pool) take(ctx context.Context, l *Limiter, need float64, now time.Time
 	}
 	p.recheck = now.Add(l.recheckAfter())
 	return admit, nil
+}
+
+// admitBlind decides a request while the counter cannot be reached: admitted
+// unless the counter was last seen spent, or what this instance admitted
+// blind (its debt) would pass the whole limit. An outage makes the limit per
+// instance; it never makes it unlimited. The caller holds p.mu.
+func (p *pool) admitBlind(need float64) bool {
+	if p.spent() || p.local-need < -p.limit {
+		return false
+	}
+	p.local -= need
+	return true
 }
 
 // spent reports whether, as last seen, the limit is taken up by requests

@@ -102,6 +102,21 @@ type EmbeddingRequest struct {
 	EncodingFormat string
 }
 
+// Base64Embedder is implemented by embedders that answer encoding_format
+// "base64" themselves, as OpenAI does. For the others the router asks for
+// floats and encodes them.
+type Base64Embedder interface {
+	Base64Embeddings() bool
+}
+
+// MultiChoice is implemented by providers that can answer a request for n
+// choices themselves (OpenAI's n, Gemini's candidateCount). For the others,
+// and when it reports false, the router makes n calls with n = 1 and merges
+// their answers.
+type MultiChoice interface {
+	MultiChoice() bool
+}
+
 // Prober is implemented by providers that can check their own health cheaply.
 type Prober interface {
 	// Probe checks that the endpoint answers and the key is accepted, for the

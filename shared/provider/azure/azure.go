@@ -99,6 +99,14 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 // Name is the provider's configured name.
 func (p *Provider) Name() string { return p.name }
 
+// Base64Embeddings reports that encoding_format "base64" is answered as
+// OpenAI answers it: Azure OpenAI takes encoding_format as OpenAI does.
+func (p *Provider) Base64Embeddings() bool { return true }
+
+// MultiChoice reports that the upstream answers n > 1 choices itself:
+// Azure OpenAI takes n as OpenAI does.
+func (p *Provider) MultiChoice() bool { return true }
+
 // endpoint is the URL of an operation (chat/completions, embeddings) on a
 // deployment.
 func (p *Provider) endpoint(deployment, op string) string {

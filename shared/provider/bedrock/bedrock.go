@@ -11,9 +11,10 @@ package bedrock
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -155,7 +156,9 @@ func completionID(md middleware.Metadata) string {
 	if id, ok := awsmiddleware.GetRequestIDMetadata(md); ok && id != "" {
 		return "chatcmpl-" + id
 	}
-	return "chatcmpl-bedrock-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	var b [12]byte
+	_, _ = crand.Read(b[:])
+	return "chatcmpl-bedrock-" + hex.EncodeToString(b[:])
 }
 
 // streamInput copies a Converse input into a ConverseStream input: the two

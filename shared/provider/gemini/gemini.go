@@ -89,6 +89,14 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 // Name is the provider's configured name.
 func (p *Provider) Name() string { return p.name }
 
+// Base64Embeddings reports that encoding_format "base64" is answered as
+// OpenAI answers it: the adapter encodes Gemini's floats itself.
+func (p *Provider) Base64Embeddings() bool { return true }
+
+// MultiChoice reports that the upstream answers n > 1 choices itself:
+// Gemini takes n as candidateCount.
+func (p *Provider) MultiChoice() bool { return true }
+
 // Chat sends a generateContent request and translates the answer.
 func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	body, err := p.requestBody(req)

@@ -6,6 +6,8 @@ package mock
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math"
@@ -164,7 +166,7 @@ func (m *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 		msg.Content = &a.text
 	}
 	body, err := json.Marshal(llm.ChatResponse{
-		ID: "chatcmpl-mock-" + strconv.FormatUint(n, 10), Object: "chat.completion",
+		ID: completionID(), Object: "chat.completion",
 		Created: m.now().Unix(), Model: req.Model,
 		Choices: []llm.Choice{{Message: msg, FinishReason: finish, Logprobs: json.RawMessage("null")}},
 		Usage:   &a.usage,
@@ -173,6 +175,14 @@ func (m *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 		return nil, err
 	}
 	return &llm.Response{Body: body, Usage: a.usage}, nil
+}
+
+// completionID is a fresh random id: ids must not repeat across providers,
+// router instances or restarts, since clients and logs key on them.
+func completionID() string {
+	var b [12]byte
+	_, _ = crand.Read(b[:])
+	return "chatcmpl-mock-" + hex.EncodeToString(b[:])
 }
 
 // Stream answers word by word, a chunk every ChunkDelay, then a usage chunk.
@@ -186,7 +196,7 @@ func (m *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	}
 	a := m.answer(req, n)
 	s := &stream{ctx: ctx, delay: m.spec.ChunkDelay.D(), usage: a.usage,
-		base: llm.ChunkResponse{ID: "chatcmpl-mock-" + strconv.FormatUint(n, 10),
+		base: llm.ChunkResponse{ID: completionID(),
 			Object: "chat.completion.chunk", Created: m.now().Unix(), Model: req.Model}}
 	s.deltas = append(s.deltas, llm.Delta{Role: "assistant", Content: llm.Ptr("")})
 	if a.toolCall != nil {

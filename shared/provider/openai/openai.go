@@ -68,6 +68,16 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 // configured one, else the one its base URL names.
 func (p *Provider) Dialect() string { return p.dialect.name }
 
+// Base64Embeddings reports whether the upstream answers encoding_format
+// "base64" itself: OpenAI does; for the compatible APIs, which may ignore it
+// and answer floats, the router asks for floats and encodes them.
+func (p *Provider) Base64Embeddings() bool { return p.dialect.name == "openai" }
+
+// MultiChoice reports whether the upstream answers n > 1 choices itself:
+// OpenAI and most compatible APIs do; the dialects that return one choice
+// per request (Groq) do not.
+func (p *Provider) MultiChoice() bool { return !p.dialect.oneChoice }
+
 // Name is the provider's configured name.
 func (p *Provider) Name() string { return p.name }
 

@@ -417,6 +417,14 @@ func engineRows() []engineRow {
 		engineRow{name: "error event after content (Anthropic)", only: "stream",
 			prim: claude(anthropictest.Reply{Text: "Once upon a time", StreamError: "overloaded_error"}),
 			want: cut("Once ", "stream_error", try{"primary", audit.OutcomeStreamError, 529}, 502)},
+		// Reasoning is content: the stream committed before any text.
+		engineRow{name: "connection cut after reasoning", only: "stream",
+			prim: replies(openaitest.Reply{Reasoning: "Let me think.", End: openaitest.EndCut, EndAfter: 0}),
+			want: func(m mode) seen {
+				w := cut("", "stream_error", try{"primary", audit.OutcomeStreamError, 502}, 502)(m)
+				w.roles = 2 // the fake names the role again before the text
+				return w
+			}},
 		engineRow{name: "idle timeout", only: "stream",
 			prim:  replies(openaitest.Reply{Text: "one two three", End: openaitest.EndHang, EndAfter: 2}),
 			route: "stream_idle_timeout: 300ms",

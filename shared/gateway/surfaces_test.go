@@ -216,6 +216,9 @@ keys:
 		t.Run(tt.name, func(t *testing.T) {
 			resp := h.post(t, tt.path, tt.body, map[string]string{"Authorization": "Bearer sk-app"})
 			body, _ := io.ReadAll(resp.Body)
+			if strings.Contains(string(body), "unknown_url") {
+				t.Fatalf("no such endpoint: %s", body)
+			}
 			h.audit.next(t)
 			if resp.StatusCode < 400 || tt.status != 0 && resp.StatusCode != tt.status {
 				t.Errorf("status %d: %s", resp.StatusCode, body)

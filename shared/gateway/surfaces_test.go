@@ -15,6 +15,8 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 
+	"github.com/llm-router/router/shared/provider/bedrock/bedrocktest"
+	"github.com/llm-router/router/shared/provider/gemini/geminitest"
 	"github.com/llm-router/router/shared/provider/openai/openaitest"
 )
 
@@ -271,5 +273,53 @@ routes: [{name: route-a, targets: [{model: a}]}, {name: route-b, targets: [{mode
 				add(id, fmt.Sprintf("stream #%d on %s", i, route))
 			}
 		}
+	}
+}
+
+// TestEmbeddingsBase64OnTranslatingAdapters checks the adapters that encode
+// base64 themselves (Gemini, Bedrock Titan): the base64 answer decodes to
+// the vectors the same provider answers as floats.
+func TestEmbeddingsBase64OnTranslatingAdapters(t *testing.T) {
+	awsTestEnv(t)
+	gem := geminitest.NewServer(geminitest.Options{})
+	defer gem.Close()
+	br := bedrocktest.New(t)
+	h := newHarness(t, fmt.Sprintf(`
+providers:
+  - {name: gem, type: gemini, base_url: %q, key: "env:GEMINI_KEY"}
+  - {name: br, type: bedrock, base_url: %q, region: us-east-1}
+models:
+  - {id: gem-embed, provider: gem, upstream: gemini-embedding-001, price: {input: 0.15, output: 0}}
+  - {id: titan, provider: br, upstream: "amazon.titan-embed-text-v2:0", price: {input: 0.02, output: 0}}
+routes:
+  - {name: gemini, targets: [{model: gem-embed}]}
+  - {name: bedrock, targets: [{model: titan}]}
+`, gem.URL, br.URL), map[string]string{"GEMINI_KEY": gem.Key()})
+	for _, route := range []string{"gemini", "bedrock"} {
+		t.Run(route, func(t *testing.T) {
+			embed := func(format string) *openai.CreateEmbeddingResponse {
+				t.Helper()
+				got, err := h.client("unused").Embeddings.New(context.Background(), openai.EmbeddingNewParams{Model: route,
+					Input:          openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"first", "second"}},
+					EncodingFormat: openai.EmbeddingNewParamsEncodingFormat(format)})
+				if err != nil {
+					t.Fatalf("%s: %v", format, err)
+				}
+				h.audit.next(t)
+				return got
+			}
+			floats, b64 := embed("float"), embed("base64")
+			if len(b64.Data) != 2 || len(floats.Data) != 2 {
+				t.Fatalf("%d and %d vectors, want 2", len(b64.Data), len(floats.Data))
+			}
+			for i, d := range b64.Data {
+				if raw := d.JSON.Embedding.Raw(); !strings.HasPrefix(raw, `"`) {
+					t.Errorf("vector %d is %.40s…, want a base64 string", i, raw)
+				}
+				if !sameFloat32(d.Embedding, floats.Data[i].Embedding) {
+					t.Errorf("vector %d = %v, want %v", i, d.Embedding, floats.Data[i].Embedding)
+				}
+			}
+		})
 	}
 }

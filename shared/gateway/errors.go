@@ -43,11 +43,6 @@ func errAllFailed(msg string) *llm.Error {
 		Code: "all_targets_failed", Message: msg}
 }
 
-func errDeadline() *llm.Error {
-	return &llm.Error{Kind: llm.KindTimeout, Status: http.StatusGatewayTimeout, Type: "api_error",
-		Code: "timeout", Message: "the request's deadline passed before any target answered"}
-}
-
 func errInternal(msg string) *llm.Error {
 	return &llm.Error{Status: http.StatusInternalServerError, Type: "api_error", Code: "internal_error", Message: msg}
 }

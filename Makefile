@@ -15,12 +15,13 @@ CLIENTS := scripts/clients
 run:
 	$(GO) run ./functions/router
 
-## test: everything CI runs (the AWS tests need moto_server; the template needs cfn-lint; the
-## client conformance suite needs Node and npm)
+## test: everything CI runs (the AWS tests need moto_server; the template needs cfn-lint and
+## aws-sam-translator; the client conformance suite needs Node and npm)
 test: lint $(CLIENTS)/node_modules/.package-lock.json
 	@command -v moto_server >/dev/null || { echo "moto_server is not on PATH: pip install 'moto[server]' (the DynamoDB, Secrets Manager and Lambda tests run against it)"; exit 1; }
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is not on PATH: pip install cfn-lint"; exit 1; }
 	cfn-lint template.yaml
+	cfn-lint template.yaml --parameter-files infra/cfn-lint-all-options.json
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=10s
 
@@ -39,7 +40,11 @@ clients: $(CLIENTS)/node_modules/.package-lock.json
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChat$$' -fuzztime $(FUZZTIME) ./shared/llm
+	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./shared/rawjson
 	$(GO) test -run '^$$' -fuzz '^FuzzAuth$$' -fuzztime $(FUZZTIME) ./shared/gateway
+	$(GO) test -run '^$$' -fuzz '^FuzzUpstreamErrorsLeakNothing$$' -fuzztime $(FUZZTIME) ./shared/provider
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestText$$' -fuzztime $(FUZZTIME) ./shared/scrub
+	$(GO) test -run '^$$' -fuzz '^FuzzSecrets$$' -fuzztime $(FUZZTIME) ./shared/scrub
 
 ## lint: gofmt, go vet, staticcheck
 lint:

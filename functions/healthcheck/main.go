@@ -1,7 +1,7 @@
 // Command healthcheck is the health-check Lambda: started every minute by
 // EventBridge, it probes every provider and model in rounds
 // (ROUTER_HEALTH_INTERVAL apart) and writes their health to the state table
-// (CONTRACT.md section 7, docs/HEALTH.md). Outside Lambda it runs rounds
+// (docs/HEALTH.md). Outside Lambda it runs rounds
 // until interrupted. Everything is assembled by shared/wiring.
 package main
 

@@ -3,9 +3,11 @@
 // infra/config.events.yaml, then, for each run, starts a fresh bootstrap process
 // against a loopback Lambda Runtime API with one invocation (events/chat.json)
 // waiting, and times process start to the first poll (the init phase) and to
-// the first answer fully received.
+// the first answer fully received. With -against it alternates, run by run,
+// with another bootstrap (an older build, say), so both are measured on the
+// same machine under the same load.
 //
-//	go run ./scripts/coldstart [-n 30] [-event events/chat.json]
+//	go run ./scripts/coldstart [-n 30] [-event events/chat.json] [-against OLD_BOOTSTRAP]
 package main
 
 import (
@@ -38,6 +40,7 @@ func run() error {
 	n := flag.Int("n", 30, "cold starts to measure")
 	eventFile := flag.String("event", "events/chat.json", "event of the first invocation")
 	cfgFile := flag.String("config", "infra/config.events.yaml", "configuration seeded into moto")
+	against := flag.String("against", "", "another bootstrap binary to measure in alternation with this tree's")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -51,10 +54,6 @@ func run() error {
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
-	}
-	info, err := os.Stat(bin)
-	if err != nil {
-		return err
 	}
 	payload, err := os.ReadFile(*eventFile)
 	if err != nil {
@@ -78,19 +77,35 @@ func run() error {
 		return err
 	}
 
-	var inits, firsts []time.Duration
-	for i := 0; i < *n; i++ {
-		initD, firstD, err := once(ctx, bin, moto.Env(), payload)
-		if err != nil {
-			return fmt.Errorf("run %d: %w", i+1, err)
-		}
-		inits = append(inits, initD)
-		firsts = append(firsts, firstD)
+	bins := []string{bin}
+	if *against != "" {
+		bins = append(bins, *against)
 	}
-	fmt.Printf("bootstrap %s/%s: %.1f MB (%d bytes)\n", goEnv("GOOS"), goEnv("GOARCH"), float64(info.Size())/1e6, info.Size())
+	inits, firsts := make([][]time.Duration, len(bins)), make([][]time.Duration, len(bins))
+	for i := 0; i < *n; i++ {
+		for j, b := range bins {
+			initD, firstD, err := once(ctx, b, moto.Env(), payload)
+			if err != nil {
+				return fmt.Errorf("%s, run %d: %w", b, i+1, err)
+			}
+			inits[j] = append(inits[j], initD)
+			firsts[j] = append(firsts[j], firstD)
+		}
+	}
 	fmt.Printf("runs: %d, config from moto_server (DynamoDB), first event %s\n", *n, *eventFile)
-	report("process start -> first poll (init)", inits)
-	report("process start -> first answer received", firsts)
+	for j, b := range bins {
+		info, err := os.Stat(b)
+		if err != nil {
+			return err
+		}
+		name := "this tree's bootstrap"
+		if j > 0 {
+			name = b
+		}
+		fmt.Printf("%s, %s/%s: %.1f MB (%d bytes)\n", name, goEnv("GOOS"), goEnv("GOARCH"), float64(info.Size())/1e6, info.Size())
+		report("  process start -> first poll (init)", inits[j])
+		report("  process start -> first answer received", firsts[j])
+	}
 	return nil
 }
 

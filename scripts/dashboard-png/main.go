@@ -126,7 +126,8 @@ func dashboardBody(path string) (string, error) {
 }
 
 // resourceName is the name a resource gets: its AlarmName, LogGroupName or
-// other *Name property with pseudo parameters filled in, else its logical id.
+// other *Name property with pseudo parameters filled in, else a name of the
+// form CloudFormation generates (stack, logical id, random suffix).
 func resourceName(r *yaml.Node, logical string, pseudo map[string]string) string {
 	props := field(r, "Properties")
 	for i := 0; props != nil && i+1 < len(props.Content); i += 2 {
@@ -138,7 +139,7 @@ func resourceName(r *yaml.Node, logical string, pseudo map[string]string) string
 			return name
 		}
 	}
-	return logical
+	return pseudo["AWS::StackName"] + "-" + logical + "-1X2Y3Z4W5V6U"
 }
 
 func field(n *yaml.Node, key string) *yaml.Node {

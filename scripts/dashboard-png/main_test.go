@@ -30,7 +30,7 @@ func TestRenderTemplateDashboard(t *testing.T) {
 			t.Errorf("widget %q is not drawn", w.Properties.Title)
 		}
 	}
-	for _, want := range []string{"llm-router-error-rate", "/aws/lambda/llm-router-chat", "Cost per team (USD per hour)"} {
+	for _, want := range []string{"llm-router-error-rate", "llm-router-ChatLogGroup-", "Cost per team (USD per hour)"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -7,9 +7,9 @@ import (
 	"github.com/llm-router/router/shared/rawjson"
 )
 
-// Metric names, units and dimensions of the EMF line (CONTRACT.md section
-// 6). The dashboard and alarms in template.yaml use exactly these names, and
-// a test reads the template to hold them to it.
+// Metric names, units and dimensions of the EMF line. The dashboard and
+// alarms in template.yaml use exactly these names, and a test reads the
+// template to hold them to it.
 const (
 	MetricRequests         = "Requests"
 	MetricErrors           = "Errors"
@@ -71,9 +71,35 @@ type EMF struct {
 	// attemptTail is the directive of a failed attempt's line.
 	attemptTail []byte
 	tagDims     []string
+	// allowed holds, per tag dimension (same index as tagDims), the values
+	// that may become dimension values; nil means any value (NewEMF).
+	allowed []map[string]struct{}
 }
 
-// NewEMF prepares the metric line format.
+// OtherValue is the dimension value of a tag value outside the allow-list of
+// NewBoundedEMF: the caller chose the value, so it must not choose a metric.
+const OtherValue = "other"
+
+// NewBoundedEMF prepares the metric line format with an allow-list of tag
+// values per tag dimension (config.Config.DimensionValues): a value outside
+// it is counted as OtherValue, so the number of CloudWatch metrics is fixed
+// by the configuration, whatever callers send. A dimension missing from
+// allowed admits no value.
+func NewBoundedEMF(namespace string, tagDimensions []string, allowed map[string][]string) *EMF {
+	e := NewEMF(namespace, tagDimensions)
+	e.allowed = make([]map[string]struct{}, len(tagDimensions))
+	for i, d := range tagDimensions {
+		set := make(map[string]struct{}, len(allowed[d]))
+		for _, v := range allowed[d] {
+			set[v] = struct{}{}
+		}
+		e.allowed[i] = set
+	}
+	return e
+}
+
+// NewEMF prepares the metric line format with any tag value as a dimension
+// value (tests and tools; the router uses NewBoundedEMF).
 func NewEMF(namespace string, tagDimensions []string) *EMF {
 	if namespace == "" {
 		namespace = DefaultNamespace
@@ -129,11 +155,11 @@ func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = rawjson.AppendString(dst, dimensionValue(r.Model, NoValue))
 	dst = append(dst, `,"Provider":`...)
 	dst = rawjson.AppendString(dst, dimensionValue(r.Provider, NoValue))
-	for _, d := range e.tagDims {
+	for i, d := range e.tagDims {
 		dst = append(dst, ',')
 		dst = rawjson.AppendString(dst, d)
 		dst = append(dst, ':')
-		dst = rawjson.AppendString(dst, dimensionValue(r.Tags[d], UntaggedValue))
+		dst = rawjson.AppendString(dst, e.tagValue(i, r.Tags[d]))
 	}
 	errs, fallbacks := 0, 0
 	if r.Failed() {
@@ -188,6 +214,16 @@ func (e *EMF) AppendAttemptLines(dst []byte, r *Record) []byte {
 		dst = append(dst, "}\n"...)
 	}
 	return dst
+}
+
+// tagValue is the dimension value of tag dimension i for the request's value v.
+func (e *EMF) tagValue(i int, v string) string {
+	if e.allowed != nil && strings.TrimSpace(v) != "" {
+		if _, ok := e.allowed[i][v]; !ok {
+			return OtherValue
+		}
+	}
+	return dimensionValue(v, UntaggedValue)
 }
 
 // dimensionValue is v as CloudWatch accepts a dimension value: printable

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/config"
 )
 
 // emfDoc is the part of an EMF line the tests read back.
@@ -160,5 +161,35 @@ func TestSinks(t *testing.T) {
 	}
 	if other.n != 1 || !strings.Contains(buf.String(), `"request_id":"req_x"`) {
 		t.Errorf("the second sink got %d records; the writer wrote %q", other.n, buf.String())
+	}
+}
+
+// With an allow-list, a caller's tag value becomes a dimension value only if
+// the configuration lists it; anything else is "other", so the metrics a
+// stack pays for are fixed by its configuration.
+func TestBoundedTagValues(t *testing.T) {
+	at := time.Now()
+	e := audit.NewBoundedEMF("", []string{"team", "feature"}, map[string][]string{"team": {"triage", "billing"}})
+	for _, tt := range []struct {
+		tags          map[string]string
+		team, feature string
+	}{
+		{map[string]string{"team": "triage", "feature": "refill"}, "triage", "other"},
+		{map[string]string{"team": "billing"}, "billing", "untagged"},
+		{map[string]string{"team": "patient-4711"}, "other", "untagged"},
+		{map[string]string{"team": "  "}, "untagged", "untagged"},
+		{map[string]string{"team": "Triage"}, "other", "untagged"},
+	} {
+		line := e.AppendLine(nil, &audit.Record{Route: "r", Status: 200, Time: at, Tags: tt.tags})
+		if err := audit.ValidateEMF(line, at); err != nil {
+			t.Fatalf("%s\n%v", line, err)
+		}
+		_, m := decodeLine(t, line)
+		if m["team"] != tt.team || m["feature"] != tt.feature {
+			t.Errorf("tags %v: team %v feature %v, want %s and %s", tt.tags, m["team"], m["feature"], tt.team, tt.feature)
+		}
+	}
+	if audit.OtherValue != config.OtherTagValue || audit.UntaggedValue != config.UntaggedTagValue {
+		t.Error("the configuration reserves other tag values than the metrics line uses")
 	}
 }

@@ -49,6 +49,7 @@ keys:
   - {id: app, hash: "sha256:` + hex.EncodeToString(sum[:]) + `", routes: ["*"], models: ["*"], tags: {team: from-key}}
 metrics:
   tag_dimensions: [team, feature]
+  tag_values: {team: [triage], feature: [intake]}
 `
 }
 
@@ -132,7 +133,9 @@ func TestEMFLinesOfARealRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait()
-	wants = append(wants, want{"triage", "fast", "steady", "_quipe", "untagged", 200, 0, 0})
+	// A value the configuration does not list is "other": callers cannot
+	// create metrics (the audit line keeps the value as sent).
+	wants = append(wants, want{"triage", "fast", "steady", "other", "untagged", 200, 0, 0})
 
 	if _, err := client.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "fast",
 		Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(secretPrompt)}}); err != nil {

@@ -48,6 +48,9 @@ type Record struct {
 	// DowngradedFrom is the route the request asked for when an on_budget
 	// rule moved it to Route.
 	DowngradedFrom string
+	// Rule names the content rule (ROUTE.rules[i]) that sent the request
+	// to Route, if one did.
+	Rule string
 	// Limit names the limit that refused the request (rpm, tpm, budget,
 	// budget:TAG=VALUE), if one did.
 	Limit string
@@ -222,6 +225,10 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	if r.DowngradedFrom != "" {
 		dst = append(dst, `,"downgraded_from":`...)
 		dst = rawjson.AppendString(dst, r.DowngradedFrom)
+	}
+	if r.Rule != "" {
+		dst = append(dst, `,"rule":`...)
+		dst = rawjson.AppendString(dst, r.Rule)
 	}
 	if r.Limit != "" {
 		dst = append(dst, `,"limit":`...)

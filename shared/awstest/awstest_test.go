@@ -112,8 +112,26 @@ func TestRuntimeAPIStreamsTheResponse(t *testing.T) {
 	if err := <-posted; err != nil {
 		t.Errorf("POST: %v", err)
 	}
-	if _, err := inv.Taken(ctx); err != nil {
-		t.Error(err)
+	taken, err := inv.Taken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The answer ended; the invocation ends only when the function polls
+	// again, which it has not yet.
+	sent, err := inv.Sent(ctx)
+	if err != nil || sent.Before(taken) {
+		t.Fatalf("Sent = %v, %v (taken %v)", sent, err, taken)
+	}
+	select {
+	case <-inv.done:
+		t.Fatal("the invocation is done before the function polled again")
+	default:
+	}
+	rt.Invoke([]byte(`{}`), time.Minute)
+	runtimeClient(t, rt.Addr)
+	done, err := inv.Done(ctx)
+	if err != nil || done.Before(sent) {
+		t.Errorf("Done = %v, %v (sent %v)", done, err, sent)
 	}
 }
 

@@ -39,6 +39,9 @@ type RuntimeAPI struct {
 	seq      int
 	inflight map[string]*Invocation
 	initErr  []byte
+	// answered are the invocations answered since the last poll: the next
+	// GET invocation/next completes them.
+	answered []*Invocation
 }
 
 // Invocation is one event handed to the function, and its answer.
@@ -50,6 +53,11 @@ type Invocation struct {
 	answer chan answer // receives one value when the function starts answering
 	taken  chan time.Time
 	pw     *io.PipeWriter
+	// sentAt is when the function's answer ended (closed before the
+	// Runtime API acknowledges it); doneAt when the function next polled,
+	// which ends the invocation as Lambda counts it.
+	sent, done     chan struct{}
+	sentAt, doneAt time.Time
 }
 
 type answer struct {
@@ -99,7 +107,7 @@ func (r *RuntimeAPI) Invoke(payload []byte, timeout time.Duration) *Invocation {
 	r.mu.Lock()
 	r.seq++
 	inv := &Invocation{ID: "inv-" + strconv.Itoa(r.seq), Payload: payload, Deadline: time.Now().Add(timeout),
-		answer: make(chan answer, 1), taken: make(chan time.Time, 1)}
+		answer: make(chan answer, 1), taken: make(chan time.Time, 1), sent: make(chan struct{}), done: make(chan struct{})}
 	r.inflight[inv.ID] = inv
 	r.mu.Unlock()
 	r.queue <- inv
@@ -157,6 +165,31 @@ func (inv *Invocation) Result(ctx context.Context) (contentType string, body []b
 	}
 }
 
+// Sent waits until the function's answer has ended and returns when: the
+// moment a client behind Lambda has its last byte. The Runtime API
+// acknowledges the answer only after this, so anything the function does
+// after its answer (its bookkeeping) starts later.
+func (inv *Invocation) Sent(ctx context.Context) (time.Time, error) {
+	select {
+	case <-inv.sent:
+		return inv.sentAt, nil
+	case <-ctx.Done():
+		return time.Time{}, fmt.Errorf("awstest: the answer to %s did not end: %w", inv.ID, ctx.Err())
+	}
+}
+
+// Done waits until the function, having answered, polled for its next
+// invocation, and returns when: the end of the invocation as Lambda counts it
+// (and bills it), after which the execution environment may be frozen.
+func (inv *Invocation) Done(ctx context.Context) (time.Time, error) {
+	select {
+	case <-inv.done:
+		return inv.doneAt, nil
+	case <-ctx.Done():
+		return time.Time{}, fmt.Errorf("awstest: the function did not poll again after %s: %w", inv.ID, ctx.Err())
+	}
+}
+
 // ServeHTTP implements the Runtime API's paths.
 func (r *RuntimeAPI) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rest, ok := strings.CutPrefix(req.URL.Path, runtimePrefix)
@@ -185,6 +218,7 @@ func (r *RuntimeAPI) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			r.response(w, req, inv)
 		case "error":
 			body, _ := io.ReadAll(req.Body)
+			r.markSent(inv)
 			r.finish(inv)
 			inv.answer <- answer{contentType: req.Header.Get("Content-Type"),
 				err: &FunctionError{Type: req.Header.Get("Lambda-Runtime-Function-Error-Type"), Body: string(body)}}
@@ -198,6 +232,15 @@ func (r *RuntimeAPI) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *RuntimeAPI) next(w http.ResponseWriter, req *http.Request) {
+	now := time.Now()
+	r.mu.Lock()
+	answered := r.answered
+	r.answered = nil
+	r.mu.Unlock()
+	for _, inv := range answered {
+		inv.doneAt = now
+		close(inv.done)
+	}
 	select {
 	case inv := <-r.queue:
 		inv.taken <- time.Now()
@@ -230,12 +273,20 @@ func (r *RuntimeAPI) response(w http.ResponseWriter, req *http.Request, inv *Inv
 		}
 	}
 	_ = pw.CloseWithError(err)
+	r.markSent(inv)
 	r.finish(inv)
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// markSent records that inv's answer ended, before the function hears back.
+func (r *RuntimeAPI) markSent(inv *Invocation) {
+	inv.sentAt = time.Now()
+	close(inv.sent)
 }
 
 func (r *RuntimeAPI) finish(inv *Invocation) {
 	r.mu.Lock()
 	delete(r.inflight, inv.ID)
+	r.answered = append(r.answered, inv)
 	r.mu.Unlock()
 }

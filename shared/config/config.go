@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -18,8 +19,14 @@ type Config struct {
 	Models    []Model    `yaml:"models" json:"models"`
 	Routes    []Route    `yaml:"routes" json:"routes"`
 	// DataClasses maps a request classification (e.g. phi) to the compliance
-	// tags a provider needs to receive such data (e.g. [hipaa]).
-	DataClasses map[string][]string `yaml:"data_classes,omitempty" json:"data_classes,omitempty"`
+	// tags a provider needs to receive such data (e.g. [hipaa]) and,
+	// optionally, the detectors that recognise it in request text
+	// (dataclass.go).
+	DataClasses map[string]DataClass `yaml:"data_classes,omitempty" json:"data_classes,omitempty"`
+	// Detectors names custom detectors: RE2 patterns (Go regexp syntax) that
+	// data classes list beside the built-in ones, e.g. patient_id:
+	// 'PID-[0-9]{8}'. A pattern named mrn replaces the built-in MRN detector.
+	Detectors map[string]string `yaml:"detectors,omitempty" json:"detectors,omitempty"`
 	// Keys are the router's API keys, by hash. With none, a local router runs
 	// open (and says so); a Lambda refuses to.
 	Keys    []Key   `yaml:"keys,omitempty" json:"keys,omitempty"`
@@ -115,8 +122,14 @@ type Model struct {
 	// and for the cost strategy's estimates.
 	ContextWindow int `yaml:"context_window,omitempty" json:"context_window,omitempty"`
 	// MaxTokens is the output limit sent to providers that require one when the
-	// client sets none (default 4096).
+	// client sets none (default 4096, or MaxOutputTokens when that is lower).
 	MaxTokens int `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
+	// MaxOutputTokens is the most the model can write in one answer, its
+	// provider's hard limit in tokens (default: the pricing catalog's figure
+	// for the model; 0 means unknown). A client's max_tokens above it is
+	// lowered to it, so rate limits and budgets reserve what the model can
+	// actually produce. MaxTokens must not exceed it.
+	MaxOutputTokens int `yaml:"max_output_tokens,omitempty" json:"max_output_tokens,omitempty"`
 }
 
 // Price is a model's price in USD per 1M tokens.
@@ -163,6 +176,13 @@ type Route struct {
 	// Structured is what happens when an answer is not the JSON asked for
 	// (default: one repair attempt).
 	Structured *Structured `yaml:"structured,omitempty" json:"structured,omitempty"`
+	// Rules send requests that match one of them to another route, the
+	// first match winning (rules.go).
+	Rules []Rule `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Detect lists data classes whose detectors scan every request on the
+	// route: a request they match is routed and audited as that class too.
+	// Detection can only add a class, never remove one.
+	Detect []string `yaml:"detect,omitempty" json:"detect,omitempty"`
 }
 
 // Target is one model of a route.
@@ -181,6 +201,9 @@ type Target struct {
 	// HedgeAfter starts the next target in parallel when this one has sent no
 	// first byte after this long; the first to answer wins.
 	HedgeAfter Duration `yaml:"hedge_after,omitempty" json:"hedge_after,omitempty"`
+	// When makes the target a candidate only while its conditions hold
+	// (rules.go).
+	When *Conditions `yaml:"when,omitempty" json:"when,omitempty"`
 }
 
 // Key is a router API key, stored by hash only.
@@ -196,6 +219,9 @@ type Key struct {
 	Models []string `yaml:"models,omitempty" json:"models,omitempty"`
 	// DataClass is the default classification of the key's requests.
 	DataClass string `yaml:"data_class,omitempty" json:"data_class,omitempty"`
+	// Detect lists data classes whose detectors scan every request of the
+	// key, as Route.Detect does.
+	Detect []string `yaml:"detect,omitempty" json:"detect,omitempty"`
 	// RPM is the requests-per-minute limit (0: none).
 	RPM int `yaml:"rpm,omitempty" json:"rpm,omitempty"`
 	// TPM is the tokens-per-minute limit (0: none).
@@ -236,6 +262,39 @@ type Metrics struct {
 	// TagDimensions lists the request tags that become CloudWatch dimensions.
 	// Keep it short: every distinct value is a metric.
 	TagDimensions []string `yaml:"tag_dimensions,omitempty" json:"tag_dimensions,omitempty"`
+	// TagValues lists, per tag dimension, the values that become dimension
+	// values, e.g. {team: [triage, billing]}. A tag value comes from the
+	// caller, so the router never lets it choose a dimension value: a value
+	// that is neither listed here nor in some key's tags is counted as
+	// OtherTagValue. Each value is one more CloudWatch metric per metric name.
+	TagValues map[string][]string `yaml:"tag_values,omitempty" json:"tag_values,omitempty"`
+}
+
+// OtherTagValue is the dimension value of a tag value outside the allow-list
+// (Metrics.TagValues and the keys' tags); UntaggedTagValue that of a request
+// without the tag. Neither may be listed.
+const (
+	OtherTagValue    = "other"
+	UntaggedTagValue = "untagged"
+)
+
+// DimensionValues returns, per tag dimension, the tag values that become
+// CloudWatch dimension values: those listed in metrics.tag_values and those
+// the keys' tags set, which the operator chose too. Every dimension has an
+// entry, possibly empty (every value is then counted as OtherTagValue).
+func (c *Config) DimensionValues() map[string][]string {
+	out := make(map[string][]string, len(c.Metrics.TagDimensions))
+	for _, d := range c.Metrics.TagDimensions {
+		vals := slices.Clone(c.Metrics.TagValues[d])
+		for i := range c.Keys {
+			if v, ok := c.Keys[i].Tags[d]; ok && v != "" && !slices.Contains(vals, v) {
+				vals = append(vals, v)
+			}
+		}
+		slices.Sort(vals)
+		out[d] = vals
+	}
+	return out
 }
 
 // Limits bounds what a request may carry.
@@ -323,10 +382,20 @@ func (m *Model) UpstreamName() string {
 	return m.ID
 }
 
-// OutputLimit is the default output token limit for providers that need one.
+// OutputLimit is the default output token limit for providers that need one:
+// MaxTokens, else DefaultMaxTokens, never above the model's OutputCap.
 func (m *Model) OutputLimit() int {
+	limit := DefaultMaxTokens
 	if m.MaxTokens > 0 {
-		return m.MaxTokens
+		limit = m.MaxTokens
 	}
-	return DefaultMaxTokens
+	if c := m.OutputCap(); c > 0 && c < limit {
+		return c
+	}
+	return limit
 }
+
+// OutputCap is the most tokens the model can write in one answer, 0 when
+// unknown. A client's max_tokens above it can only fail or be cut short, so
+// it is clamped to it before tokens are reserved.
+func (m *Model) OutputCap() int { return m.MaxOutputTokens }

@@ -79,6 +79,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"bad base url", `base_url: "http://127.0.0.1:1/v1"`, `base_url: "ftp//x"`, "providers[0].base_url", "not an http(s) URL"},
 		{"empty route", "targets: [{model: m1, first_byte_timeout: 2s}, {model: m2}]", "targets: []", "routes[0].targets", "at least one target"},
 		{"type error", "{id: m2, provider: p2}", "{id: m2, provider: p2, max_tokens: lots}", "models[1].max_tokens", "cannot unmarshal"},
+		{"default above the output cap", "{id: m2, provider: p2}", "{id: m2, provider: p2, max_tokens: 20000, max_output_tokens: 16384}", "models[1].max_tokens", "above the model's max_output_tokens"},
+		{"negative output cap", "{id: m2, provider: p2}", "{id: m2, provider: p2, max_output_tokens: -1}", "models[1].max_output_tokens", "negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +117,26 @@ func TestInfraExamplesAreValid(t *testing.T) {
 	for _, p := range paths {
 		if _, err := LoadFile(p); err != nil {
 			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+func TestOutputLimitAndCap(t *testing.T) {
+	tests := []struct {
+		name               string
+		m                  Model
+		wantLimit, wantCap int
+	}{
+		{"nothing set", Model{}, DefaultMaxTokens, 0},
+		{"default only", Model{MaxTokens: 1000}, 1000, 0},
+		{"cap above the default", Model{MaxOutputTokens: 16384}, DefaultMaxTokens, 16384},
+		{"cap below the default", Model{MaxOutputTokens: 2048}, 2048, 2048},
+		{"both", Model{MaxTokens: 8000, MaxOutputTokens: 8192}, 8000, 8192},
+		{"a default above a cap the catalog filled in", Model{MaxTokens: 100000, MaxOutputTokens: 64000}, 64000, 64000},
+	}
+	for _, tt := range tests {
+		if got, gotCap := tt.m.OutputLimit(), tt.m.OutputCap(); got != tt.wantLimit || gotCap != tt.wantCap {
+			t.Errorf("%s: OutputLimit %d OutputCap %d, want %d %d", tt.name, got, gotCap, tt.wantLimit, tt.wantCap)
 		}
 	}
 }

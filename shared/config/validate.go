@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -50,6 +51,10 @@ var reservedDimensions = []string{"Route", "Model", "Provider", "Requests", "Err
 // every metrics line, and CloudWatch bills every distinct combination.
 const MaxTagDimensions = 10
 
+// MaxTagValues bounds metrics.tag_values per dimension: each value is one
+// CloudWatch metric per metric name (8 of them) at list price.
+const MaxTagValues = 50
+
 type checker struct{ errs []*FieldError }
 
 func (c *checker) add(field, format string, args ...any) {
@@ -62,6 +67,9 @@ func (c *Config) Validate() error {
 	providers := c.validateProviders(&ck)
 	models := c.validateModels(&ck, providers)
 	routes := c.validateRoutes(&ck, providers, models)
+	for i := range c.Routes {
+		c.validateRules(&ck, fmt.Sprintf("routes[%d]", i), &c.Routes[i], routes)
+	}
 	c.validateDataClasses(&ck)
 	c.validateKeys(&ck, routes, models)
 	c.validateMetrics(&ck)
@@ -197,6 +205,12 @@ func (c *Config) validateModels(ck *checker, providers map[string]*Provider) map
 		if m.MaxTokens < 0 {
 			ck.add(f+".max_tokens", "must not be negative")
 		}
+		switch {
+		case m.MaxOutputTokens < 0:
+			ck.add(f+".max_output_tokens", "must not be negative")
+		case m.MaxOutputTokens > 0 && m.MaxTokens > m.MaxOutputTokens:
+			ck.add(f+".max_tokens", "%d is above the model's max_output_tokens (%d): the provider would refuse it", m.MaxTokens, m.MaxOutputTokens)
+		}
 	}
 	return byID
 }
@@ -227,6 +241,7 @@ func (c *Config) validateRoutes(ck *checker, providers map[string]*Provider, mod
 			ck.add(f+".targets", "a route needs at least one target")
 		}
 		c.validateStructured(ck, f, r)
+		c.validateDetect(ck, f+".detect", r.Detect)
 		seen := map[string]bool{}
 		satisfiable := false
 		for j, t := range r.Targets {
@@ -255,19 +270,6 @@ func (c *Config) validateRoutes(ck *checker, providers map[string]*Provider, mod
 		}
 	}
 	return byName
-}
-
-func (c *Config) validateDataClasses(ck *checker) {
-	for name, tags := range c.DataClasses {
-		if !tagPattern.MatchString(name) {
-			ck.add("data_classes", "bad class name %q", name)
-		}
-		for _, tag := range tags {
-			if !tagPattern.MatchString(tag) {
-				ck.add("data_classes."+name, "bad tag %q", tag)
-			}
-		}
-	}
 }
 
 func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[string]*Model) {
@@ -313,6 +315,7 @@ func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[
 				ck.add(f+".data_class", "unknown data class %q (declare it under data_classes)", k.DataClass)
 			}
 		}
+		c.validateDetect(ck, f+".detect", k.Detect)
 		if k.RPM < 0 {
 			ck.add(f+".rpm", "must not be negative")
 		}
@@ -320,7 +323,7 @@ func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[
 			ck.add(f+".tpm", "must not be negative")
 		}
 		if k.Budget != nil {
-			classTags := c.DataClasses[k.DataClass]
+			classTags := c.DataClasses[k.DataClass].Require
 			if k.Budget.MonthlyUSD <= 0 {
 				ck.add(f+".budget.monthly_usd", "must be positive (remove budget for no limit; set disabled: true to stop the key)")
 			}
@@ -350,6 +353,42 @@ func (c *Config) validateMetrics(ck *checker) {
 			ck.add(f, "duplicate tag dimension %q", d)
 		}
 	}
+	for _, d := range slices.Sorted(maps.Keys(c.Metrics.TagValues)) {
+		vals := c.Metrics.TagValues[d]
+		f := "metrics.tag_values." + d
+		if !slices.Contains(dims, d) {
+			ck.add(f, "%q is not one of metrics.tag_dimensions", d)
+			continue
+		}
+		if len(vals) > MaxTagValues {
+			ck.add(f, "at most %d values per tag (each is a CloudWatch metric per metric name)", MaxTagValues)
+		}
+		for i, v := range vals {
+			vf := fmt.Sprintf("%s[%d]", f, i)
+			switch {
+			case !dimensionValueOK(v):
+				ck.add(vf, "%q is not a dimension value CloudWatch takes (printable ASCII, not blank, at most %d bytes)", v, maxTagValueLen)
+			case v == OtherTagValue || v == UntaggedTagValue:
+				ck.add(vf, "%q is the value the router itself uses for unlisted or missing tags", v)
+			case slices.Index(vals, v) != i:
+				ck.add(vf, "duplicate value %q", v)
+			}
+		}
+	}
+}
+
+// dimensionValueOK reports whether v can be a CloudWatch dimension value as
+// it is: printable ASCII, not blank, not too long.
+func dimensionValueOK(v string) bool {
+	if len(v) == 0 || len(v) > maxTagValueLen || strings.TrimSpace(v) == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // EffectiveWeight is the target's weight, 1 when unset.
@@ -372,3 +411,9 @@ func HasTags(have, want []string) bool {
 
 // ErrNoKeys marks a configuration without router keys where one is required.
 var ErrNoKeys = errors.New("config: no router keys are configured; the Lambda router never runs open")
+
+// ErrNotConfigured marks a store that holds no configuration yet: a freshly
+// deployed config table before scripts/seed has written one. Routers answer
+// it with 503 router_not_configured and pick the configuration up, without
+// a restart, once it is seeded.
+var ErrNotConfigured = errors.New("config: no configuration has been seeded yet (run scripts/seed)")

@@ -49,6 +49,10 @@ type Entry struct {
 	// Source says where the figure was read; Date when (YYYY-MM or YYYY-MM-DD).
 	Source string `yaml:"source"`
 	Date   string `yaml:"date"`
+	// MaxOutputTokens is the most the model writes in one answer, its
+	// provider's published limit; MaxOutputSource says where it was read.
+	MaxOutputTokens int    `yaml:"max_output_tokens"`
+	MaxOutputSource string `yaml:"max_output_source"`
 
 	price config.Price
 }
@@ -64,8 +68,9 @@ type catalogFile struct {
 var datePattern = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$`)
 
 // ParseCatalog reads a catalog in infra/pricing.yaml's format. Every entry
-// needs a provider, a model, non-negative prices, a source and a date; a name
-// may appear once per provider, aliases included.
+// needs a provider, a model, non-negative prices, a source and a date, and a
+// positive output limit with its source; a name may appear once per provider,
+// aliases included.
 func ParseCatalog(data []byte) (*Catalog, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -105,6 +110,9 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 		}
 		if !datePattern.MatchString(e.Date) {
 			errs = append(errs, fmt.Errorf("%s: date %q: want YYYY-MM or YYYY-MM-DD", at, e.Date))
+		}
+		if e.MaxOutputTokens <= 0 || strings.TrimSpace(e.MaxOutputSource) == "" {
+			errs = append(errs, fmt.Errorf("%s: max_output_tokens (positive) and max_output_source are required", at))
 		}
 		e.price = config.Price{Input: e.Input, Output: e.Output, CachedInput: e.CachedInput, CacheWrite: e.CacheWrite}
 		for _, name := range append([]string{e.Model}, e.Aliases...) {
@@ -160,6 +168,19 @@ func (c *Catalog) Lookup(p *config.Provider, m *config.Model) (*Entry, bool) {
 	}
 	e, ok := c.byName[catalogKey{provider, m.ID}]
 	return e, ok
+}
+
+// OutputCap is the most tokens model m served by provider p writes in one
+// answer: the configuration's max_output_tokens when it sets one, else the
+// catalog's published limit, else 0 (unknown).
+func (c *Catalog) OutputCap(p *config.Provider, m *config.Model) int {
+	if m.MaxOutputTokens > 0 {
+		return m.MaxOutputTokens
+	}
+	if e, ok := c.Lookup(p, m); ok {
+		return e.MaxOutputTokens
+	}
+	return 0
 }
 
 // Price is the price of model m served by provider p: the configuration's

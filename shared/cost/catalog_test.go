@@ -133,28 +133,63 @@ func TestCatalogPrice(t *testing.T) {
 }
 
 func TestParseCatalogRefuses(t *testing.T) {
-	const ok = "models:\n  - {provider: openai, model: m, input: 1, output: 2, source: s, date: 2026-01}\n"
+	const ok = "models:\n  - {provider: openai, model: m, input: 1, output: 2, source: s, date: 2026-01, max_output_tokens: 8, max_output_source: o}\n"
 	if _, err := cost.ParseCatalog([]byte(ok)); err != nil {
 		t.Fatalf("a valid catalog: %v", err)
 	}
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"negative", "models:\n  - {provider: openai, model: m, input: -1, output: 2, source: s, date: 2026-01}\n", "negative"},
-		{"negative cached", "models:\n  - {provider: openai, model: m, input: 1, output: 2, cached_input: -0.5, source: s, date: 2026-01}\n", "negative"},
-		{"no source", "models:\n  - {provider: openai, model: m, input: 1, output: 2, date: 2026-01}\n", "source is required"},
-		{"bad date", "models:\n  - {provider: openai, model: m, input: 1, output: 2, source: s, date: 2026-13}\n", "date"},
-		{"no date", "models:\n  - {provider: openai, model: m, input: 1, output: 2, source: s}\n", "date"},
-		{"no provider", "models:\n  - {model: m, input: 1, output: 2, source: s, date: 2026-01}\n", "provider and model"},
-		{"twice", ok + "  - {provider: openai, model: n, aliases: [m], input: 1, output: 2, source: s, date: 2026-01}\n", "priced twice"},
-		{"unknown field", "models:\n  - {provider: openai, model: m, inptu: 1, output: 2, source: s, date: 2026-01}\n", "inptu"},
+		{"negative", "models:\n  - {provider: openai, model: m, input: -1, output: 2, source: s, date: 2026-01, max_output_tokens: 8, max_output_source: o}\n", "negative"},
+		{"negative cached", "models:\n  - {provider: openai, model: m, input: 1, output: 2, cached_input: -0.5, source: s, date: 2026-01, max_output_tokens: 8, max_output_source: o}\n", "negative"},
+		{"no source", "models:\n  - {provider: openai, model: m, input: 1, output: 2, date: 2026-01, max_output_tokens: 8, max_output_source: o}\n", "source is required"},
+		{"bad date", "models:\n  - {provider: openai, model: m, input: 1, output: 2, source: s, date: 2026-13, max_output_tokens: 8, max_output_source: o}\n", "date"},
+		{"no date", "models:\n  - {provider: openai, model: m, input: 1, output: 2, source: s, max_output_tokens: 8, max_output_source: o}\n", "date"},
+		{"no provider", "models:\n  - {model: m, input: 1, output: 2, source: s, date: 2026-01, max_output_tokens: 8, max_output_source: o}\n", "provider and model"},
+		{"twice", ok + "  - {provider: openai, model: n, aliases: [m], input: 1, output: 2, source: s, date: 2026-01, max_output_tokens: 8, max_output_source: o}\n", "priced twice"},
+		{"unknown field", "models:\n  - {provider: openai, model: m, inptu: 1, output: 2, source: s, date: 2026-01, max_output_tokens: 8, max_output_source: o}\n", "inptu"},
 		{"host twice", "hosts: {a: [x.example], b: [x.example]}\n" + ok, "listed for both"},
+		{"no output limit", "models:\n  - {provider: openai, model: m, input: 1, output: 2, source: s, date: 2026-01}\n", "max_output_tokens"},
+		{"no output limit source", "models:\n  - {provider: openai, model: m, input: 1, output: 2, source: s, date: 2026-01, max_output_tokens: 8}\n", "max_output_source"},
+		{"zero output limit", "models:\n  - {provider: openai, model: m, input: 1, output: 2, source: s, date: 2026-01, max_output_tokens: 0, max_output_source: o}\n", "max_output_tokens"},
 		{"not yaml", "models: [", "pricing catalog"},
 	}
 	for _, tt := range tests {
 		_, err := cost.ParseCatalog([]byte(tt.yaml))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want one saying %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// Every catalog model has a published output limit, and models take it
+// unless their configuration sets their own.
+func TestCatalogOutputCap(t *testing.T) {
+	cat := defaultCatalog(t)
+	for _, e := range cat.Entries() {
+		if e.MaxOutputTokens <= 0 || e.MaxOutputSource == "" {
+			t.Errorf("entry %s %s: max_output_tokens %d, source %q", e.Provider, e.Model, e.MaxOutputTokens, e.MaxOutputSource)
+		}
+	}
+	openai := &config.Provider{Name: "oa", Type: "openai"}
+	anthropic := &config.Provider{Name: "an", Type: "anthropic"}
+	local := &config.Provider{Name: "vllm", Type: "openai", BaseURL: "http://127.0.0.1:8000/v1"}
+	tests := []struct {
+		name string
+		p    *config.Provider
+		m    config.Model
+		want int
+	}{
+		{"by upstream name", openai, config.Model{ID: "fast", Upstream: "gpt-4o-mini"}, 16384},
+		{"by id", openai, config.Model{ID: "gpt-4o"}, 16384},
+		{"by alias", anthropic, config.Model{ID: "claude", Upstream: "claude-sonnet-4-5-20250929"}, 64000},
+		{"the configuration's own wins", anthropic, config.Model{ID: "claude-sonnet-4-5", MaxOutputTokens: 8192}, 8192},
+		{"unknown model", openai, config.Model{ID: "gpt-9"}, 0},
+		{"self-hosted", local, config.Model{ID: "llama"}, 0},
+	}
+	for _, tt := range tests {
+		if got := cat.OutputCap(tt.p, &tt.m); got != tt.want {
+			t.Errorf("%s: OutputCap = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }

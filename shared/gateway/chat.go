@@ -3,11 +3,13 @@ package gateway
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/engine"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
+	"github.com/llm-router/router/shared/scrub"
 )
 
 // Response headers of the API, in canonical form so they are set without
@@ -99,7 +101,7 @@ func (c *call) run(p *engine.Plan) {
 		rec.ErrorCode = res.Err.Code
 		c.finish(res.Err.Status)
 	default:
-		c.fail(upstreamAnswer(res.Err))
+		c.fail(c.upstreamAnswer(res.Err))
 	}
 }
 
@@ -111,13 +113,35 @@ func (c *call) servedBy(t *route.Target, attempts int) {
 	h[hdrRoute], h[hdrModel], h[hdrProvider], h[hdrAttempts] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]
 }
 
+// maxDetail bounds the provider's own words in an error answer.
+const maxDetail = 1024
+
 // upstreamAnswer is the error returned to the client for a failure that ends
-// the request: the provider's own 4xx about the request, or the router's.
-func upstreamAnswer(e *llm.Error) *llm.Error {
-	if e.Provider != "" && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden) {
+// the request: the router's own, or a provider's about the request. An
+// upstream's text is never relayed as it came: the message is the router's,
+// and only for a client error about the request itself (400, 404, 413, 422)
+// does the provider's reason follow it, scrubbed of keys and secrets (by the
+// adapter) and of the request's own text (here), and cut short.
+func (c *call) upstreamAnswer(e *llm.Error) *llm.Error {
+	if e.Provider == "" {
+		return e
+	}
+	switch e.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
 		// Never the client's 401: the caller's key was fine.
 		return &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error", Code: "upstream_auth_failed",
-			Message: "provider " + e.Provider + " refused the router's credentials"}
+			Message: "provider " + e.Provider + " refused the router's credentials (status " + strconv.Itoa(e.Status) + ")"}
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		detail := scrub.RequestText(e.Detail, c.body)
+		if strings.TrimSpace(detail) == "" {
+			return e
+		}
+		if len(detail) > maxDetail {
+			detail = strings.ToValidUTF8(detail[:maxDetail], "") + "…"
+		}
+		out := *e
+		out.Message = e.Message + ": " + detail
+		return &out
 	}
 	return e
 }

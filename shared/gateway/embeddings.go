@@ -27,7 +27,7 @@ func (g *Gateway) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 		return true, ""
 	})
 	if len(d.Candidates) == 0 {
-		c.fail(noCandidates(&d))
+		c.fail(c.noCandidates(&d))
 		return
 	}
 	p := c.enginePlan(&d)

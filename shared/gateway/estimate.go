@@ -9,13 +9,7 @@ import (
 // tokenizer: one pass over its messages and tools, kept for the request's
 // other targets (the counter holds every family's figure).
 func (c *call) inputTokens(t *route.Target) int {
-	if !c.counted {
-		c.counted = true
-		if c.chat != nil {
-			countChat(&c.tokens, c)
-		}
-	}
-	return c.tokens.Tokens(tokens.FamilyFor(t.Provider.Type, t.Provider.Dialect))
+	return c.tokensFor(tokens.FamilyFor(t.Provider.Type, t.Provider.Dialect))
 }
 
 // countChat feeds a chat request's text to k: every message's text parts,

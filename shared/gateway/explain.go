@@ -64,7 +64,7 @@ func (g *Gateway) serveExplain(w http.ResponseWriter, r *http.Request) {
 			Weight: weightOf(d.Strategy, t), HedgeAfterMs: t.HedgeAfter.Milliseconds()})
 	}
 	if len(d.Candidates) == 0 {
-		e := noCandidates(&d)
+		e := c.noCandidates(&d)
 		out.Status, out.Error = e.Status, errorObject(e)
 	}
 	body, err := json.Marshal(out)

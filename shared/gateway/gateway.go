@@ -51,10 +51,12 @@ type Observer = engine.Observer
 // starts (a circuit breaker).
 type AttemptGate = engine.Gate
 
-// Pricer prices a model: its configured price, else a list price, else nil
-// (cost.Catalog is one).
+// Pricer prices a model: its configured price, else a list price, else nil;
+// and gives its output cap: its configured max_output_tokens, else the
+// catalog's, else 0 (cost.Catalog is one).
 type Pricer interface {
 	Price(p *config.Provider, m *config.Model) *config.Price
+	OutputCap(p *config.Provider, m *config.Model) int
 }
 
 // Gateway is the router's HTTP handler. Set the fields, then serve; the zero
@@ -200,7 +202,7 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 	}
 	s := &snapshot{cfg: cfg, table: route.Compile(pcfg), providers: make(map[string]llm.Provider, len(cfg.Providers)),
 		keys: make(map[[sha256.Size]byte]keyEntry, len(cfg.Keys)), open: len(cfg.Keys) == 0,
-		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewEMF(g.Namespace, cfg.Metrics.TagDimensions)}
+		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewBoundedEMF(g.Namespace, cfg.Metrics.TagDimensions, cfg.DimensionValues())}
 	if s.maxBody == 0 {
 		s.maxBody = config.DefaultMaxBodyBytes
 	}
@@ -275,25 +277,36 @@ func (g *Gateway) warnTimeouts(t *route.Table, cfg *config.Config) {
 	}
 }
 
-// priced is cfg with a price for every model: its own, else the list price
-// (Prices), else, for the simulated provider only, zero (a simulator bills
-// nothing). A model left without a price is a configuration error that
-// names it, never a silent $0: price: {input: 0, output: 0} declares a free
-// model (self-hosted). cfg itself is the source's and is left as it is;
-// when nothing was filled in it is returned as it is.
+// priced is cfg with a price and an output cap for every model: its own,
+// else the catalog's (Prices); a price, failing both, only for the
+// simulated provider, zero (a simulator bills nothing). A model left without
+// a price is a configuration error that names it, never a silent $0: price:
+// {input: 0, output: 0} declares a free model (self-hosted). cfg itself is
+// the source's and is left as it is; when nothing was filled in it is
+// returned as it is.
 func (g *Gateway) priced(cfg *config.Config) (*config.Config, error) {
 	var models []config.Model
 	var missing []string
 	for i := range cfg.Models {
 		m := &cfg.Models[i]
-		if m.Price != nil {
-			continue
-		}
 		var p *config.Provider
 		for j := range cfg.Providers {
 			if cfg.Providers[j].Name == m.Provider {
 				p = &cfg.Providers[j]
 			}
+		}
+		// The catalog's output cap, where the configuration sets none, so
+		// max_tokens is clamped and reserved at what the model can write.
+		if m.MaxOutputTokens == 0 && p != nil && g.Prices != nil {
+			if n := g.Prices.OutputCap(p, m); n > 0 {
+				if models == nil {
+					models = slices.Clone(cfg.Models)
+				}
+				models[i].MaxOutputTokens = n
+			}
+		}
+		if m.Price != nil {
+			continue
 		}
 		var price *config.Price
 		switch {

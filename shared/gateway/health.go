@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/health"
+	"github.com/llm-router/router/shared/route"
 )
 
 // Health statuses of GET /v1/router/health: the health package's, named
@@ -24,6 +26,35 @@ type HealthReporter interface {
 type healthList struct {
 	Object string        `json:"object"`
 	Data   []healthEntry `json:"data"`
+	// Config is the router's readiness: whether it has a configuration to
+	// serve, which, and how fresh.
+	Config readiness `json:"config"`
+}
+
+// readiness is config.Readiness with its age, as the endpoint shows it.
+type readiness struct {
+	config.Readiness
+	// AgeMs is the time since the store was last read successfully.
+	AgeMs *float64 `json:"age_ms,omitempty"`
+}
+
+// Reporter of a configuration source that can say how fresh its copy is
+// (the DynamoDB store); a source without it is always ready.
+type readinessReporter interface {
+	Readiness() config.Readiness
+}
+
+func (g *Gateway) readiness() readiness {
+	r, ok := g.Source.(readinessReporter)
+	if !ok {
+		return readiness{Readiness: config.Readiness{Ready: true}}
+	}
+	out := readiness{Readiness: r.Readiness()}
+	if !out.CheckedAt.IsZero() {
+		age := ms(g.now().Sub(out.CheckedAt))
+		out.AgeMs = &age
+	}
+	return out
 }
 
 type healthEntry struct {
@@ -37,16 +68,27 @@ func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Request-Id"] = []string{newRequestID()}
 	snap, err := g.current(r.Context())
 	if err != nil {
-		writeError(w, errInternal("the router has no usable configuration"))
+		// Readiness, without keys to check yet: say why, and nothing else.
+		e := errNoConfig(err)
+		body := appendError(nil, e)
+		if rd, jerr := json.Marshal(g.readiness()); jerr == nil {
+			body = append(append(append(body[:len(body)-1], `,"config":`...), rd...), '}')
+		}
+		writeJSON(w, e.Status, body)
 		return
 	}
-	if _, e := snap.authenticate(r, g.now()); e != nil {
+	key, e := snap.authenticate(r, g.now())
+	if e != nil {
 		writeError(w, e)
 		return
 	}
 	reporter, _ := g.Health.(HealthReporter)
-	out := healthList{Object: "list", Data: make([]healthEntry, 0, len(snap.cfg.Models))}
+	out := healthList{Object: "list", Data: make([]healthEntry, 0, len(snap.cfg.Models)), Config: g.readiness()}
+	visible := snap.reachable(key)
 	for _, m := range snap.cfg.Models {
+		if !visible[m.ID] {
+			continue
+		}
 		e := healthEntry{Provider: m.Provider, Model: m.ID, TargetHealth: health.TargetHealth{Status: health.StatusHealthy,
 			Breaker: health.BreakerHealth{State: health.BreakerClosed}}}
 		switch {
@@ -65,4 +107,26 @@ func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// reachable is the set of model ids key may reach: the targets of the
+// routes it may use (and of their rules' sub-routes) and the models it may
+// call directly. The health endpoint shows a key only those.
+func (s *snapshot) reachable(key *config.Key) map[string]bool {
+	out := map[string]bool{}
+	var add func(rt *route.Route)
+	add = func(rt *route.Route) {
+		for _, t := range rt.Targets {
+			out[t.Model.ID] = true
+		}
+		for _, rule := range rt.Rules {
+			add(rule.Route)
+		}
+	}
+	for _, name := range s.table.Names {
+		if rt, ok := s.table.Lookup(name); ok && allows(key, rt) {
+			add(rt)
+		}
+	}
+	return out
 }

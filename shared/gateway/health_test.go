@@ -63,17 +63,17 @@ func TestServeHealthJSON(t *testing.T) {
 			`"reason":"5 failed attempts in a row (last: error)"}},` +
 			`{"provider":"back","model":"backup","status":"degraded","reason":"probe: slow",` +
 			`"probe":{"status":"degraded","checked_at":"2026-01-02T03:00:05Z","latency_ms":35.1,"consecutive_failures":1,"reason":"slow","stale":true},` +
-			`"latency_estimate_ms":null,"breaker":{"state":"closed","consecutive_failures":0}}]}`},
+			`"latency_estimate_ms":null,"breaker":{"state":"closed","consecutive_failures":0}}],"config":{"ready":true}}`},
 		{"usable only", usableOnly{"primary": "down"}, `{"object":"list","data":[` +
 			`{"provider":"prim","model":"primary","status":"unhealthy","reason":"down","probe":null,"latency_estimate_ms":null,` +
 			`"breaker":{"state":"closed","consecutive_failures":0}},` +
 			`{"provider":"back","model":"backup","status":"healthy","probe":null,"latency_estimate_ms":null,` +
-			`"breaker":{"state":"closed","consecutive_failures":0}}]}`},
+			`"breaker":{"state":"closed","consecutive_failures":0}}],"config":{"ready":true}}`},
 		{"no view", nil, `{"object":"list","data":[` +
 			`{"provider":"prim","model":"primary","status":"healthy","probe":null,"latency_estimate_ms":null,` +
 			`"breaker":{"state":"closed","consecutive_failures":0}},` +
 			`{"provider":"back","model":"backup","status":"healthy","probe":null,"latency_estimate_ms":null,` +
-			`"breaker":{"state":"closed","consecutive_failures":0}}]}`},
+			`"breaker":{"state":"closed","consecutive_failures":0}}],"config":{"ready":true}}`},
 	}
 	cfg, err := config.Parse([]byte(healthConfig))
 	if err != nil {

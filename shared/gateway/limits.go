@@ -104,16 +104,30 @@ func (c *call) settle() {
 // promptEstimate is the prompt's size in tokens as the planner estimates it.
 func (c *call) promptEstimate() int { return len(c.body) / 4 }
 
-// outputEstimate is the completion size to reserve for on model m: what the
-// client allows, else the model's output limit; embeddings produce none.
+// outputEstimate is the completion size to reserve for on model m, per
+// choice: what the client allows, capped at what the model can write (the
+// attempt is clamped the same way), else the model's output limit;
+// embeddings produce none.
 func (c *call) outputEstimate(m *config.Model) int {
 	if c.chat == nil {
 		return 0
 	}
 	if n := c.chat.MaxOutputTokens(); n > 0 {
+		if limit := m.OutputCap(); limit > 0 && n > limit {
+			return limit
+		}
 		return n
 	}
 	return m.OutputLimit()
+}
+
+// choices is how many answers the request asks for: each is generated (and
+// billed) in full, so limits reserve for all of them.
+func (c *call) choices() int {
+	if c.chat != nil && c.chat.N != nil && *c.chat.N > 1 {
+		return *c.chat.N
+	}
+	return 1
 }
 
 // tokenEstimate is the request's tokens for tpm: its prompt and the largest
@@ -123,7 +137,7 @@ func (c *call) tokenEstimate() float64 {
 	for _, t := range c.route.Targets {
 		out = max(out, c.outputEstimate(t.Model))
 	}
-	return float64(c.promptEstimate() + out)
+	return float64(c.choices() * (c.promptEstimate() + out))
 }
 
 // estimate is the most the request may cost on route name, over the targets
@@ -143,7 +157,7 @@ func (c *call) estimate(name string) (float64, bool) {
 		}
 		found = true
 		u := llm.Usage{PromptTokens: c.promptEstimate(), CompletionTokens: c.outputEstimate(t.Model)}
-		best = max(best, cost.USD(t.Model.Price, u))
+		best = max(best, float64(c.choices())*cost.USD(t.Model.Price, u))
 	}
 	return best, found
 }

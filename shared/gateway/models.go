@@ -27,7 +27,7 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Request-Id"] = []string{newRequestID()}
 	snap, err := g.current(r.Context())
 	if err != nil {
-		writeError(w, errInternal("the router has no usable configuration"))
+		writeError(w, errNoConfig(err))
 		return
 	}
 	key, e := snap.authenticate(r, g.now())
@@ -59,7 +59,7 @@ func (g *Gateway) serveModel(w http.ResponseWriter, r *http.Request, id string) 
 	w.Header()["X-Request-Id"] = []string{newRequestID()}
 	snap, err := g.current(r.Context())
 	if err != nil {
-		writeError(w, errInternal("the router has no usable configuration"))
+		writeError(w, errNoConfig(err))
 		return
 	}
 	key, e := snap.authenticate(r, g.now())

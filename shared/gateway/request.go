@@ -17,6 +17,7 @@ import (
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
 	"github.com/llm-router/router/shared/tokens"
+	"github.com/llm-router/router/shared/trace"
 )
 
 // Request headers of the contract.
@@ -64,10 +65,12 @@ type call struct {
 	rendered *llm.Error
 	// writeErr writes an error in the surface's shape.
 	writeErr func(http.ResponseWriter, *llm.Error)
-	// tokens counts the request's input once, for every tokenizer family
-	// (estimate.go); counted says it has.
-	tokens  tokens.Counter
-	counted bool
+	// span is the request's trace span (nil without a tracer).
+	span trace.Span
+	// tokens counts the request's input once, for every tokenizer family,
+	// when something first asks (estimate.go); nil until then, so requests
+	// that need no estimate carry none.
+	tokens *tokens.Counter
 }
 
 // newCall starts a request. endpoint names it in the audit record; an empty
@@ -78,6 +81,13 @@ func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, endpoint strin
 	c.rec.Time = c.start
 	c.rec.Endpoint = endpoint
 	w.Header()["X-Request-Id"] = []string{c.rec.RequestID}
+	if g.Tracer != nil {
+		// The request's span: the routing decision's and each attempt's
+		// are its children.
+		ctx, span := g.Tracer.Start(r.Context(), "request")
+		span.Annotate("request_id", c.rec.RequestID)
+		c.r, c.span = r.WithContext(ctx), span
+	}
 	return c
 }
 
@@ -103,8 +113,11 @@ func newRequestID() string {
 func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 	snap, err := c.g.current(c.r.Context())
 	if err != nil {
-		c.g.logger().Error("no configuration to serve with", "error", err)
-		return errInternal("the router has no usable configuration")
+		if !errors.Is(err, config.ErrNotConfigured) {
+			// Unseeded is said once by the store; anything else is news.
+			c.g.logger().Error("no configuration to serve with", "error", err)
+		}
+		return errNoConfig(err)
 	}
 	c.snap = snap
 	c.rec.Metrics = snap.emf
@@ -154,6 +167,7 @@ func (c *call) prepare(parse func() (model string, e *llm.Error)) *llm.Error {
 		_, _ = h.Write([]byte(id))
 		c.seed = h.Sum64()
 	}
+	c.applyRules()
 	if c.g.Limiter != nil {
 		if aerr := c.admit(); aerr != nil {
 			return aerr
@@ -224,8 +238,35 @@ func (c *call) classify() *llm.Error {
 			c.addClass(name, "header")
 		}
 	}
+	c.detect(c.key.Detect)
+	c.detect(c.route.Detect)
 	c.rec.DataClass = strings.Join(c.classes, ",")
 	return nil
+}
+
+// detect runs the detectors of each class in classes the request does not
+// have yet over its text, and adds the classes they match, with the
+// detector's name as the source (never the text it matched). Detection can
+// only add a class: it never blocks and never removes one. A request whose
+// key and route detect nothing pays this loop's length check.
+func (c *call) detect(classes []string) {
+	for _, class := range classes {
+		if slices.Contains(c.classes, class) {
+			continue
+		}
+		set := c.snap.table.Detectors(class)
+		var name string
+		var hit bool
+		switch {
+		case c.chat != nil:
+			name, hit = set.MatchChat(c.chat)
+		case c.embed != nil:
+			name, hit = set.MatchTexts(c.embed.Input)
+		}
+		if hit {
+			c.addClass(class, "detector:"+name)
+		}
+	}
 }
 
 // addClass adds data class name, known to the table, to the request.
@@ -375,7 +416,12 @@ func (c *call) parseChat() (string, *llm.Error) {
 // plan makes the routing decision; explain and the attempt loop share it.
 // capable, when set, leaves out targets that cannot serve the endpoint.
 func (c *call) plan(capable func(*route.Target) (bool, string)) route.Decision {
-	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4, Capable: capable}
+	if c.g.Tracer != nil {
+		_, span := c.g.Tracer.Start(c.r.Context(), "route")
+		span.Annotate("route", c.route.Name)
+		defer span.End(nil)
+	}
+	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4, Check: c.check(capable)}
 	if c.chat != nil {
 		in.OutputTokens = c.chat.MaxOutputTokens()
 	}
@@ -385,9 +431,12 @@ func (c *call) plan(capable func(*route.Target) (bool, string)) route.Decision {
 // noCandidates is the error when the plan left nothing to try: 403 when no
 // target could ever take this request's data, 400 when no target serves the
 // endpoint at all, else 502 naming every reason.
-func noCandidates(d *route.Decision) *llm.Error {
+func (c *call) noCandidates(d *route.Decision) *llm.Error {
 	if !d.CompliantTargets() {
 		return errNoCompliantTarget(d.Route, d.Require)
+	}
+	if d.OnlyExcludedFor(route.ReasonContext, route.ReasonCompliance) {
+		return c.errContextTooLong(d)
 	}
 	if d.OnlyExcludedFor(route.ReasonCapability) {
 		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusBadRequest, Type: "invalid_request_error",
@@ -405,6 +454,17 @@ func (c *call) finish(status int) {
 	c.rec.Status = status
 	c.rec.LatencyMs = ms(c.g.now().Sub(c.start))
 	c.settle()
+	if c.span != nil {
+		c.span.Annotate("route", c.rec.Route)
+		c.span.Annotate("model", c.rec.Model)
+		c.span.Annotate("provider", c.rec.Provider)
+		c.span.Annotate("status", strconv.Itoa(status))
+		var err error
+		if c.rec.Failed() {
+			err = errors.New(c.rec.ErrorCode)
+		}
+		c.span.End(err)
+	}
 	if c.g.Sink != nil && c.rec.Endpoint != "" {
 		c.g.Sink.Emit(&c.rec)
 	}
@@ -429,4 +489,15 @@ func (c *call) fail(e *llm.Error) {
 
 func ms(d time.Duration) float64 {
 	return float64(d.Microseconds()) / 1000
+}
+
+// errNoConfig answers a request the router has no configuration for: 503
+// router_not_configured while the store has none yet (deployed, not seeded),
+// else 500.
+func errNoConfig(err error) *llm.Error {
+	if errors.Is(err, config.ErrNotConfigured) {
+		return &llm.Error{Status: http.StatusServiceUnavailable, Type: "api_error", Code: "router_not_configured",
+			Message: "the router has no configuration yet: seed its config table with scripts/seed (docs/DEPLOY.md)"}
+	}
+	return errInternal("the router has no usable configuration")
 }

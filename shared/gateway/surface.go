@@ -47,7 +47,7 @@ func (g *Gateway) serveChatLike(c *call, s *surface) {
 	}
 	d := c.plan(nil)
 	if len(d.Candidates) == 0 {
-		c.fail(noCandidates(&d))
+		c.fail(c.noCandidates(&d))
 		return
 	}
 	sh, e := c.structuredShape()
@@ -92,19 +92,25 @@ func multiChoice(p llm.Provider) bool {
 	return ok && m.MultiChoice()
 }
 
-// chatRequest is one attempt's input on target t.
+// chatRequest is one attempt's input on target t, its max_tokens clamped to
+// what t's model can write (the client's figure beyond it would be refused
+// upstream, and reserved against limits for nothing).
 func (c *call) chatRequest(t *route.Target) *llm.Request {
-	return &llm.Request{Chat: c.chat, Body: c.body, Model: t.Model.ID, Upstream: t.Model.UpstreamName(),
+	req := &llm.Request{Chat: c.chat, Body: c.body, Model: t.Model.ID, Upstream: t.Model.UpstreamName(),
 		MaxTokens: t.Model.OutputLimit()}
+	if capped, err := req.ClampOutput(t.Model.OutputCap()); err == nil {
+		req = capped
+	}
+	return req
 }
 
 // oneChoice is the attempt's request with n = 1, for a provider that
 // answers one choice per call.
 func (c *call) oneChoice(t *route.Target) (*llm.Request, error) {
 	req := c.chatRequest(t)
-	chat := *c.chat
+	chat := *req.Chat
 	chat.N = nil
-	body, err := rawjson.Delete(c.body, "n")
+	body, err := rawjson.Delete(req.Body, "n")
 	if err != nil {
 		return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body must be a JSON object")
 	}

@@ -59,11 +59,32 @@ type SharedBreaker struct {
 	UpdatedAt time.Time
 }
 
-// Snapshot is the whole shared health: every probe state and every shared
-// breaker.
+// Snapshot is the whole shared health: every probe state, every shared
+// breaker, and each target's latest benchmark result.
 type Snapshot struct {
-	Probes   []ProbeState
-	Breakers []SharedBreaker
+	Probes     []ProbeState
+	Breakers   []SharedBreaker
+	Benchmarks []BenchmarkResult
+}
+
+// BenchmarkResult is one target's figures from one benchmark run (the
+// scheduled benchmark function): what routing falls back on where live
+// traffic has not said yet.
+type BenchmarkResult struct {
+	Provider, Model string
+	// RunAt is when the run started; RunID names it.
+	RunAt time.Time
+	RunID string
+	// Requests is how many benchmark prompts were sent; ErrorRate the share
+	// that failed; PassRate the share whose answer passed its check.
+	Requests  int
+	ErrorRate float64
+	PassRate  float64
+	// TTFTMs is the median time to the first token of a streamed answer;
+	// P50Ms and P90Ms the total latency percentiles.
+	TTFTMs, P50Ms, P90Ms float64
+	// CostUSD is the run's total cost on the target.
+	CostUSD float64
 }
 
 // ErrVersionConflict means a probe state changed since it was read: another

@@ -65,6 +65,7 @@ type View struct {
 
 	policy  atomic.Pointer[config.HealthPolicy]
 	probes  atomic.Pointer[map[target]ProbeState]
+	benches atomic.Pointer[map[target]BenchmarkResult]
 	mu      sync.RWMutex
 	targets map[target]*targetState
 
@@ -87,6 +88,8 @@ type targetState struct {
 	mu  sync.Mutex
 	br  breaker
 	lat ewma
+	// recent is the latest attempts with a verdict, for conditions.
+	recent recent
 	// probeFolded is the checked_at of the last probe folded into lat.
 	probeFolded time.Time
 }
@@ -213,16 +216,30 @@ func (v *View) Allow(provider, model string) bool {
 // attempt that lost a race as at least the time it had run), seeded and
 // refreshed by its chat probes.
 func (v *View) Estimate(provider, model string) (time.Duration, bool) {
-	s := v.get(target{provider, model})
-	if s == nil {
-		return 0, false
+	if s := v.get(target{provider, model}); s != nil {
+		s.mu.Lock()
+		n, est := s.lat.n, s.lat.v
+		s.mu.Unlock()
+		if n > 0 {
+			return durationOfMs(est), true
+		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lat.n == 0 {
-		return 0, false
+	// No live sample yet: the latest benchmark run's time to first token is
+	// the prior, so a route starts in the order the benchmarks found.
+	if b, ok := v.benchmark(provider, model); ok && b.TTFTMs > 0 {
+		return durationOfMs(b.TTFTMs), true
 	}
-	return durationOfMs(s.lat.v), true
+	return 0, false
+}
+
+// benchmark is the target's latest benchmark result, if a run measured it.
+func (v *View) benchmark(provider, model string) (BenchmarkResult, bool) {
+	m := v.benches.Load()
+	if m == nil {
+		return BenchmarkResult{}, false
+	}
+	b, ok := (*m)[target{provider, model}]
+	return b, ok
 }
 
 // Observe learns an attempt's outcome, whether Allow admitted it or not: it
@@ -247,6 +264,12 @@ func (v *View) Observe(provider, model, outcome string, latency time.Duration) {
 		if s.lat.n == 0 || x > s.lat.v {
 			s.lat.add(x, latencyAlpha)
 		}
+	}
+	switch classify(outcome) {
+	case success:
+		s.recent.add(now, x, false)
+	case failure:
+		s.recent.add(now, x, true)
 	}
 	ch := s.br.observe(now, outcome, p)
 	var pc pendingChange
@@ -351,6 +374,7 @@ func (v *View) Refresh(ctx context.Context) error {
 			s.mu.Lock()
 			if h.CheckedAt.After(s.probeFolded) {
 				s.lat.add(h.LatencyMs, latencyAlpha)
+				s.recent.add(h.CheckedAt, h.LatencyMs, false)
 				s.probeFolded = h.CheckedAt
 			}
 			s.mu.Unlock()
@@ -367,6 +391,13 @@ func (v *View) Refresh(ctx context.Context) error {
 		s.mu.Unlock()
 	}
 	v.probes.Store(&probes)
+	if len(st.Benchmarks) > 0 {
+		benches := make(map[target]BenchmarkResult, len(st.Benchmarks))
+		for _, b := range st.Benchmarks {
+			benches[target{b.Provider, b.Model}] = b
+		}
+		v.benches.Store(&benches)
+	}
 	return errors.Join(errs...)
 }
 

@@ -17,17 +17,17 @@ import (
 // package builds it; the answer goes through the same writer as Streaming,
 // which flushes SSE events, recovers panics and cancels the request when
 // nobody reads the answer any more.
-func (a *Adapter) FunctionURL(ctx context.Context, ev *events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error) {
-	ctx, cancel := a.withDeadline(ctx)
-	ctx, stop := context.WithCancel(ctx)
+func (a *Adapter) FunctionURL(ctx context.Context, ev *events.LambdaFunctionURLRequest) (*Answer, error) {
+	rctx, cancel := a.withDeadline(ctx)
+	rctx, stop := context.WithCancel(rctx)
 	done := func() { stop(); cancel() }
-	req, err := urlRequest(ctx, ev)
+	req, err := urlRequest(rctx, ev)
 	if err != nil {
 		done()
 		a.log().Warn("unreadable Function URL event", "error", err)
 		status, h, body := badEvent()
-		return &events.LambdaFunctionURLStreamingResponse{StatusCode: status, Headers: singleValued(h),
-			Body: bytes.NewReader(body)}, nil
+		resp := &events.LambdaFunctionURLStreamingResponse{StatusCode: status, Headers: singleValued(h), Body: bytes.NewReader(body)}
+		return &Answer{r: resp, contentType: resp.ContentType(), close: a.bookkeeping(ctx, nil)}, nil
 	}
 	w := newStreamWriter(stop)
 	go a.serveStream(w, req, done)
@@ -43,7 +43,7 @@ func (a *Adapter) FunctionURL(ctx context.Context, ev *events.LambdaFunctionURLR
 		}
 		resp.Headers[k] = strings.Join(v, ",")
 	}
-	return resp, nil
+	return &Answer{r: resp, contentType: resp.ContentType(), close: a.bookkeeping(ctx, w.finish)}, nil
 }
 
 func urlRequest(ctx context.Context, ev *events.LambdaFunctionURLRequest) (*http.Request, error) {

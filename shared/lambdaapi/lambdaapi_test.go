@@ -42,7 +42,7 @@ func (j *journal) get() []string {
 	return append([]string(nil), j.events...)
 }
 
-func (j *journal) flush() error { j.add("flush"); return nil }
+func (j *journal) flush(context.Context) error { j.add("flush"); return nil }
 
 func restEvent(method, path, body string, headers map[string]string) events.APIGatewayProxyRequest {
 	mv := map[string][]string{}
@@ -79,15 +79,34 @@ func lambdaContext(timeout time.Duration) (context.Context, context.CancelFunc) 
 
 const wantEcho = `{"method":"POST","path":"/v1/chat/completions","query":"","auth":"Bearer sk-test","ip":"203.0.113.9","stage":"prod","body":"{\"a\":1}"}`
 
+// buffered reads a buffered answer as the runtime client does, without
+// closing it.
+func buffered(t *testing.T, ans *Answer) events.APIGatewayProxyResponse {
+	t.Helper()
+	if ans.ContentType() != "application/json" {
+		t.Errorf("content type %q", ans.ContentType())
+	}
+	var resp events.APIGatewayProxyResponse
+	if err := json.Unmarshal(readAll(t, ans), &resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 func TestBuffered(t *testing.T) {
 	j := &journal{}
 	a := &Adapter{Handler: echo(j), Flush: j.flush}
 	ctx, cancel := lambdaContext(time.Minute)
 	defer cancel()
-	resp, err := a.Buffered(ctx, restEvent("POST", "/v1/chat/completions", `{"a":1}`, map[string]string{"Authorization": "Bearer sk-test"}))
+	ans, err := a.Buffered(ctx, restEvent("POST", "/v1/chat/completions", `{"a":1}`, map[string]string{"Authorization": "Bearer sk-test"}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp := buffered(t, ans)
+	if got := j.get(); strings.Join(got, ",") != "served" {
+		t.Errorf("before Close: %v, want the bookkeeping to wait until the answer was sent", got)
+	}
+	ans.Close()
 	if resp.StatusCode != http.StatusCreated || resp.Body != wantEcho || resp.IsBase64Encoded {
 		t.Errorf("response = %d %q (base64 %v)\nwant 201 %q", resp.StatusCode, resp.Body, resp.IsBase64Encoded, wantEcho)
 	}
@@ -124,10 +143,8 @@ func TestStreamingPreludeAndBody(t *testing.T) {
 	if resp.ContentType() != "application/vnd.awslambda.http-integration-response" {
 		t.Errorf("content type = %q", resp.ContentType())
 	}
-	raw, err := io.ReadAll(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := readAll(t, resp)
+	resp.Close()
 	prelude, body := splitPrelude(t, raw)
 	headers, _ := prelude["headers"].(map[string]any)
 	multi, _ := prelude["multiValueHeaders"].(map[string]any)
@@ -189,8 +206,12 @@ func TestStreamingChunksArriveBeforeTheHandlerEnds(t *testing.T) {
 	if string(rest) != "data: [DONE]\n\n" {
 		t.Errorf("rest = %q", rest)
 	}
+	if got := j.get(); strings.Join(got, ",") != "served" {
+		t.Errorf("at the end of the body: %v, want no bookkeeping before the runtime closes the answer", got)
+	}
+	resp.Close()
 	if got := j.get(); strings.Join(got, ",") != "served,flush" {
-		t.Errorf("order = %v, want the audit flush after the last byte was written", got)
+		t.Errorf("order = %v, want the bookkeeping after the last byte was sent", got)
 	}
 }
 
@@ -261,8 +282,10 @@ func TestDeadlineMargin(t *testing.T) {
 	ctx, cancel := lambdaContext(time.Minute)
 	defer cancel()
 	invocation, _ := ctx.Deadline()
-	if _, err := a.Buffered(ctx, restEvent("GET", "/healthz", "", nil)); err != nil {
+	if ans, err := a.Buffered(ctx, restEvent("GET", "/healthz", "", nil)); err != nil {
 		t.Fatal(err)
+	} else {
+		readAll(t, ans)
 	}
 	resp, err := a.Streaming(ctx, restEvent("GET", "/healthz", "", nil))
 	if err != nil {
@@ -297,7 +320,8 @@ func TestReaderGoneCancelsTheRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	readUntil(t, resp, "data: one\n\n")
-	resp.Close()
+	closed := make(chan struct{})
+	go func() { resp.Close(); close(closed) }() // waits for the handler
 	close(release)
 	select {
 	case got := <-outcome:
@@ -307,6 +331,7 @@ func TestReaderGoneCancelsTheRequest(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("the handler stayed blocked after the reader left")
 	}
+	<-closed
 }
 
 func TestPanicEndsTheStreamWithAnError(t *testing.T) {
@@ -326,6 +351,7 @@ func TestPanicEndsTheStreamWithAnError(t *testing.T) {
 	if !errors.Is(err, errPanic) {
 		t.Errorf("reading a panicked stream: %v, want errPanic (the runtime reports it as a function error)", err)
 	}
+	resp.Close()
 	if got := j.get(); len(got) != 1 || got[0] != "flush" {
 		t.Errorf("journal = %v, want the audit lines flushed anyway", got)
 	}
@@ -337,9 +363,12 @@ func TestUnreadableEvent(t *testing.T) {
 	a := &Adapter{Handler: echo(&journal{})}
 	ctx, cancel := lambdaContext(time.Minute)
 	defer cancel()
-	resp, err := a.Buffered(ctx, ev)
-	if err != nil || resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"code":"bad_event"`) {
-		t.Errorf("buffered: %v %v", resp, err)
+	ans, err := a.Buffered(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := buffered(t, ans); resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"code":"bad_event"`) {
+		t.Errorf("buffered: %v", resp)
 	}
 	sresp, err := a.Streaming(ctx, ev)
 	if err != nil {
@@ -352,8 +381,8 @@ func TestUnreadableEvent(t *testing.T) {
 }
 
 // TestThroughTheLambdaLibrary runs the adapters as lambda.Start would: the
-// event JSON decoded by aws-lambda-go, the answer encoded (buffered) or read
-// from the returned reader (streaming).
+// event JSON decoded by aws-lambda-go, the answer read from the returned
+// reader and then closed, which runs the bookkeeping.
 func TestThroughTheLambdaLibrary(t *testing.T) {
 	ev, err := json.Marshal(restEvent("POST", "/v1/chat/completions", `{"a":1}`, map[string]string{"Authorization": "Bearer sk-test"}))
 	if err != nil {
@@ -362,7 +391,8 @@ func TestThroughTheLambdaLibrary(t *testing.T) {
 	urlEvent := []byte(`{"version":"2.0","rawPath":"/v1/chat/completions","rawQueryString":"x=1","headers":{"authorization":"Bearer sk-test"},
 		"requestContext":{"domainName":"abc.lambda-url.us-east-1.on.aws","http":{"method":"POST","path":"/v1/chat/completions","sourceIp":"203.0.113.9"}},
 		"body":"eyJhIjoxfQ==","isBase64Encoded":true}`)
-	a := &Adapter{Handler: echo(&journal{})}
+	j := &journal{}
+	a := &Adapter{Handler: echo(j), Flush: j.flush}
 	ctx, cancel := lambdaContext(time.Minute)
 	defer cancel()
 
@@ -389,5 +419,78 @@ func TestThroughTheLambdaLibrary(t *testing.T) {
 		if prelude["statusCode"] != 201.0 || string(body) != want {
 			t.Errorf("%s: prelude %v body %s", name, prelude, body)
 		}
+	}
+	if got := strings.Join(j.get(), ","); got != "served,flush,served,flush,served,flush" {
+		t.Errorf("journal %s: want each invocation's bookkeeping after its answer", got)
+	}
+}
+
+// The bookkeeping gets the invocation's remaining time, less a margin, even
+// after the request's own context has ended.
+func TestBookkeepingDeadline(t *testing.T) {
+	got := make(chan time.Time, 3)
+	a := &Adapter{Handler: echo(&journal{}), Flush: func(ctx context.Context) error {
+		dl, _ := ctx.Deadline()
+		if ctx.Err() != nil {
+			t.Errorf("the bookkeeping's context ended already: %v", ctx.Err())
+		}
+		got <- dl
+		return nil
+	}}
+	ctx, cancel := lambdaContext(time.Minute)
+	defer cancel()
+	invocation, _ := ctx.Deadline()
+	ev := restEvent("POST", "/v1/chat/completions", `{}`, nil)
+	b, err := a.Buffered(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := a.Streaming(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ans := range []*Answer{b, s} {
+		readAll(t, ans)
+		ans.Close()
+		ans.Close() // once only
+		if dl := <-got; !dl.Equal(invocation.Add(-flushMargin)) {
+			t.Errorf("bookkeeping deadline %v, want the invocation's %v less %v", dl, invocation, flushMargin)
+		}
+	}
+	if len(got) != 0 {
+		t.Error("a second Close ran the bookkeeping again")
+	}
+}
+
+// When the runtime gives up on a stream (its POST failed), Close still waits
+// for the handler, which stops at its next write, and then does the
+// bookkeeping.
+func TestCloseBeforeTheStreamEnded(t *testing.T) {
+	j := &journal{}
+	stopped := make(chan error, 1)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		for r.Context().Err() == nil {
+			io.WriteString(w, "data: more\n\n")
+			w.(http.Flusher).Flush()
+		}
+		j.add("handler stopped")
+		stopped <- r.Context().Err()
+	})
+	a := &Adapter{Handler: handler, Flush: j.flush}
+	ctx, cancel := lambdaContext(time.Minute)
+	defer cancel()
+	resp, err := a.Streaming(ctx, restEvent("POST", "/v1/chat/completions", `{}`, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, resp, "data: one\n\n")
+	resp.Close()
+	if got := strings.Join(j.get(), ","); got != "handler stopped,flush" {
+		t.Errorf("journal %s, want the handler stopped before the bookkeeping", got)
+	}
+	if err := <-stopped; !errors.Is(err, context.Canceled) {
+		t.Errorf("handler context: %v", err)
 	}
 }

@@ -30,6 +30,8 @@ type streamWriter struct {
 	bw   *bufio.Writer
 	err  error  // the first write error: the runtime stopped reading
 	gone func() // cancels the request once nobody reads the answer
+	// served is closed when the handler has returned.
+	served chan struct{}
 }
 
 var (
@@ -40,7 +42,15 @@ var (
 func newStreamWriter(gone func()) *streamWriter {
 	pr, pw := io.Pipe()
 	return &streamWriter{header: http.Header{}, committed: make(chan struct{}), pr: pr, pw: pw,
-		bw: bufio.NewWriterSize(pw, streamBuffer), gone: gone}
+		bw: bufio.NewWriterSize(pw, streamBuffer), gone: gone, served: make(chan struct{})}
+}
+
+// finish waits for the handler to return. Reading has ended (the runtime sent
+// the body, or gave up): closing the reader makes a handler still writing
+// fail its next write, which cancels its request.
+func (w *streamWriter) finish() {
+	_ = w.pr.Close()
+	<-w.served
 }
 
 // Header is the header map to set before the answer is committed.

@@ -250,3 +250,36 @@ func TestOutageKeepsASpentBudgetRefused(t *testing.T) {
 		}
 	}
 }
+
+// An outage makes limits per instance, never unlimited: with the state table
+// unreachable from the first request, an instance admits no more than one
+// whole budget (and one minute's rpm) on its own before refusing.
+func TestOutageNeverUnlimited(t *testing.T) {
+	ls, _, m := instances(t, 1, -1)
+	l := ls[0]
+	m.Stop()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		key   *config.Key
+		cost  float64
+		limit int
+	}{
+		{"budget", &config.Key{ID: "b", Budget: &config.Budget{MonthlyUSD: 2}}, 0.5, 4},
+		{"rpm", &config.Key{ID: "r", RPM: 5}, 0, 5},
+	} {
+		q := &limits.Query{Key: tc.key, Route: "r", Estimate: func(string) (float64, bool) { return tc.cost, true }}
+		admitted := 0
+		for i := 0; i < 3*tc.limit; i++ {
+			tk, err := l.Admit(ctx, q)
+			if err != nil {
+				continue
+			}
+			admitted++
+			tk.Settle(tc.cost, 0, true)
+		}
+		if admitted != tc.limit {
+			t.Errorf("%s: %d admitted during the outage, want %d (one limit's worth)", tc.name, admitted, tc.limit)
+		}
+	}
+}

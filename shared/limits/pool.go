@@ -45,6 +45,11 @@ type pool struct {
 	// pending is a delta for the counter at the next flush (ungranted parts of
 	// claims to give back).
 	pending float64
+	// over is what the one claim that crossed the limit took beyond it. What
+	// its request gives back unused pays this down first, to the counter,
+	// not to the local share: a request that reserved a huge amount and
+	// used little must not leave the instance holding more than the limit.
+	over float64
 	// seen is the counter's total at the last claim (every instance's claims),
 	// and known says there was one.
 	seen  float64
@@ -78,10 +83,7 @@ func (p *pool) take(ctx context.Context, l *Limiter, need float64, now time.Time
 	if l.degraded(now) {
 		// The store failed a moment ago: decide on local knowledge rather
 		// than make every request wait for a store that is not answering.
-		admit := !p.spent()
-		if admit {
-			p.local -= need
-		}
+		admit := p.admitBlind(need)
 		p.mu.Unlock()
 		return admit, nil
 	}
@@ -100,11 +102,7 @@ func (p *pool) take(ctx context.Context, l *Limiter, need float64, now time.Time
 	defer p.mu.Unlock()
 	if err != nil {
 		l.storeFailed(now, err)
-		if p.spent() {
-			return false, err
-		}
-		p.local -= need
-		return true, err
+		return p.admitBlind(need), err
 	}
 	prior := total - want
 	p.seen, p.known = total, true
@@ -117,7 +115,9 @@ func (p *pool) take(ctx context.Context, l *Limiter, need float64, now time.Time
 		// The one claim that may cross the limit keeps what this request
 		// needs, no more. (Other requests of this instance may have used
 		// the local share meanwhile; then it keeps only what it claimed.)
+		within := grant
 		grant = min(want, need-p.local)
+		p.over += max(grant-within, 0)
 	}
 	if p.returns && grant < want {
 		p.pending -= want - grant
@@ -129,6 +129,18 @@ func (p *pool) take(ctx context.Context, l *Limiter, need float64, now time.Time
 	}
 	p.recheck = now.Add(l.recheckAfter())
 	return admit, nil
+}
+
+// admitBlind decides a request while the counter cannot be reached: admitted
+// unless the counter was last seen spent, or what this instance admitted
+// blind (its debt) would pass the whole limit. An outage makes the limit per
+// instance; it never makes it unlimited. The caller holds p.mu.
+func (p *pool) admitBlind(need float64) bool {
+	if p.spent() || p.local-need < -p.limit {
+		return false
+	}
+	p.local -= need
+	return true
 }
 
 // spent reports whether, as last seen, the limit is taken up by requests
@@ -147,8 +159,15 @@ func (p *pool) peek(need float64, now time.Time) bool {
 
 // give returns an amount to the local share: a reservation released, or the
 // part of a reservation a request did not use. A negative amount is a debt.
+// What was claimed beyond the limit goes back to the counter instead.
 func (p *pool) give(amount float64) {
 	p.mu.Lock()
+	if amount > 0 && p.over > 0 {
+		back := min(amount, p.over)
+		p.over -= back
+		p.pending -= back
+		amount -= back
+	}
 	p.local += amount
 	p.mu.Unlock()
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+
+	"github.com/llm-router/router/shared/rawjson"
 )
 
 // MaxEmbeddingInputs is OpenAI's limit on the inputs of one embeddings call.
@@ -18,10 +20,19 @@ type embeddingBody struct {
 
 // ParseEmbedding decodes and validates an Embeddings body. Model and Upstream
 // of the result are left for each attempt to fill in; the returned name is the
-// route or model the client asked for.
+// route or model the client asked for. As ParseChat does, it refuses a body
+// with a member name twice in an object, or a member named like one it reads
+// but for case, so that what the router reads is what every upstream reads.
 func ParseEmbedding(body []byte) (*EmbeddingRequest, string, error) {
-	if TooDeep(body, MaxJSONDepth) {
-		return nil, "", errTooDeep()
+	cased, e := checkBody(body)
+	if e != nil {
+		return nil, "", e
+	}
+	for m := rawjson.MembersOf(body); cased && m.Next(); {
+		name := m.Name()
+		if f := caseVariant(name, "model", "input", "encoding_format", "dimensions"); f != "" {
+			return nil, "", errMemberCase(string(name), string(name), f)
+		}
 	}
 	var b embeddingBody
 	if err := json.Unmarshal(body, &b); err != nil {

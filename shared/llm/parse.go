@@ -20,6 +20,13 @@ const (
 	CodeInvalidValue    = "invalid_value"
 	CodeUnsupportedRole = "invalid_role"
 	CodeTooDeep         = "json_too_deep"
+	// CodeDuplicateMember refuses an object with a member name twice (once
+	// escapes are decoded): parsers disagree on which one counts.
+	CodeDuplicateMember = "duplicate_member"
+	// CodeMemberCase refuses a member whose name differs only in case from
+	// one the router reads: encoding/json would read it as that member,
+	// case-sensitive parsers (OpenAI's, most upstreams') would not.
+	CodeMemberCase = "member_name_case"
 )
 
 // MaxJSONDepth bounds how deeply a request body's arrays and objects nest.
@@ -28,45 +35,82 @@ const (
 // and encoding/json) deep recursion.
 const MaxJSONDepth = 64
 
-// TooDeep reports whether body nests arrays and objects more than limit
-// levels deep. It reads any bytes, valid JSON or not, and skips strings with
-// bytes.IndexByte, so it costs little next to decoding.
-func TooDeep(body []byte, limit int) bool {
-	depth := 0
-	for i := 0; i < len(body); i++ {
-		switch body[i] {
-		case '"':
-			// Find the closing quote: one not preceded by an odd run of
-			// backslashes.
-			for {
-				j := bytes.IndexByte(body[i+1:], '"')
-				if j < 0 {
-					return false
-				}
-				i += 1 + j
-				n := 0
-				for k := i - 1; k >= 0 && body[k] == '\\'; k-- {
-					n++
-				}
-				if n%2 == 0 {
-					break
-				}
-			}
-		case '{', '[':
-			if depth++; depth > limit {
-				return true
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return false
-}
-
 // errTooDeep is the answer to a body nested deeper than MaxJSONDepth.
 func errTooDeep() *Error {
 	return InvalidRequest("", CodeTooDeep, "the request body nests arrays and objects more than "+
 		strconv.Itoa(MaxJSONDepth)+" levels deep")
+}
+
+// CheckBody runs the checks every request body passes before any field is
+// read, whatever API it came in: well formed, at most MaxJSONDepth deep, and
+// no member name twice in an object (checkBody).
+func CheckBody(body []byte) *Error {
+	_, e := checkBody(body)
+	return e
+}
+
+// checkBody runs the checks every body passes before any field is read: well
+// formed, at most MaxJSONDepth deep, and no member name twice in an object.
+// The duplicate check is what makes one parse of the request enough: with a
+// name twice, the router could authorize and price one value while an
+// upstream's parser reads the other.
+// cased reports whether some member name could differ only in case from a
+// field the router reads (rawjson.Summary.CasedNames); without one, the case
+// checks are skipped.
+func checkBody(body []byte) (cased bool, e *Error) {
+	sum, err := rawjson.CheckSummary(body, MaxJSONDepth)
+	if err == nil {
+		return sum.CasedNames, nil
+	}
+	var ce *rawjson.CheckError
+	errors.As(err, &ce)
+	switch {
+	case errors.Is(err, rawjson.ErrTooDeep):
+		return false, errTooDeep()
+	case errors.Is(err, rawjson.ErrDuplicate):
+		p := clip(ce.Path)
+		return false, InvalidRequest(p, CodeDuplicateMember, strconv.Quote(p)+" appears twice; send each member once")
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return false, decodeError(err)
+	}
+	return false, InvalidRequest("", CodeInvalidJSON, "the request body is not valid JSON")
+}
+
+// caseVariant returns the name among known that name differs from only in
+// case (as encoding/json folds it: Unicode simple folding, so "ſtream" is
+// stream), or "" when there is none.
+func caseVariant(name []byte, known ...string) string {
+	for _, k := range known {
+		if bytes.EqualFold(name, []byte(k)) && string(name) != k {
+			return k
+		}
+	}
+	return ""
+}
+
+// errMemberCase refuses a member named like a field the router reads, but
+// for case.
+func errMemberCase(param, name, field string) *Error {
+	return InvalidRequest(clip(param), CodeMemberCase, strconv.Quote(clip(name))+" differs from "+strconv.Quote(field)+
+		" only in case; member names are case-sensitive")
+}
+
+// maxEchoed bounds the part of the request an error quotes back.
+const maxEchoed = 128
+
+// clip shortens a name from the request, quoted in an error, to maxEchoed
+// bytes (on a character boundary).
+func clip(s string) string {
+	if len(s) <= maxEchoed {
+		return s
+	}
+	n := maxEchoed
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // ParseChat decodes and validates a Chat Completions body. Errors are *Error
@@ -75,20 +119,22 @@ func errTooDeep() *Error {
 // Every request pays for this, so it scans the body's members rather than
 // decoding it all by reflection: plain strings, booleans and numbers are read
 // directly, and only rare or nested values (tools, response_format, array
-// content) go through encoding/json, one member at a time. FuzzParseChat holds
-// it to encoding/json's results.
+// content) go through encoding/json, one member at a time. Member names are
+// read with their escapes decoded, and a body that could be read two ways is
+// refused: a member name twice in an object, or a member named like a field
+// the router reads but for case (encoding/json would match it, upstreams
+// would not). So the request the router authorizes, prices and audits is the
+// one every upstream parser reads. FuzzParseChat holds it to encoding/json's
+// results.
 func ParseChat(body []byte) (*ChatRequest, error) {
-	if TooDeep(body, MaxJSONDepth) {
-		return nil, errTooDeep()
-	}
-	if !json.Valid(body) {
-		var v any
-		return nil, decodeError(json.Unmarshal(body, &v))
+	cased, e := checkBody(body)
+	if e != nil {
+		return nil, e
 	}
 	req := new(ChatRequest)
 	m := rawjson.MembersOf(body)
 	for m.Next() {
-		if e := req.decodeMember(m.Key(), m.Value()); e != nil {
+		if e := req.decodeMember(m.Name(), m.Value(), cased); e != nil {
 			return nil, e
 		}
 	}
@@ -103,12 +149,13 @@ func ParseChat(body []byte) (*ChatRequest, error) {
 
 // decodeMember sets the field a top-level member names; unknown members are
 // left for the raw body, which OpenAI-compatible upstreams receive as sent.
-func (r *ChatRequest) decodeMember(k, v []byte) *Error {
+// cased says the body has names that could be case variants (checkBody).
+func (r *ChatRequest) decodeMember(k, v []byte, cased bool) *Error {
 	switch string(k) {
 	case "model":
 		return readString(v, &r.Model, "model")
 	case "messages":
-		return r.decodeMessages(v)
+		return r.decodeMessages(v, cased)
 	case "stream":
 		return readBool(v, &r.Stream, "stream")
 	case "temperature":
@@ -128,26 +175,34 @@ func (r *ChatRequest) decodeMember(k, v []byte) *Error {
 	case "seed":
 		return readInto(v, &r.Seed, "seed")
 	case "stream_options":
-		return readInto(v, &r.StreamOptions, "stream_options")
+		return readNested(v, &r.StreamOptions, "stream_options", cased)
 	case "stop":
 		return readInto(v, &r.Stop, "stop")
 	case "tools":
-		return readInto(v, &r.Tools, "tools")
+		return readNested(v, &r.Tools, "tools", cased)
 	case "tool_choice":
-		return readInto(v, &r.ToolChoice, "tool_choice")
+		return readNested(v, &r.ToolChoice, "tool_choice", cased)
 	case "parallel_tool_calls":
 		return readInto(v, &r.ParallelToolCalls, "parallel_tool_calls")
 	case "response_format":
-		return readInto(v, &r.ResponseFormat, "response_format")
+		return readNested(v, &r.ResponseFormat, "response_format", cased)
 	case "user":
 		return readString(v, &r.User, "user")
 	case "reasoning_effort":
 		return readString(v, &r.ReasoningEffort, "reasoning_effort")
 	}
+	if !cased {
+		return nil
+	}
+	if f := caseVariant(k, "model", "messages", "stream", "temperature", "top_p", "presence_penalty",
+		"frequency_penalty", "max_tokens", "max_completion_tokens", "n", "seed", "stream_options", "stop", "tools",
+		"tool_choice", "parallel_tool_calls", "response_format", "user", "reasoning_effort"); f != "" {
+		return errMemberCase(string(k), string(k), f)
+	}
 	return nil
 }
 
-func (r *ChatRequest) decodeMessages(v []byte) *Error {
+func (r *ChatRequest) decodeMessages(v []byte, cased bool) *Error {
 	switch v[0] {
 	case 'n':
 		r.Messages = nil
@@ -160,7 +215,7 @@ func (r *ChatRequest) decodeMessages(v []byte) *Error {
 	a := rawjson.ElementsOf(v)
 	for a.Next() {
 		msgs = append(msgs, Message{})
-		if e := msgs[len(msgs)-1].decode(a.Value(), len(msgs)-1); e != nil {
+		if e := msgs[len(msgs)-1].decode(a.Value(), len(msgs)-1, cased); e != nil {
 			return e
 		}
 	}
@@ -170,7 +225,7 @@ func (r *ChatRequest) decodeMessages(v []byte) *Error {
 
 // decode reads message i. Field errors name their path (messages[i].role); the
 // path is only built when there is an error.
-func (m *Message) decode(v []byte, i int) *Error {
+func (m *Message) decode(v []byte, i int, cased bool) *Error {
 	switch v[0] {
 	case 'n':
 		return nil
@@ -182,7 +237,7 @@ func (m *Message) decode(v []byte, i int) *Error {
 	for it.Next() {
 		val := it.Value()
 		var e *Error
-		switch string(it.Key()) {
+		switch name := it.Name(); string(name) {
 		case "role":
 			e = readRole(val, &m.Role)
 		case "content":
@@ -190,7 +245,7 @@ func (m *Message) decode(v []byte, i int) *Error {
 				if e = readString(val, &m.Content.Text, "content"); e == nil {
 					m.Content.IsParts = false
 				}
-			} else if err := m.Content.UnmarshalJSON(val); err != nil {
+			} else if e = nestedCase(val, "content", cased); e == nil && m.Content.UnmarshalJSON(val) != nil {
 				e = InvalidRequest("content", CodeInvalidType, "content must be a string, an array of parts or null")
 			}
 		case "name":
@@ -200,7 +255,14 @@ func (m *Message) decode(v []byte, i int) *Error {
 		case "reasoning_content":
 			e = readString(val, &m.ReasoningContent, "reasoning_content")
 		case "tool_calls":
-			e = readInto(val, &m.ToolCalls, "tool_calls")
+			e = readNested(val, &m.ToolCalls, "tool_calls", cased)
+		default:
+			if !cased {
+				break
+			}
+			if f := caseVariant(name, "role", "content", "name", "tool_call_id", "reasoning_content", "tool_calls"); f != "" {
+				e = errMemberCase(string(name), string(name), f)
+			}
 		}
 		if e != nil {
 			prefix := "messages[" + strconv.Itoa(i) + "]."
@@ -293,6 +355,62 @@ func readInt(v []byte, dst **int, param string) *Error {
 	}
 	*dst = &n
 	return nil
+}
+
+// readNested is readInto for a value holding objects the router decodes
+// with encoding/json, which matches member names regardless of case: a
+// member named like one of theirs but for case is refused first.
+func readNested(v []byte, dst any, param string, cased bool) *Error {
+	if e := nestedCase(v, param, cased); e != nil {
+		return e
+	}
+	return readInto(v, dst, param)
+}
+
+// nestedCase refuses, in the objects of v (the value of param), a member
+// whose name differs only in case from a member of the objects the router
+// decodes inside a request (tools, response_format, tool calls, content
+// parts, ...). JSON Schemas (parameters, schema) are the client's, passed on
+// as they are, and are not looked into. A body whose names are all plain
+// lower case (cased false) has no such member and is not walked.
+func nestedCase(v []byte, param string, cased bool) *Error {
+	if !cased || v[0] != '{' && v[0] != '[' {
+		return nil
+	}
+	if rel, name, field, ok := foldedMember(v); ok {
+		return errMemberCase(param+rel, name, field)
+	}
+	return nil
+}
+
+// foldedMember finds the member nestedCase refuses; path is where it is,
+// relative to v. The path is only built for the member found.
+func foldedMember(v []byte) (path, name, field string, found bool) {
+	switch v[0] {
+	case '{':
+		m := rawjson.MembersOf(v)
+		for m.Next() {
+			n := m.Name()
+			if f := caseVariant(n, "type", "function", "name", "description", "parameters", "strict", "include_usage",
+				"json_schema", "schema", "id", "index", "arguments", "text", "image_url", "url", "detail", "refusal"); f != "" {
+				return "." + string(n), string(n), f, true
+			}
+			if string(n) == "parameters" || string(n) == "schema" {
+				continue
+			}
+			if p, nm, f, ok := foldedMember(m.Value()); ok {
+				return "." + string(n) + p, nm, f, true
+			}
+		}
+	case '[':
+		a := rawjson.ElementsOf(v)
+		for i := 0; a.Next(); i++ {
+			if p, nm, f, ok := foldedMember(a.Value()); ok {
+				return "[" + strconv.Itoa(i) + "]" + p, nm, f, true
+			}
+		}
+	}
+	return "", "", "", false
 }
 
 // readInto decodes a member with encoding/json, naming param in errors.

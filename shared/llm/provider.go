@@ -3,6 +3,9 @@ package llm
 import (
 	"context"
 	"net/http"
+	"strconv"
+
+	"github.com/llm-router/router/shared/rawjson"
 )
 
 // Provider sends one attempt of a chat completion to one upstream and answers in
@@ -33,6 +36,39 @@ type Request struct {
 	// provider requires one (the model's configured default).
 	MaxTokens int
 }
+
+// ClampOutput returns r with the client's output limit lowered to limit, the
+// model's hard cap, where the client asked for more: Chat is a copy whose
+// max_tokens and max_completion_tokens are at most limit, and Body a copy
+// with those members rewritten, so adapters that relay the body and adapters
+// that translate Chat send the same limit. r itself is returned when nothing
+// is above limit or limit is 0 (unknown); r's Chat and Body, shared between
+// attempts, are never modified.
+func (r *Request) ClampOutput(limit int) (*Request, error) {
+	c := r.Chat
+	if limit <= 0 || c == nil || !(over(c.MaxTokens, limit) || over(c.MaxCompletionTokens, limit)) {
+		return r, nil
+	}
+	out, chat := *r, *c
+	capped := strconv.AppendInt(nil, int64(limit), 10)
+	for _, m := range [...]struct {
+		name string
+		v    **int
+	}{{"max_tokens", &chat.MaxTokens}, {"max_completion_tokens", &chat.MaxCompletionTokens}} {
+		if !over(*m.v, limit) {
+			continue
+		}
+		body, err := rawjson.Set(out.Body, m.name, capped)
+		if err != nil {
+			return nil, err
+		}
+		out.Body, *m.v = body, &limit
+	}
+	out.Chat = &chat
+	return &out, nil
+}
+
+func over(n *int, limit int) bool { return n != nil && *n > limit }
 
 // Response is a whole chat completion.
 type Response struct {

@@ -160,6 +160,17 @@ func (m *Members) fail() bool {
 // Key is the current member's raw key, still escaped.
 func (m *Members) Key() []byte { return m.data[m.keyStart:m.keyEnd] }
 
+// Name is the current member's name with its escapes decoded, as every JSON
+// parser reads it: "mod\u0065l" is model. A name without escapes, the usual
+// case, is returned as it is, without copying.
+func (m *Members) Name() []byte {
+	k := m.Key()
+	if bytes.IndexByte(k, '\\') < 0 {
+		return k
+	}
+	return []byte(Unquote(k, false))
+}
+
 // Value is the current member's raw value.
 func (m *Members) Value() []byte { return m.data[m.valueStart:m.valueEnd] }
 

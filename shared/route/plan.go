@@ -32,9 +32,11 @@ type Input struct {
 	Seed uint64
 	// PromptTokens and OutputTokens are estimates for the cost strategy.
 	PromptTokens, OutputTokens int
-	// Capable, when set, leaves out targets that cannot serve the request
-	// (an endpoint their provider lacks), with the reason.
-	Capable func(*Target) (ok bool, why string)
+	// Check, when set, leaves out targets that cannot serve this request,
+	// with the reason: an endpoint their provider lacks (capability), a
+	// context window too small for it (context), a condition that does not
+	// hold (condition). It runs after compliance and before health.
+	Check func(*Target) (ok bool, why string)
 }
 
 // Decision is the ordered list of targets to try and why others were left out.
@@ -63,6 +65,8 @@ const (
 	ReasonCompliance = "compliance"
 	ReasonUnhealthy  = "unhealthy"
 	ReasonCapability = "capability"
+	ReasonContext    = "context"
+	ReasonCondition  = "condition"
 )
 
 // Plan decides the candidates of a request. Compliance is checked first and
@@ -79,8 +83,8 @@ func Plan(in Input, h Health, lat LatencyEstimator) Decision {
 				Reason: ReasonCompliance + ": provider " + t.Provider.Name + " lacks " + missing})
 			continue
 		}
-		if in.Capable != nil {
-			if ok, why := in.Capable(t); !ok {
+		if in.Check != nil {
+			if ok, why := in.Check(t); !ok {
 				d.Excluded = append(d.Excluded, Exclusion{Model: t.Model.ID, Provider: t.Provider.Name, Reason: why})
 				continue
 			}
@@ -125,18 +129,19 @@ func (d *Decision) CompliantTargets() bool {
 	return false
 }
 
-// OnlyExcludedFor reports whether there are exclusions and all of them are
-// for reason.
-func (d *Decision) OnlyExcludedFor(reason string) bool {
-	if len(d.Excluded) == 0 {
-		return false
-	}
+// OnlyExcludedFor reports whether there are exclusions for the first
+// reason and every exclusion is for one of the reasons given.
+func (d *Decision) OnlyExcludedFor(reason string, also ...string) bool {
+	seen := false
 	for _, e := range d.Excluded {
-		if !strings.HasPrefix(e.Reason, reason) {
+		switch {
+		case strings.HasPrefix(e.Reason, reason):
+			seen = true
+		case !slices.ContainsFunc(also, func(r string) bool { return strings.HasPrefix(e.Reason, r) }):
 			return false
 		}
 	}
-	return true
+	return seen
 }
 
 // Keep removes the candidates for which keep reports false, recording why.

@@ -5,9 +5,12 @@
 package route
 
 import (
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/detect"
 )
 
 // Table is a compiled configuration: every route and model, resolved.
@@ -16,6 +19,8 @@ type Table struct {
 	models      map[string]*config.Model
 	providers   map[string]*config.Provider
 	dataClasses map[string][]string
+	// detectors holds the compiled detectors of each class that has some.
+	detectors map[string]*detect.Set
 	// Names lists routes then models, in configuration order, for /v1/models.
 	Names []string
 }
@@ -34,6 +39,21 @@ type Route struct {
 	MaxDuration time.Duration
 	Targets     []*Target
 	Implicit    bool
+	// Rules send matching requests to other routes; the first match wins.
+	Rules []Rule
+	// Detect lists the data classes whose detectors scan the route's
+	// requests; each has a Set in Table.Detectors.
+	Detect []string
+}
+
+// Rule is a compiled content rule of a route.
+type Rule struct {
+	When config.Match
+	// Route is where matching requests go.
+	Route *Route
+	// Name identifies the rule in the audit record and explain:
+	// ROUTE.rules[i].
+	Name string
 }
 
 // Target is one resolved target of a route.
@@ -46,15 +66,32 @@ type Target struct {
 	Timeout    time.Duration
 	Weight     int
 	HedgeAfter time.Duration
+	// When, when set, makes the target a candidate only while its
+	// conditions hold.
+	When *config.Conditions
 }
 
-// Compile resolves a validated configuration.
+// Compile resolves a validated configuration. It compiles each data class's
+// detectors once; config.Validate refuses every detector configuration that
+// would not compile, so Compile panics only on a configuration that was never
+// validated (the file and DynamoDB stores validate everything they load).
 func Compile(c *config.Config) *Table {
 	t := &Table{
 		routes:      make(map[string]*Route, len(c.Routes)+len(c.Models)),
 		models:      make(map[string]*config.Model, len(c.Models)),
 		providers:   make(map[string]*config.Provider, len(c.Providers)),
-		dataClasses: c.DataClasses,
+		dataClasses: make(map[string][]string, len(c.DataClasses)),
+		detectors:   make(map[string]*detect.Set),
+	}
+	for name, dc := range c.DataClasses {
+		t.dataClasses[name] = dc.Require
+		set, err := c.CompileDetectors(name)
+		if err != nil {
+			panic(fmt.Sprintf("route: data class %s: %v (the configuration was not validated)", name, err))
+		}
+		if set != nil {
+			t.detectors[name] = set
+		}
 	}
 	for i := range c.Providers {
 		t.providers[c.Providers[i].Name] = &c.Providers[i]
@@ -65,7 +102,7 @@ func Compile(c *config.Config) *Table {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		cr := &Route{Name: r.Name, Strategy: r.Strategy, Require: r.Require, Timeout: r.Timeout.D(),
-			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D()}
+			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D(), Detect: r.Detect}
 		if cr.Strategy == "" {
 			cr.Strategy = config.StrategyOrdered
 		}
@@ -82,6 +119,16 @@ func Compile(c *config.Config) *Table {
 		}
 		t.routes[r.Name] = cr
 		t.Names = append(t.Names, r.Name)
+	}
+	// Rules name other routes: resolved once every route exists.
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		cr := t.routes[r.Name]
+		for j, rule := range r.Rules {
+			if to := t.routes[rule.Route]; to != nil && to != cr {
+				cr.Rules = append(cr.Rules, Rule{When: rule.When, Route: to, Name: r.Name + ".rules[" + strconv.Itoa(j) + "]"})
+			}
+		}
 	}
 	for i := range c.Models {
 		m := &c.Models[i]
@@ -106,7 +153,7 @@ func (t *Table) target(ct *config.Target) *Target {
 		return nil
 	}
 	return &Target{Model: m, Provider: p, FirstByteTimeout: ct.FirstByteTimeout.D(),
-		Timeout: config.AttemptTimeout(p, m, ct), Weight: ct.EffectiveWeight(), HedgeAfter: ct.HedgeAfter.D()}
+		Timeout: config.AttemptTimeout(p, m, ct), Weight: ct.EffectiveWeight(), HedgeAfter: ct.HedgeAfter.D(), When: ct.When}
 }
 
 // Lookup finds a route, or a model used as an implicit route.
@@ -126,3 +173,9 @@ func (t *Table) DataClass(name string) (tags []string, ok bool) {
 	tags, ok = t.dataClasses[name]
 	return tags, ok
 }
+
+// Detectors returns the compiled detectors of a data class, nil when the class
+// has none or does not exist (a nil Set matches nothing). A request on a key
+// or route whose detect: lists the class is treated as the class when
+// Detectors(class).MatchChat finds one.
+func (t *Table) Detectors(class string) *detect.Set { return t.detectors[class] }

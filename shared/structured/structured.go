@@ -12,17 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 )
-
-// printer words validation errors in English, as the library itself does.
-// It is built on first use, not at start: building it costs a third of a
-// millisecond, which every cold start of every binary importing this package
-// (through config, the health checker too) would otherwise pay.
-var printer = sync.OnceValue(func() *message.Printer { return message.NewPrinter(language.English) })
 
 // ErrNoJSON is returned when an answer holds no JSON value.
 var ErrNoJSON = errors.New("the answer contains no JSON value")
@@ -116,40 +106,27 @@ func matchEnd(t []byte, start int) int {
 	return -1
 }
 
-// Schema is a compiled JSON Schema.
+// Schema is a compiled JSON Schema (schema.go).
 type Schema struct {
-	s *jsonschema.Schema
+	n *node
 	// root is '{' or '[' when the schema's root type is object or array.
 	root byte
 }
 
-// refuseLoader refuses every external $ref: a schema comes from a client or a
-// configuration, and must never make the router read a file or the network.
-type refuseLoader struct{}
-
-func (refuseLoader) Load(url string) (any, error) {
-	return nil, fmt.Errorf("external schema references are not allowed (%s)", url)
-}
-
-// Compile compiles a JSON Schema document (draft 2020-12 unless it says otherwise).
+// Compile checks and compiles a JSON Schema document (draft 2020-12, and the
+// keywords of drafts 04 to 2019-09). References must stay inside the
+// document. Nothing is prepared ahead: a router that never sees a schema
+// pays nothing for this package at start.
 func Compile(doc []byte) (*Schema, error) {
-	parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	parsed, err := decode(doc)
 	if err != nil {
 		return nil, fmt.Errorf("the schema is not valid JSON: %w", err)
 	}
-	c := jsonschema.NewCompiler()
-	c.UseLoader(refuseLoader{})
-	// A hierarchical base, so relative references resolve to a URL the loader
-	// refuses at compile time rather than to the schema itself.
-	const loc = "https://schema.llm-router.invalid/request.json"
-	if err := c.AddResource(loc, parsed); err != nil {
-		return nil, fmt.Errorf("the schema is not usable: %w", err)
-	}
-	s, err := c.Compile(loc)
+	n, err := compileSchema(parsed)
 	if err != nil {
 		return nil, fmt.Errorf("the schema is not valid: %s", firstLine(err.Error()))
 	}
-	out := &Schema{s: s}
+	out := &Schema{n: n}
 	if m, ok := parsed.(map[string]any); ok {
 		switch m["type"] {
 		case "object":
@@ -159,6 +136,20 @@ func Compile(doc []byte) (*Schema, error) {
 		}
 	}
 	return out, nil
+}
+
+// decode parses one JSON value, numbers as written.
+func decode(doc []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	return v, nil
 }
 
 // Root is '{' or '[' when the schema's root is an object or array, else 0:
@@ -181,44 +172,24 @@ const maxProblems = 8
 // Check parses doc, validates it, and returns it as canonical JSON. A nil
 // schema checks only that doc is JSON.
 func (s *Schema) Check(doc []byte) ([]byte, error) {
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	v, err := decode(doc)
 	if err != nil {
 		return nil, ErrNoJSON
 	}
 	if s != nil {
-		if err := s.s.Validate(v); err != nil {
-			var ve *jsonschema.ValidationError
-			if errors.As(err, &ve) {
-				return nil, &InvalidError{Problems: problems(ve)}
+		if o := s.n.validate(v, "", 0); !o.ok() {
+			out := make([]string, 0, min(len(o.problems), maxProblems))
+			for _, p := range o.problems[:min(len(o.problems), maxProblems)] {
+				loc := p.loc
+				if loc == "" {
+					loc = "/"
+				}
+				out = append(out, loc+": "+p.msg)
 			}
-			return nil, &InvalidError{Problems: []string{firstLine(err.Error())}}
+			return nil, &InvalidError{Problems: out}
 		}
 	}
 	return canonical(v)
-}
-
-// problems flattens a validation error tree into its leaf causes.
-func problems(ve *jsonschema.ValidationError) []string {
-	var out []string
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(out) >= maxProblems {
-			return
-		}
-		if len(e.Causes) == 0 {
-			loc := "/" + strings.Join(e.InstanceLocation, "/")
-			out = append(out, loc+": "+firstLine(e.ErrorKind.LocalizedString(printer())))
-			return
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
-	}
-	walk(ve)
-	if len(out) == 0 {
-		out = append(out, firstLine(ve.Error()))
-	}
-	return out
 }
 
 // Canonical is the JSON document doc compact, with sorted keys, numbers as

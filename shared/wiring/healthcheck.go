@@ -65,17 +65,6 @@ func (r *Router) loadHealth(ctx context.Context) {
 	}
 }
 
-// withHealthFlush adds the health view's end-of-invocation flush to flush:
-// a frozen execution environment runs no background refresh or write.
-func (r *Router) withHealthFlush(flush func() error) func() error {
-	return func() error {
-		err := flush()
-		ctx, cancel := context.WithTimeout(context.Background(), healthFlushTimeout)
-		defer cancel()
-		return errors.Join(err, r.Health.Flush(ctx))
-	}
-}
-
 // HealthCheck is the assembled health function.
 type HealthCheck struct {
 	Settings Settings
@@ -131,15 +120,22 @@ func BuildHealthCheck(ctx context.Context, p Process, s Settings) (*HealthCheck,
 	}}
 	ictx, cancel := context.WithTimeout(ctx, initTimeout)
 	defer cancel()
-	if _, err := source.Config(ictx); err != nil {
+	// A table not seeded yet is no failure: the source says so once, and
+	// each invocation has nothing to probe until it is seeded.
+	if _, err := source.Config(ictx); err != nil && !errors.Is(err, config.ErrNotConfigured) {
 		return nil, err
 	}
 	return hc, nil
 }
 
 // Handle is the Lambda handler of the EventBridge schedule: probe rounds
-// until the next scheduled invocation, within this one's deadline.
+// until the next scheduled invocation, within this one's deadline. With no
+// configuration seeded yet it succeeds at once: a failure would only be
+// retried and counted as a health-check failure.
 func (h *HealthCheck) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
+	if _, err := h.Checker.Source.Config(ctx); errors.Is(err, config.ErrNotConfigured) {
+		return nil
+	}
 	h.Log.InfoContext(ctx, "health check started", "event_id", ev.ID, "scheduled_at", ev.Time)
 	return h.Checker.Run(ctx)
 }

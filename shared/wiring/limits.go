@@ -1,8 +1,6 @@
 package wiring
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -27,15 +25,4 @@ func (r *Router) wireLimits(s Settings, log *slog.Logger) {
 		r.Limits.LeaseFor = -1
 	}
 	r.Gateway.Limiter = r.Limits
-}
-
-// withLimitsFlush adds the limiter's flush to flush: what an instance owes
-// the shared counters is written before the execution environment freezes.
-func (r *Router) withLimitsFlush(flush func() error) func() error {
-	return func() error {
-		err := flush()
-		ctx, cancel := context.WithTimeout(context.Background(), limitsFlushTimeout)
-		defer cancel()
-		return errors.Join(err, r.Limits.Flush(ctx))
-	}
 }

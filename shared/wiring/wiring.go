@@ -1,5 +1,5 @@
-// Package wiring assembles the router from its environment (CONTRACT.md
-// section 1): the configuration source (a file or DynamoDB), the secret
+// Package wiring assembles the router from its environment (README.md,
+// Configuration): the configuration source (a file or DynamoDB), the secret
 // store, the providers, the gateway, and the front door, a local HTTP server
 // or the Lambda runtime. functions/router/main.go only calls Main, and tests
 // build the router exactly as main does.
@@ -36,6 +36,7 @@ import (
 	"github.com/llm-router/router/shared/secret"
 	"github.com/llm-router/router/shared/store/dynamo"
 	"github.com/llm-router/router/shared/store/file"
+	"github.com/llm-router/router/shared/trace/xray"
 )
 
 // Store names of ROUTER_STORE.
@@ -82,6 +83,21 @@ type Settings struct {
 	// TTL deletes them (ROUTER_AUDIT_RETENTION_DAYS; unset: the table's
 	// default, 400 days; 0 days: negative, items never expire).
 	AuditRetention time.Duration
+	// FunctionTimeout is the Lambda function's timeout
+	// (ROUTER_FUNCTION_TIMEOUT, seconds; the template sets it, since Lambda
+	// does not tell a function its own timeout). 0: unknown.
+	FunctionTimeout time.Duration
+	// SAMLocal is set under `sam local` (AWS_SAM_LOCAL), which cannot relay a
+	// streamed answer: the router then answers buffered whatever
+	// ROUTER_STREAMING says.
+	SAMLocal bool
+	// Tracing sends X-Ray subsegments of the router's own work to the X-Ray
+	// daemon (ROUTER_TRACING=1; the template sets it with its Tracing
+	// parameter).
+	Tracing bool
+	// XRayDaemon is the daemon's address (AWS_XRAY_DAEMON_ADDRESS, which
+	// Lambda sets when tracing is active; empty: xray.DefaultDaemonAddress).
+	XRayDaemon string
 }
 
 // ParseSettings reads the environment through env, so nothing below main
@@ -101,6 +117,7 @@ func ParseSettings(env func(string) (string, bool)) (Settings, error) {
 		Port:        get("PORT", ""),
 		SecretID:    get("ROUTER_SECRET_ID", secret.DefaultSecretID),
 		AuditTable:  get("ROUTER_AUDIT_TABLE", ""),
+		XRayDaemon:  get("AWS_XRAY_DAEMON_ADDRESS", ""),
 	}
 	if s.Namespace != "" {
 		if err := audit.CheckNamespace(s.Namespace); err != nil {
@@ -140,6 +157,23 @@ func ParseSettings(env func(string) (string, bool)) (Settings, error) {
 	default:
 		return s, fmt.Errorf("ROUTER_STREAMING=%q: want 1 or 0", v)
 	}
+	if v := get("ROUTER_FUNCTION_TIMEOUT", ""); v != "" {
+		d, err := parseSeconds(v)
+		if err != nil || d <= 0 {
+			return s, fmt.Errorf("ROUTER_FUNCTION_TIMEOUT=%q: want the function timeout in seconds, such as 300", v)
+		}
+		s.FunctionTimeout = d
+	}
+	if v := strings.ToLower(get("AWS_SAM_LOCAL", "")); v == "true" || v == "1" {
+		s.SAMLocal, s.Streaming = true, false
+	}
+	switch v := strings.ToLower(get("ROUTER_TRACING", "0")); v {
+	case "1", "true", "on", "xray":
+		s.Tracing = true
+	case "0", "false", "off":
+	default:
+		return s, fmt.Errorf("ROUTER_TRACING=%q: want 1 or 0", v)
+	}
 	if v := get("ROUTER_HEALTH_INTERVAL", ""); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -148,6 +182,14 @@ func ParseSettings(env func(string) (string, bool)) (Settings, error) {
 		s.HealthInterval = d
 	}
 	return s, nil
+}
+
+// parseSeconds reads a number of seconds ("300") or a duration ("5m").
+func parseSeconds(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(v)
 }
 
 // Process is what the router takes from its process.
@@ -242,7 +284,6 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 	}
 
 	var sink audit.Sink = r.Audit
-	flush := r.Audit.Flush
 	if s.AuditTable != "" {
 		cfg, err := loadAWS()
 		if err != nil {
@@ -251,8 +292,6 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 		r.AuditTable = audittable.New(dynamodb.NewFromConfig(cfg), s.AuditTable)
 		r.AuditTable.Retention, r.AuditTable.Namespace, r.AuditTable.Log = s.AuditRetention, s.Namespace, log
 		sink = audit.Sinks{r.Audit, r.AuditTable}
-		// stdout first: it is the trail of record, the table a copy.
-		flush = func() error { return errors.Join(r.Audit.Flush(), r.AuditTable.Flush()) }
 	}
 	prices, err := cost.DefaultCatalog()
 	if err != nil {
@@ -268,20 +307,45 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 		Namespace:   s.Namespace,
 		Log:         log,
 		RequireKeys: s.OnLambda,
+		MaxDuration: s.maxDuration(),
+	}
+	if s.Tracing {
+		tr, err := xray.New(s.XRayDaemon)
+		if err != nil {
+			return nil, fmt.Errorf("ROUTER_TRACING: %w", err)
+		}
+		tr.Log = log
+		r.Gateway.Tracer = tr
 	}
 	r.wireHealth(source, s, log)
 	r.wireLimits(s, log)
 	ictx, cancel := context.WithTimeout(ctx, initTimeout)
 	defer cancel()
 	if err := r.Gateway.Init(ictx); err != nil {
-		if errors.Is(err, config.ErrNoKeys) {
+		switch {
+		case errors.Is(err, config.ErrNotConfigured):
+			// A stack deployed before its configuration: liveness answers,
+			// routed requests get 503 router_not_configured, and the
+			// configuration is served once seeded (the source logged it).
+		case errors.Is(err, config.ErrNoKeys):
 			return nil, fmt.Errorf("%w (add a key to the configuration; docs/DEPLOY.md shows how)", err)
+		default:
+			return nil, err
 		}
-		return nil, err
 	}
 	r.loadHealth(ictx)
-	r.Lambda = &lambdaapi.Adapter{Handler: r.Gateway, Flush: r.withLimitsFlush(r.withHealthFlush(flush)), Log: log}
+	r.Lambda = &lambdaapi.Adapter{Handler: r.Gateway, Flush: r.bookkeeping, DeadlineMargin: lambdaapi.DefaultDeadlineMargin, Log: log}
 	return r, nil
+}
+
+// maxDuration is the gateway's ceiling on a request: the function's timeout
+// less the margin the Lambda adapter keeps before the invocation's deadline,
+// so the router answers 504 itself rather than being stopped by Lambda.
+func (s Settings) maxDuration() time.Duration {
+	if s.FunctionTimeout <= lambdaapi.DefaultDeadlineMargin {
+		return 0
+	}
+	return s.FunctionTimeout - lambdaapi.DefaultDeadlineMargin
 }
 
 // namesSecrets reports whether any provider key is a secret: reference, so a

@@ -60,6 +60,16 @@ func TestParseSettings(t *testing.T) {
 		{name: "bad ttl", env: map[string]string{"ROUTER_CACHE_TTL": "soon"}, wantErr: "ROUTER_CACHE_TTL"},
 		{name: "negative ttl", env: map[string]string{"ROUTER_CACHE_TTL": "-1s"}, wantErr: "ROUTER_CACHE_TTL"},
 		{name: "bad streaming", env: map[string]string{"ROUTER_STREAMING": "yes please"}, wantErr: "ROUTER_STREAMING"},
+		{name: "lambda timeout, tracing, daemon", env: map[string]string{"AWS_LAMBDA_RUNTIME_API": "x", "ROUTER_FUNCTION_TIMEOUT": "300",
+			"ROUTER_TRACING": "1", "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000"},
+			want: Settings{OnLambda: true, Store: StoreDynamoDB, ConfigTable: "llm-router-config", StateTable: "llm-router-state",
+				CacheTTL: 5 * time.Second, SecretID: "llm-router/provider-keys", FunctionTimeout: 300 * time.Second, Tracing: true,
+				XRayDaemon: "169.254.79.129:2000"}},
+		{name: "sam local answers buffered", env: map[string]string{"AWS_LAMBDA_RUNTIME_API": "x", "ROUTER_STREAMING": "1", "AWS_SAM_LOCAL": "true"},
+			want: Settings{OnLambda: true, Store: StoreDynamoDB, ConfigTable: "llm-router-config", StateTable: "llm-router-state",
+				CacheTTL: 5 * time.Second, SecretID: "llm-router/provider-keys", SAMLocal: true}},
+		{name: "bad function timeout", env: map[string]string{"ROUTER_FUNCTION_TIMEOUT": "forever"}, wantErr: "ROUTER_FUNCTION_TIMEOUT"},
+		{name: "bad tracing", env: map[string]string{"ROUTER_TRACING": "maybe"}, wantErr: "ROUTER_TRACING"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +103,18 @@ const upstreamKey = "sk-test-upstream-key"
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
+	s := newUnseededStack(t)
+	db := dynamodb.NewFromConfig(s.aws)
+	if _, err := dynamo.WriteConfig(context.Background(), db, dynamo.DefaultConfigTable, dynamo.DefaultConfigName, s.config(t), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newUnseededStack is a stack as a fresh deployment leaves it: tables and the
+// secret, no configuration in the config table.
+func newUnseededStack(t *testing.T) *stack {
+	t.Helper()
 	s := &stack{moto: awstest.Start(t)}
 	s.aws = s.moto.Config()
 	s.calls = &awstest.CountingClient{Base: s.aws.HTTPClient}
@@ -107,9 +129,6 @@ func newStack(t *testing.T) *stack {
 	_, err := secretsmanager.NewFromConfig(s.aws).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name: aws.String("llm-router/provider-keys"), SecretString: aws.String(`{"openai":"` + upstreamKey + `"}`)})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dynamo.WriteConfig(ctx, db, dynamo.DefaultConfigTable, dynamo.DefaultConfigName, s.config(t), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return s

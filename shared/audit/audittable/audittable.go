@@ -439,7 +439,7 @@ func Item(r *audit.Record, expires int64) map[string]types.AttributeValue {
 		item["cache_write_tokens"] = num(int64(r.Usage.CacheWriteTokens))
 	}
 	for k, v := range map[string]string{"endpoint": r.Endpoint, "client_request_id": r.ClientRequestID, "error_code": r.ErrorCode,
-		"downgraded_from": r.DowngradedFrom, "limit": r.Limit, "structured": r.Structured} {
+		"downgraded_from": r.DowngradedFrom, "limit": r.Limit, "structured": r.Structured, "rule": r.Rule} {
 		if v != "" {
 			item[k] = str(v)
 		}

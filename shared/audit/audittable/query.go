@@ -100,6 +100,7 @@ func Record(item map[string]types.AttributeValue) (*audit.Record, error) {
 		Limit:              d.str("limit"),
 		Structured:         d.str("structured"),
 		Incomplete:         d.bool("incomplete"),
+		Rule:               d.str("rule"),
 	}
 	if m, ok := item["require_from"].(*types.AttributeValueMemberM); ok {
 		// Grouped by tag in require's order, as the audit line shows it.

@@ -60,7 +60,7 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 	}
 	h.Set("anthropic-version", APIVersion)
 	h.Set("User-Agent", userAgent)
-	api := &httpapi.Client{Provider: p.Name, HTTP: client, Keys: d.Keys, KeyRef: p.Key, KeyHeader: "x-api-key", Header: h,
+	api := &httpapi.Client{Provider: p.Name, HTTP: client, Keys: d.Keys, KeyRef: p.Key, KeyHeader: "X-Api-Key", Header: h,
 		ParseError: func(status int, _ http.Header, body []byte) *llm.Error { return ParseError(status, body) }}
 	return &Provider{name: p.Name, messages: base + "/v1/messages", models: base + "/v1/models", api: api, now: time.Now}, nil
 }
@@ -105,6 +105,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	}
 	s := newStream(p.name, resp.Body, req.Model, p.now().Unix())
 	s.answerTool = answerTool
+	s.key = p.api.SentKey(resp)
 	return s, nil
 }
 

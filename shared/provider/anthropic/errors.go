@@ -66,13 +66,17 @@ func toOpenAIErrorType(typ string, status int) (openaiType, code string) {
 	case "api_error", "timeout_error", "overloaded_error":
 		return "api_error", typ
 	}
-	return llm.TypeForStatus(status), typ
+	// A type this adapter does not know is the provider's free text: it is
+	// not passed on as a code.
+	return llm.TypeForStatus(status), ""
 }
 
-// ParseError turns an Anthropic error answer into an *llm.Error. status is the
-// answer's HTTP status; pass 0 for an error event inside a stream, and the
-// status is the one its type stands for. A body that is not Anthropic's error
-// JSON (a proxy's HTML page, a Cloudflare 413) is classified by status alone.
+// ParseError turns an Anthropic error answer into an *llm.Error whose
+// client-facing fields are the router's (llm.UpstreamError) and whose Detail
+// is Anthropic's message, scrubbed of credentials. status is the answer's
+// HTTP status; pass 0 for an error event inside a stream, and the status is
+// the one its type stands for. A body that is not Anthropic's error JSON (a
+// proxy's HTML page, a Cloudflare 413) is classified by status alone.
 func ParseError(status int, body []byte) *llm.Error {
 	var b errorResponse
 	var typ, msg string
@@ -92,10 +96,25 @@ func ParseError(status int, body []byte) *llm.Error {
 		// refusal like a permission error, never retried (402 is not retryable).
 		e.Kind = llm.KindPermission
 	}
-	if b.RequestID != "" {
+	if requestID(b.RequestID) {
 		// Kept for logs (Err is never rendered to clients): it is what
 		// Anthropic support asks for.
 		e.Err = errors.New("anthropic request_id " + b.RequestID)
 	}
 	return e
+}
+
+// requestID reports whether id has the shape of Anthropic's request ids
+// (req_ and letters and digits): anything else could be any text, and logs
+// keep no provider text.
+func requestID(id string) bool {
+	if len(id) < 5 || len(id) > 64 || id[:4] != "req_" {
+		return false
+	}
+	for i := 4; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

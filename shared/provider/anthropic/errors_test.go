@@ -11,18 +11,19 @@ func body(typ, msg string) string {
 }
 
 // TestParseError pins how each Anthropic error maps: the status the gateway
-// decides fallback on, the kind, and what an OpenAI client sees.
+// decides fallback on, the kind, what an OpenAI client sees (the router's
+// message, never Anthropic's), and Anthropic's own message as the Detail.
 func TestParseError(t *testing.T) {
 	tests := []struct {
-		name      string
-		status    int // 0: an error event inside a stream
-		body      string
-		wantKind  llm.Kind
-		wantStat  int
-		wantType  string
-		wantCode  string
-		wantMsg   string
-		retryable bool
+		name       string
+		status     int // 0: an error event inside a stream
+		body       string
+		wantKind   llm.Kind
+		wantStat   int
+		wantType   string
+		wantCode   string
+		wantDetail string
+		retryable  bool
 	}{
 		{"invalid request", 400, body("invalid_request_error", "max_tokens: Field required"),
 			llm.KindInvalidRequest, 400, "invalid_request_error", "", "max_tokens: Field required", false},
@@ -50,23 +51,26 @@ func TestParseError(t *testing.T) {
 			llm.KindUpstream, 500, "api_error", "api_error", "oops", true},
 		{"in-stream invalid request stands for 400", 0, body("invalid_request_error", "bad"),
 			llm.KindInvalidRequest, 400, "invalid_request_error", "", "bad", false},
-		{"in-stream unknown type is a bad gateway", 0, body("brand_new_error", "?"),
-			llm.KindUpstream, 502, "api_error", "brand_new_error", "?", true},
+		{"in-stream unknown type is a bad gateway, without a code", 0, body("brand_new_error", "?"),
+			llm.KindUpstream, 502, "api_error", "", "?", true},
 		{"unlisted 4xx keeps its status", 409, body("invalid_request_error", "conflict"),
 			llm.KindInvalidRequest, 409, "invalid_request_error", "", "conflict", false},
 		{"proxy HTML page", 502, `<html><body>Bad Gateway</body></html>`,
-			llm.KindUpstream, 502, "api_error", "", "Bad Gateway", true},
+			llm.KindUpstream, 502, "api_error", "", "", true},
 		{"Cloudflare 413 without JSON", 413, `request entity too large`,
-			llm.KindTooLarge, 413, "invalid_request_error", "", "Request Entity Too Large", false},
+			llm.KindTooLarge, 413, "invalid_request_error", "", "", false},
 		{"503 is overloaded", 503, body("api_error", "unavailable"),
 			llm.KindOverloaded, 503, "api_error", "api_error", "unavailable", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := ParseError(tt.status, []byte(tt.body))
-			if e.Kind != tt.wantKind || e.Status != tt.wantStat || e.Type != tt.wantType || e.Code != tt.wantCode || e.Message != tt.wantMsg {
-				t.Errorf("got kind %v status %d type %q code %q message %q\nwant kind %v status %d type %q code %q message %q",
-					e.Kind, e.Status, e.Type, e.Code, e.Message, tt.wantKind, tt.wantStat, tt.wantType, tt.wantCode, tt.wantMsg)
+			if e.Kind != tt.wantKind || e.Status != tt.wantStat || e.Type != tt.wantType || e.Code != tt.wantCode || e.Detail != tt.wantDetail {
+				t.Errorf("got kind %v status %d type %q code %q detail %q\nwant kind %v status %d type %q code %q detail %q",
+					e.Kind, e.Status, e.Type, e.Code, e.Detail, tt.wantKind, tt.wantStat, tt.wantType, tt.wantCode, tt.wantDetail)
+			}
+			if want := llm.UpstreamMessage(tt.wantStat, tt.wantKind); e.Message != want {
+				t.Errorf("message %q, want the router's %q", e.Message, want)
 			}
 			if got := e.Retryable(); got != tt.retryable {
 				t.Errorf("Retryable() = %v, want %v", got, tt.retryable)

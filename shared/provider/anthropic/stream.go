@@ -12,6 +12,7 @@ import (
 
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
+	"github.com/llm-router/router/shared/scrub"
 )
 
 // stream translates Anthropic's named server-sent events into OpenAI
@@ -33,6 +34,7 @@ import (
 // without decoding, as this is the stream's hot path.
 type stream struct {
 	provider string
+	key      string // the key sent, removed from error events
 	body     io.ReadCloser
 	lines    httpapi.Lines
 	model    string
@@ -108,6 +110,7 @@ func (s *stream) translate(name, data []byte) (llm.Chunk, bool, error) {
 	case "error":
 		e := ParseError(0, data)
 		e.Provider = s.provider
+		e.Detail = scrub.Secrets(e.Detail, s.key)
 		return llm.Chunk{}, false, e
 	case "message_start", "content_block_start", "message_delta":
 	case "message_stop":

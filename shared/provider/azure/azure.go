@@ -135,7 +135,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	if err != nil {
 		return nil, err
 	}
-	return &stream{Stream: openai.NewStream(p.name, resp.Body, req.Model)}, nil
+	return &stream{Stream: openai.NewStream(p.name, resp.Body, req.Model, p.api.SentKey(resp))}, nil
 }
 
 // Embed relays an embeddings request to the deployment.

@@ -338,8 +338,9 @@ func TestErrors(t *testing.T) {
 				break
 			}
 		}
-		if e := llm.AsError(err); e == nil || !strings.Contains(e.Message, "The server had an error") || e.Provider != "aoai" {
-			t.Errorf("got %#v, want Azure's in-stream error", err)
+		if e := llm.AsError(err); e == nil || e.Detail != "The server had an error while processing your request." || e.Provider != "aoai" ||
+			e.Message != llm.UpstreamMessage(502, llm.KindUpstream) {
+			t.Errorf("got %#v, want Azure's in-stream error as Detail, with the router's message", err)
 		}
 	})
 	t.Run("wrong key", func(t *testing.T) {

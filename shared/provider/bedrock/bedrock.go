@@ -35,6 +35,7 @@ import (
 type Provider struct {
 	name   string
 	client *bedrockruntime.Client
+	creds  aws.CredentialsProvider // nil when the SDK found none
 	now    func() time.Time
 }
 
@@ -84,7 +85,7 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 			o.HTTPClient = awshttp.Guard(base)
 		}
 	})
-	return &Provider{name: p.Name, client: client, now: time.Now}, nil
+	return &Provider{name: p.Name, client: client, creds: cfg.Credentials, now: time.Now}, nil
 }
 
 // Name is the provider's configured name.
@@ -98,7 +99,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	}
 	out, err := p.client.Converse(ctx, in)
 	if err != nil {
-		return nil, mapError(p.name, err)
+		return nil, p.mapError(ctx, err)
 	}
 	body, usage, err := chatCompletion(out, req.Model, completionID(out.ResultMetadata), p.now().Unix(), answerTool)
 	if err != nil {
@@ -115,11 +116,12 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	}
 	out, err := p.client.ConverseStream(ctx, streamInput(in))
 	if err != nil {
-		return nil, mapError(p.name, err)
+		return nil, p.mapError(ctx, err)
 	}
 	es := out.GetStream()
 	s := newStream(p.name, es, es.Events(), completionID(out.ResultMetadata), req.Model, p.now().Unix())
 	s.answerTool = answerTool
+	s.creds = p.credentials(ctx)
 	return s, nil
 }
 
@@ -145,9 +147,26 @@ func (p *Provider) Probe(ctx context.Context, upstream string) error {
 		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(1)},
 	})
 	if err != nil {
-		return mapError(p.name, err)
+		return p.mapError(ctx, err)
 	}
 	return nil
+}
+
+// mapError is mapError with the credentials the request was signed with, so
+// that an exception quoting them does not pass them on.
+func (p *Provider) mapError(ctx context.Context, err error) *llm.Error {
+	c := p.credentials(ctx)
+	return mapError(p.name, err, c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+}
+
+// credentials are the ones requests are signed with. The SDK caches them, so
+// after a request this costs no call.
+func (p *Provider) credentials(ctx context.Context) aws.Credentials {
+	if p.creds == nil {
+		return aws.Credentials{}
+	}
+	c, _ := p.creds.Retrieve(ctx)
+	return c
 }
 
 // completionID makes the chat.completion id from Bedrock's request id, so an

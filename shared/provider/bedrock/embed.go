@@ -97,7 +97,7 @@ func (p *Provider) embedOne(ctx context.Context, model, text string, dims int) (
 	out, err := p.client.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: aws.String(model), Body: body,
 		ContentType: aws.String("application/json"), Accept: aws.String("application/json")})
 	if err != nil {
-		return nil, 0, mapError(p.name, err)
+		return nil, 0, p.mapError(ctx, err)
 	}
 	var r titanResponse
 	if err := json.Unmarshal(out.Body, &r); err != nil || len(r.Embedding) == 0 || r.Embedding[0] != '[' {

@@ -119,7 +119,7 @@ func TestEmbedErrors(t *testing.T) {
 	t.Run("bad dimensions is Bedrock's 400", func(t *testing.T) {
 		p, _ := newAdapter(t)
 		_, err := p.(llm.Embedder).Embed(context.Background(), &llm.EmbeddingRequest{Input: []string{"x"}, Model: "titan", Upstream: titan, Dimensions: 100})
-		if e := llm.AsError(err); e == nil || e.Status != http.StatusBadRequest || !strings.Contains(e.Message, "dimensions") {
+		if e := llm.AsError(err); e == nil || e.Status != http.StatusBadRequest || !strings.Contains(e.Detail, "dimensions") {
 			t.Errorf("got %#v, want Bedrock's 400 about dimensions", err)
 		}
 	})

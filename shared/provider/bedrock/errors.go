@@ -9,6 +9,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/scrub"
 )
 
 // exception is how one Bedrock exception maps to the router's terms.
@@ -66,9 +67,13 @@ func exceptionFor(name string) (exception, bool) {
 
 // mapError turns an SDK error into an *llm.Error. Bedrock's exceptions are
 // read with errors.As on smithy.APIError (the typed exceptions implement it);
-// exceptions this table does not know keep their HTTP status. Failures to
+// exceptions this table does not know keep their HTTP status and get no code.
+// Client-facing fields are the router's; Bedrock's message becomes Detail
+// without keys (the credentials the request was signed with, and anything
+// shaped like a credential), and Err, for logs, names only the exception and
+// the request id: the SDK's own error text carries the message. Failures to
 // send at all are llm.Unavailable.
-func mapError(provider string, err error) *llm.Error {
+func mapError(provider string, err error, keys ...string) *llm.Error {
 	if e := llm.AsError(err); e != nil {
 		return e
 	}
@@ -87,14 +92,11 @@ func mapError(provider string, err error) *llm.Error {
 			if errors.As(err, &re) && re.HTTPStatusCode() >= 400 {
 				status = re.HTTPStatusCode()
 			}
-			ex = exception{status, llm.KindForStatus(status), llm.TypeForStatus(status), api.ErrorCode()}
+			ex = exception{status, llm.KindForStatus(status), llm.TypeForStatus(status), ""}
 		}
-		msg := api.ErrorMessage()
-		if msg == "" {
-			msg = http.StatusText(ex.status)
-		}
-		return &llm.Error{Kind: ex.kind, Status: ex.status, Type: ex.typ, Code: ex.code, Message: msg,
-			Provider: provider, RetryAfter: retryAfter(err), Err: err}
+		return &llm.Error{Kind: ex.kind, Status: ex.status, Type: ex.typ, Code: ex.code,
+			Message: llm.UpstreamMessage(ex.status, ex.kind), Detail: scrub.Secrets(api.ErrorMessage(), keys...),
+			Provider: provider, RetryAfter: retryAfter(err), Err: summary(api.ErrorCode(), err)}
 	}
 	var de *smithy.DeserializationError
 	if errors.As(err, &de) {
@@ -103,10 +105,50 @@ func mapError(provider string, err error) *llm.Error {
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) && re.HTTPStatusCode() >= 400 {
 		e := llm.UpstreamError(provider, re.HTTPStatusCode(), "", "", "")
-		e.Err, e.RetryAfter = err, retryAfter(err)
+		e.Err, e.RetryAfter = summary("", err), retryAfter(err)
 		return e
 	}
 	return llm.Unavailable(provider, err)
+}
+
+// cause stands for an SDK error in logs. Its text names the exception and
+// Bedrock's request id and nothing else, since the SDK's own text ends with
+// the exception's message, which can quote the request; Unwrap still gives
+// the SDK's error to errors.As.
+type cause struct {
+	text string
+	err  error
+}
+
+func (c *cause) Error() string { return c.text }
+func (c *cause) Unwrap() error { return c.err }
+
+// summary is the cause of an upstream error: "bedrock <exception>, request id
+// <id>", each part only when it has the shape of an AWS identifier.
+func summary(exceptionName string, err error) *cause {
+	text := "bedrock"
+	if identifier(exceptionName) {
+		text += " " + exceptionName
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && identifier(re.ServiceRequestID()) {
+		text += ", request id " + re.ServiceRequestID()
+	}
+	return &cause{text: text, err: err}
+}
+
+// identifier reports whether s is a short run of letters, digits and
+// hyphens, as exception names and request ids are.
+func identifier(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // retryAfter reads a Retry-After header of the HTTP answer, if any.

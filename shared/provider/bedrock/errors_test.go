@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,8 +59,12 @@ func TestErrorMapping(t *testing.T) {
 			if e.Retryable() != tt.retryable {
 				t.Errorf("Retryable() = %v, want %v", e.Retryable(), tt.retryable)
 			}
-			if e.Message != "simulated "+tt.exception || e.Provider != "br" {
-				t.Errorf("got message %q provider %q, want Bedrock's message from br", e.Message, e.Provider)
+			if e.Message != llm.UpstreamMessage(tt.wantStatus, tt.wantKind) || e.Detail != "simulated "+tt.exception || e.Provider != "br" {
+				t.Errorf("got message %q detail %q provider %q, want the router's message and Bedrock's as the detail, from br", e.Message, e.Detail, e.Provider)
+			}
+			// Logs see the exception's name, never its message.
+			if got := e.Error(); strings.Contains(got, "simulated") || !strings.Contains(got, tt.exception) {
+				t.Errorf("Error() = %q, want the exception's name and not its message", got)
 			}
 			// The SDK's retries are off: the router's fallback replaces them.
 			if n := len(fake.Requests()); n != 1 {
@@ -70,12 +75,12 @@ func TestErrorMapping(t *testing.T) {
 }
 
 func TestErrorDetails(t *testing.T) {
-	t.Run("unknown exception keeps its HTTP status", func(t *testing.T) {
+	t.Run("unknown exception keeps its HTTP status, without a code", func(t *testing.T) {
 		p, fake := newAdapter(t)
 		fake.Push(bedrocktest.Reply{Error: &bedrocktest.Exception{Name: "BrandNewException", Message: "new", Status: 409}})
 		e := llm.AsError(func() error { _, err := p.Chat(context.Background(), chatRequest(t, hello)); return err }())
-		if e == nil || e.Status != 409 || e.Code != "BrandNewException" || e.Type != "invalid_request_error" {
-			t.Errorf("got %#v, want 409 BrandNewException", e)
+		if e == nil || e.Status != 409 || e.Code != "" || e.Type != "invalid_request_error" || !strings.Contains(e.Error(), "BrandNewException") {
+			t.Errorf("got %#v, want 409 with no code, BrandNewException in the log text", e)
 		}
 	})
 	t.Run("Retry-After is kept", func(t *testing.T) {

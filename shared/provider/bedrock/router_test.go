@@ -383,8 +383,11 @@ func TestRouterErrors(t *testing.T) {
 					return
 				}
 				var apiErr *openai.Error
-				if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.status || apiErr.Type != tt.typ || !strings.Contains(apiErr.Message, "simulated "+tt.exception) {
-					t.Fatalf("got %v, want an OpenAI-shaped %d %s carrying Bedrock's message", err, tt.status, tt.typ)
+				// The router's words; Bedrock's own travel as the error's
+				// Detail, which the gateway decides to show.
+				if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.status || apiErr.Type != tt.typ ||
+					!strings.Contains(apiErr.Message, fmt.Sprintf("(status %d)", tt.status)) {
+					t.Fatalf("got %v, want an OpenAI-shaped %d %s in the router's words", err, tt.status, tt.typ)
 				}
 				if len(rec.Attempts) != 1 || rec.Status != tt.status {
 					t.Errorf("audit %+v, want one attempt answered %d", rec, tt.status)

@@ -27,6 +27,7 @@ type eventSource interface {
 // reasoning signatures, unknown events) are skipped.
 type stream struct {
 	provider string
+	creds    aws.Credentials // removed from exceptions that quote them
 	src      eventSource
 	events   <-chan types.ConverseStreamOutput
 	head     []byte // {"id":...,"object":"chat.completion.chunk","created":N,"model":"M","choices":
@@ -64,7 +65,7 @@ func (s *stream) Next() (llm.Chunk, error) {
 		if !ok {
 			s.done = true
 			if err := s.src.Err(); err != nil {
-				return llm.Chunk{}, mapError(s.provider, err)
+				return llm.Chunk{}, mapError(s.provider, err, s.creds.AccessKeyID, s.creds.SecretAccessKey, s.creds.SessionToken)
 			}
 			if !s.finished {
 				return llm.Chunk{}, &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",

@@ -51,9 +51,11 @@ func googleStatusOf(name string) (googleStatus, bool) {
 // Reasons (google.rpc.ErrorInfo.reason) that change the meaning of a status.
 const reasonAPIKeyInvalid = "API_KEY_INVALID"
 
-// errorFromGoogle turns a Gemini error answer into an *llm.Error. status is
-// the HTTP status of the answer, or 0 for an error inside a 200 stream, where
-// the body's own code (or its status name) decides. header may be nil.
+// errorFromGoogle turns a Gemini error answer into an *llm.Error whose
+// client-facing fields are the router's (llm.UpstreamError) and whose Detail
+// is Google's message, scrubbed of credentials. status is the HTTP status of
+// the answer, or 0 for an error inside a 200 stream, where the body's own
+// code (or its status name) decides. header may be nil.
 func errorFromGoogle(provider string, status int, header http.Header, body []byte) *llm.Error {
 	ae := decodeAPIError(body)
 	if ae == nil {
@@ -89,6 +91,7 @@ func errorFromGoogle(provider string, status int, header http.Header, body []byt
 		// means: the gateway then drops its cached copy of the key (it may
 		// have been rotated) and tells the client whose credentials failed.
 		e.Kind, e.Status, e.Type, e.Code = llm.KindAuth, http.StatusUnauthorized, "authentication_error", "invalid_api_key"
+		e.Message = llm.UpstreamMessage(e.Status, e.Kind)
 	}
 	e.RetryAfter = retryAfterHeader(header)
 	if e.RetryAfter == 0 {

@@ -79,7 +79,7 @@ func New(p *config.Provider, d llm.Deps) (llm.Provider, error) {
 		h.Set(k, v)
 	}
 	// The key goes in x-goog-api-key, never in the URL, where logs would keep it.
-	api := &httpapi.Client{Provider: p.Name, HTTP: client, Keys: d.Keys, KeyRef: p.Key, KeyHeader: "x-goog-api-key", Header: h,
+	api := &httpapi.Client{Provider: p.Name, HTTP: client, Keys: d.Keys, KeyRef: p.Key, KeyHeader: "X-Goog-Api-Key", Header: h,
 		ParseError: func(status int, header http.Header, body []byte) *llm.Error {
 			return errorFromGoogle(p.Name, status, header, body)
 		}}
@@ -117,7 +117,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 		return nil, p.own(badResponse("the provider's answer was not a generateContent response"))
 	}
 	if g.Error != nil {
-		return nil, errorFromGoogle(p.name, 0, resp.Header, data)
+		return nil, p.api.Own(resp, errorFromGoogle(p.name, 0, resp.Header, data))
 	}
 	out, e := chatFromGemini(&g, req.Model, p.now().Unix())
 	if e != nil {
@@ -141,7 +141,9 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	if err != nil {
 		return nil, err
 	}
-	return newStream(p.name, resp.Body, req.Model, p.now().Unix()), nil
+	s := newStream(p.name, resp.Body, req.Model, p.now().Unix())
+	s.key = p.api.SentKey(resp)
+	return s, nil
 }
 
 // Probe lists one model: it proves the endpoint answers and accepts the key

@@ -382,7 +382,7 @@ func TestRouterErrors(t *testing.T) {
 			reply: geminitest.Reply{Thought: "thinking", Text: []string{""}, Truncate: true}, fallback: audit.OutcomeError, wantState: 502},
 		{name: "slow first byte falls back", route: "chat-impatient", reply: geminitest.Reply{Delay: time.Minute}, fallback: audit.OutcomeFirstByteTimeout, wantState: 504},
 		{name: "400 is the client's", route: "chat", reply: geminitest.Reply{Error: geminitest.NewError(400, "Request contains an invalid argument.")},
-			wantStatus: 400, wantType: "invalid_request_error", wantCode: "invalid_argument", wantMsg: "Request contains an invalid argument."},
+			wantStatus: 400, wantType: "invalid_request_error", wantCode: "invalid_argument", wantMsg: "the provider rejected the request (status 400)"},
 		{name: "remote image refused", route: "chat", user: openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
 			openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: "https://example.com/cat.png"})}),
 			wantStatus: 400, wantType: "invalid_request_error", wantCode: "unsupported_image_url", wantMsg: "data: URIs"},

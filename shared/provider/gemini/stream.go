@@ -10,6 +10,7 @@ import (
 	"github.com/llm-router/router/shared/provider/httpapi"
 
 	"github.com/llm-router/router/shared/rawjson"
+	"github.com/llm-router/router/shared/scrub"
 
 	"github.com/llm-router/router/shared/llm"
 )
@@ -21,6 +22,7 @@ import (
 // the last event that carried usageMetadata becomes a final usage-only chunk.
 type stream struct {
 	provider string
+	key      string // the key sent, removed from error events
 	body     io.ReadCloser
 	lines    httpapi.Lines
 	created  int64
@@ -72,7 +74,7 @@ func (s *stream) Next() (llm.Chunk, error) {
 			// {"error":{...}} object in the stream; anything else is ignored.
 			if ae := decodeAPIError(raw); ae != nil {
 				s.done = true
-				return llm.Chunk{}, errorFromGoogle(s.provider, 0, nil, raw)
+				return llm.Chunk{}, s.own(errorFromGoogle(s.provider, 0, nil, raw))
 			}
 			continue
 		}
@@ -88,6 +90,12 @@ func (s *stream) Next() (llm.Chunk, error) {
 	return llm.Chunk{}, io.EOF
 }
 
+// own removes the key the request was sent with from an error event's Detail.
+func (s *stream) own(e *llm.Error) *llm.Error {
+	e.Detail = scrub.Secrets(e.Detail, s.key)
+	return e
+}
+
 // chunk translates one event; ok is false when the event adds nothing a
 // client would see (a thought, or usage alone).
 func (s *stream) chunk(data []byte) (c llm.Chunk, ok bool, err error) {
@@ -98,7 +106,7 @@ func (s *stream) chunk(data []byte) (c llm.Chunk, ok bool, err error) {
 		return c, false, e
 	}
 	if r.Error != nil {
-		return c, false, errorFromGoogle(s.provider, 0, nil, data)
+		return c, false, s.own(errorFromGoogle(s.provider, 0, nil, data))
 	}
 	if s.id == nil {
 		s.id = rawjson.AppendString(nil, completionID(r.ResponseID))

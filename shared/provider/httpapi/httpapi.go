@@ -1,6 +1,7 @@
 // Package httpapi is the HTTP plumbing every JSON-over-HTTP adapter shares:
 // resolving and sending the key, fixed headers, turning a non-200 answer into
-// an *llm.Error with the provider's name and retry delay, and bounded reads.
+// an *llm.Error with the provider's name and retry delay and without the key
+// that was sent, and bounded reads.
 // Each adapter only says how its provider differs: the key's header and the
 // shape of its error bodies.
 package httpapi
@@ -11,9 +12,11 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/scrub"
 )
 
 // Bounds on what is read from an upstream.
@@ -34,12 +37,14 @@ type Client struct {
 	// adds the key itself).
 	KeyRef string
 	// KeyHeader is where the key goes: "Authorization" sends "Bearer <key>",
-	// any other header (x-api-key, x-goog-api-key, api-key) the bare key.
+	// any other header (X-Api-Key, X-Goog-Api-Key, Api-Key) the bare key.
+	// Written in canonical form, it costs no request a conversion.
 	KeyHeader string
 	// Header is sent with every request (API versions, configured headers).
 	Header http.Header
 	// ParseError turns a non-200 answer into an error; Client fills in the
-	// provider's name and, when the parser found none, the retry delay.
+	// provider's name and, when the parser found none, the retry delay, and
+	// removes the key it sent from the error's Detail.
 	ParseError func(status int, header http.Header, body []byte) *llm.Error
 }
 
@@ -79,8 +84,10 @@ func (c *Client) do(ctx context.Context, r *http.Request) (*http.Response, error
 	for k, v := range c.Header {
 		r.Header[k] = v
 	}
+	var key string
 	if c.KeyRef != "" {
-		key, err := c.Keys.Resolve(ctx, c.KeyRef)
+		var err error
+		key, err = c.Keys.Resolve(ctx, c.KeyRef)
 		if err != nil {
 			return nil, &llm.Error{Kind: llm.KindAuth, Status: http.StatusBadGateway, Type: "api_error",
 				Code: "provider_key_unavailable", Message: "the router could not load this provider's key", Provider: c.Provider, Err: err}
@@ -97,18 +104,41 @@ func (c *Client) do(ctx context.Context, r *http.Request) (*http.Response, error
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		return nil, c.errorFrom(resp)
+		return nil, c.errorFrom(resp, key)
 	}
 	return resp, nil
 }
 
-func (c *Client) errorFrom(resp *http.Response) *llm.Error {
+func (c *Client) errorFrom(resp *http.Response, key string) *llm.Error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 	e := c.ParseError(resp.StatusCode, resp.Header, data)
 	e.Provider = c.Provider
+	e.Detail = scrub.Secrets(e.Detail, key)
 	if e.RetryAfter == 0 {
 		e.RetryAfter = RetryAfter(resp.Header)
 	}
+	return e
+}
+
+// SentKey is the provider key sent with the request resp answers ("" when
+// none was), for removing it from an error read later from resp's body: an
+// error event in a stream, or an error inside a 200 answer.
+func (c *Client) SentKey(resp *http.Response) string {
+	if c.KeyRef == "" || resp == nil || resp.Request == nil {
+		return ""
+	}
+	v := resp.Request.Header.Get(c.KeyHeader)
+	if c.KeyHeader == "Authorization" {
+		v = strings.TrimPrefix(v, "Bearer ")
+	}
+	return v
+}
+
+// Own names the provider on e, an error read from resp's body after Post
+// returned, and removes the key sent with it from e's Detail.
+func (c *Client) Own(resp *http.Response, e *llm.Error) *llm.Error {
+	e.Provider = c.Provider
+	e.Detail = scrub.Secrets(e.Detail, c.SentKey(resp))
 	return e
 }
 

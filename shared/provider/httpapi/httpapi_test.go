@@ -100,3 +100,47 @@ func TestLines(t *testing.T) {
 		}
 	}
 }
+
+// An upstream that quotes the key it received does not pass it on: the
+// client removes the key it sent from the error's Detail, whatever its shape,
+// for errors it reads (non-200 answers) and for those an adapter reads later
+// from a 200 answer (Own).
+func TestKeyNeverInErrors(t *testing.T) {
+	const key = "custom key 42" // no pattern would find this one
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		quoted := r.Header.Get("Authorization") + r.Header.Get("X-Api-Key")
+		if r.URL.Path == "/ok" {
+			_, _ = w.Write([]byte("refused " + quoted))
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte("refused " + quoted))
+	}))
+	defer srv.Close()
+	parse := func(status int, _ http.Header, body []byte) *llm.Error {
+		return llm.UpstreamError("", status, "", "", string(body))
+	}
+	for _, header := range []string{"Authorization", "X-Api-Key"} {
+		t.Run(header, func(t *testing.T) {
+			c := &Client{Provider: "p", HTTP: srv.Client(), Keys: keys{"env:K": key}, KeyRef: "env:K", KeyHeader: header, ParseError: parse}
+			_, err := c.Post(context.Background(), srv.URL+"/fail", []byte(`{}`), false)
+			e := llm.AsError(err)
+			if e == nil || strings.Contains(e.Detail, key) || !strings.Contains(e.Detail, "refused") {
+				t.Errorf("error %+v, want the upstream's detail without the key", e)
+			}
+			resp, err := c.Post(context.Background(), srv.URL+"/ok", []byte(`{}`), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer Drain(resp)
+			if got := c.SentKey(resp); got != key {
+				t.Errorf("SentKey = %q, want %q", got, key)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			e = c.Own(resp, parse(http.StatusBadGateway, nil, body))
+			if e.Provider != "p" || strings.Contains(e.Detail, key) {
+				t.Errorf("Own: %+v, want provider p and no key", e)
+			}
+		})
+	}
+}

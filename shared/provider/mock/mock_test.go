@@ -41,6 +41,11 @@ func TestFailureSequenceIsDeterministic(t *testing.T) {
 			case err == nil:
 				b.WriteByte('.')
 			case e != nil && e.Status == 529 && e.Retryable():
+				// Simulated failures read as real ones: the router's words,
+				// the provider's in Detail.
+				if e.Message != llm.UpstreamMessage(529, llm.KindOverloaded) || e.Detail != "simulated failure (529)" {
+					t.Fatalf("failure %+v, want the router's message and the mock's detail", e)
+				}
 				b.WriteByte('x')
 			default:
 				t.Fatalf("unexpected error %v", err)

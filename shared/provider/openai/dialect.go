@@ -246,9 +246,11 @@ func (d *dialect) edit(req *llm.Request, stream bool) ([]byte, error) {
 	var err error
 	m := rawjson.MembersOf(body)
 	for err == nil && m.Next() {
+		// Members are matched by name, escapes decoded, as the upstream
+		// reads them, and written back with the name as the client wrote it.
 		k, v := m.Key(), m.Value()
 		null := bytes.Equal(v, nullValue)
-		switch key := string(k); {
+		switch key := string(m.Name()); {
 		case key == "model":
 			sawModel = true
 			w.member("model", quote(req.Upstream))
@@ -382,10 +384,11 @@ func (m *messageRules) message(dst, msg []byte, ids *toolIDs) ([]byte, error) {
 	it := rawjson.MembersOf(msg)
 	for err == nil && it.Next() {
 		k, v := it.Key(), it.Value()
-		if allowed != nil && !allowed[string(k)] {
+		name := string(it.Name())
+		if allowed != nil && !allowed[name] {
 			continue
 		}
-		switch string(k) {
+		switch name {
 		case "role":
 			if asSystem {
 				v = []byte(`"system"`)

@@ -408,13 +408,13 @@ func TestDialectAnswers(t *testing.T) {
 			wantUsage: llm.Usage{PromptTokens: 3, CompletionTokens: 1}, wantIn: `"content":"late"`},
 		{name: "openrouter error in a 200", dialect: DialectOpenRouter,
 			reply:   openaitest.Reply{Status: 402, InBand: true, ErrMessage: "Insufficient credits"},
-			wantErr: &llm.Error{Status: 402, Code: "402", Message: "Insufficient credits"}},
+			wantErr: &llm.Error{Status: 402, Code: "402", Detail: "Insufficient credits"}},
 		{name: "vllm flat error", dialect: DialectVLLM,
 			reply:   openaitest.Reply{Status: 404, Flat: true, ErrType: "NotFoundError", ErrMessage: "The model `llama` does not exist."},
-			wantErr: &llm.Error{Status: 404, Type: "invalid_request_error", Message: "The model `llama` does not exist."}},
+			wantErr: &llm.Error{Status: 404, Type: "invalid_request_error", Detail: "The model `llama` does not exist."}},
 		{name: "mistral flat error", dialect: DialectMistral,
 			reply:   openaitest.Reply{Status: 429, Flat: true, ErrType: "rate_limited", ErrCode: "1300", ErrMessage: "Requests rate limit exceeded"},
-			wantErr: &llm.Error{Status: 429, Type: "rate_limit_error", Code: "1300", Message: "Requests rate limit exceeded"}},
+			wantErr: &llm.Error{Status: 429, Type: "rate_limit_error", Code: "1300", Detail: "Requests rate limit exceeded"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -424,8 +424,8 @@ func TestDialectAnswers(t *testing.T) {
 			resp, err := p.Chat(context.Background(), request(t, `{"model":"fast","messages":[{"role":"user","content":"hi"}]}`, "fast", "up-model"))
 			if tt.wantErr != nil {
 				e := llm.AsError(err)
-				if e == nil || e.Status != tt.wantErr.Status || e.Code != tt.wantErr.Code || e.Message != tt.wantErr.Message ||
-					(tt.wantErr.Type != "" && e.Type != tt.wantErr.Type) || e.Provider != "up" {
+				if e == nil || e.Status != tt.wantErr.Status || e.Code != tt.wantErr.Code || e.Detail != tt.wantErr.Detail ||
+					e.Message != llm.UpstreamMessage(e.Status, e.Kind) || (tt.wantErr.Type != "" && e.Type != tt.wantErr.Type) || e.Provider != "up" {
 					t.Fatalf("err = %#v, want %+v from provider up", e, tt.wantErr)
 				}
 				return
@@ -470,7 +470,7 @@ func TestDialectStreams(t *testing.T) {
 			wantUsage: &llm.Usage{PromptTokens: 9, CompletionTokens: 2}, wantText: "routed answer", usageOnlyLast: true},
 		{name: "openrouter error event after the first chunk", dialect: DialectOpenRouter,
 			reply:    openaitest.Reply{Text: "partial answer", Status: 502, InBand: true, ErrMessage: "Provider returned error", KeepAlive: ": OPENROUTER PROCESSING"},
-			wantText: "partial ", wantErr: &llm.Error{Status: 502, Code: "502", Message: "Provider returned error"}},
+			wantText: "partial ", wantErr: &llm.Error{Status: 502, Code: "502", Detail: "Provider returned error"}},
 		{name: "ollama usage chunk", dialect: DialectOllama,
 			reply:     openaitest.Reply{Text: "local answer", Usage: openaitest.Usage{Prompt: 5, Completion: 2}},
 			wantUsage: &llm.Usage{PromptTokens: 5, CompletionTokens: 2}, wantText: "local answer", usageOnlyLast: true},
@@ -495,7 +495,7 @@ func TestDialectStreams(t *testing.T) {
 				}
 				if err != nil {
 					e := llm.AsError(err)
-					if tt.wantErr == nil || e == nil || e.Status != tt.wantErr.Status || e.Code != tt.wantErr.Code || e.Message != tt.wantErr.Message {
+					if tt.wantErr == nil || e == nil || e.Status != tt.wantErr.Status || e.Code != tt.wantErr.Code || e.Detail != tt.wantErr.Detail {
 						t.Fatalf("stream error %v, want %+v", err, tt.wantErr)
 					}
 					tt.wantErr = nil
@@ -578,7 +578,7 @@ func TestGroqStreamUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var st llm.Stream = NewStream("groq", io.NopCloser(strings.NewReader(tt.sse)), "m")
+			var st llm.Stream = NewStream("groq", io.NopCloser(strings.NewReader(tt.sse)), "m", "")
 			if tt.xGroq {
 				st = &groqStream{Stream: st.(*Stream)}
 			}
@@ -652,5 +652,78 @@ func TestDialectNamesMatchConfig(t *testing.T) {
 	slices.Sort(known)
 	if !slices.Equal(got, known) {
 		t.Errorf("config.Dialects = %v, the adapter knows %v", got, known)
+	}
+}
+
+// A dialect's edits match members by their decoded names: a model sent
+// under an escaped name is replaced, not passed on beside the upstream's, and
+// an escaped role is edited like a plain one.
+func TestDialectEditsReadEscapedNames(t *testing.T) {
+	body := `{"mod\u0065l":"fast","messages":[{"r\u006fle":"developer","content":"Be brief."},{"role":"user","content":"hi"}],"max_completion_tokens":5}`
+	for _, dialect := range []string{DialectDeepSeek, DialectMistral, DialectGroq} {
+		t.Run(dialect, func(t *testing.T) {
+			s := openaitest.NewServer(dialect, nil)
+			defer s.Close()
+			p := dialectProvider(t, s.BaseURL(), dialect, "env:UP_KEY")
+			if _, err := p.Chat(context.Background(), request(t, body, "fast", "up-model")); err != nil {
+				t.Fatal(err)
+			}
+			got := s.Received()[0].Body
+			models := 0
+			dec := json.NewDecoder(bytes.NewReader(got))
+			for {
+				tok, err := dec.Token()
+				if err != nil {
+					break
+				}
+				if tok == "model" {
+					models++
+				}
+			}
+			var sent struct {
+				Model    string `json:"model"`
+				Messages []struct {
+					Role string `json:"role"`
+				} `json:"messages"`
+			}
+			if err := json.Unmarshal(got, &sent); err != nil || models != 1 || sent.Model != "up-model" {
+				t.Errorf("upstream got %s: %d model members, model %q; want one, up-model", got, models, sent.Model)
+			}
+			if dialect != DialectGroq && sent.Messages[0].Role != "system" {
+				t.Errorf("upstream got role %q for the developer message, want system", sent.Messages[0].Role)
+			}
+		})
+	}
+}
+
+// A request the gateway clamped to the model's output cap (llm.Request.
+// ClampOutput) reaches the upstream with the cap, on the relay path and
+// through a dialect's edits.
+func TestClampedOutputReachesUpstream(t *testing.T) {
+	body := `{"model":"fast","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":100000}`
+	for _, dialect := range []string{DialectOpenAI, DialectMistral} {
+		t.Run(dialect, func(t *testing.T) {
+			s := openaitest.NewServer(dialect, nil)
+			defer s.Close()
+			p := dialectProvider(t, s.BaseURL(), dialect, "env:UP_KEY")
+			req, err := request(t, body, "fast", "up-model").ClampOutput(16384)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			var sent map[string]any
+			if err := json.Unmarshal(s.Received()[0].Body, &sent); err != nil {
+				t.Fatal(err)
+			}
+			limit := sent["max_completion_tokens"]
+			if dialect == DialectMistral {
+				limit = sent["max_tokens"]
+			}
+			if limit != 16384.0 {
+				t.Errorf("upstream got %v, want the cap 16384", s.Received()[0].Body)
+			}
+		})
 	}
 }

@@ -25,9 +25,13 @@ type errorBody struct {
 	Detail  json.RawMessage `json:"detail"`
 }
 
-// ParseError turns an upstream error answer into an *llm.Error with the
-// provider's own type, code and message. status is the HTTP status; an error
-// carried in a 200 answer or a stream passes the status it stands for.
+// ParseError turns an upstream error answer into an *llm.Error: the
+// provider's type, code and param where they belong to the router's
+// vocabularies (llm.UpstreamType, UpstreamCode, UpstreamParam), and its
+// message as the error's Detail, scrubbed of credentials. status is the HTTP
+// status; an error carried in a 200 answer or a stream passes the status it
+// stands for. The key that was sent is not known here: httpapi.Client, or
+// the stream that read the error, removes it.
 func ParseError(status int, data []byte) *llm.Error {
 	var b errorBody
 	var typ, code, msg, param string
@@ -49,13 +53,10 @@ func ParseError(status int, data []byte) *llm.Error {
 			code, status = codeOf(b.Code, status)
 		case len(b.Detail) > 0: // FastAPI-style servers
 			msg = messageOf(b.Detail)
-			if msg == "" {
-				msg = "the provider rejected the request"
-			}
 		}
 	}
-	e := llm.UpstreamError("", status, normaliseType(typ, status), code, msg)
-	e.Param = param
+	e := llm.UpstreamError("", status, typ, code, msg)
+	e.Param = llm.UpstreamParam(param)
 	return e
 }
 
@@ -151,15 +152,4 @@ func stringOf(raw json.RawMessage) string {
 		return s
 	}
 	return ""
-}
-
-// normaliseType keeps OpenAI's error types and maps others ("tokens",
-// "requests", "invalid_function_call") to the type of the status.
-func normaliseType(typ string, status int) string {
-	switch typ {
-	case "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
-		"rate_limit_error", "api_error", "server_error", "insufficient_quota":
-		return typ
-	}
-	return llm.TypeForStatus(status)
 }

@@ -100,7 +100,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	if err != nil {
 		return nil, err
 	}
-	st := NewStream(p.name, resp.Body, req.Model)
+	st := NewStream(p.name, resp.Body, req.Model, p.api.SentKey(resp))
 	if p.dialect.xGroqUsage {
 		return &groqStream{Stream: st}, nil
 	}
@@ -131,8 +131,7 @@ func Relay(ctx context.Context, api *httpapi.Client, url string, body []byte, mo
 	}
 	out, usage, upErr := RelayAnswer(data, model)
 	if upErr != nil {
-		upErr.Provider = api.Provider
-		return nil, upErr
+		return nil, api.Own(resp, upErr)
 	}
 	return &llm.Response{Body: out, Usage: usage}, nil
 }
@@ -205,8 +204,8 @@ func RelayAnswer(data []byte, model string) ([]byte, llm.Usage, *llm.Error) {
 		}
 	}
 	if m.Err() != nil {
-		return nil, usage, llm.UpstreamError("", http.StatusBadGateway, "api_error", "bad_upstream_response",
-			"the provider's answer was not a JSON object")
+		return nil, usage, &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
+			Code: "bad_upstream_response", Message: "the provider's answer was not a JSON object"}
 	}
 	if hasError {
 		return nil, usage, ParseError(http.StatusBadGateway, data)

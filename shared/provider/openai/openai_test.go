@@ -132,7 +132,7 @@ func TestParseError(t *testing.T) {
 		wantStatus int
 		wantType   string
 		wantCode   string
-		wantMsg    string
+		wantDetail string
 	}{
 		{"openai nested", 429, `{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}`,
 			429, "rate_limit_error", "rate_limit_exceeded", "Rate limit reached"},
@@ -140,7 +140,7 @@ func TestParseError(t *testing.T) {
 			400, "invalid_request_error", "", "Tool call id was call_0fypS1hVX but must be a-z, A-Z, 0-9, with a length of 9."},
 		{"openrouter numeric code in a 200", 502, `{"error":{"code":402,"message":"Insufficient credits"}}`,
 			402, "invalid_request_error", "402", "Insufficient credits"},
-		{"html from a proxy", 503, `<html>Service Unavailable</html>`, 503, "api_error", "", "Service Unavailable"},
+		{"html from a proxy", 503, `<html>Service Unavailable</html>`, 503, "api_error", "", ""},
 		{"auth", 401, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`,
 			401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided"},
 		// Mistral's validation errors carry pydantic details in message; the
@@ -165,9 +165,12 @@ func TestParseError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := ParseError(tt.status, []byte(tt.body))
-			if e.Status != tt.wantStatus || e.Type != tt.wantType || e.Code != tt.wantCode || e.Message != tt.wantMsg {
-				t.Errorf("got status %d type %q code %q msg %q; want %d %q %q %q", e.Status, e.Type, e.Code, e.Message,
-					tt.wantStatus, tt.wantType, tt.wantCode, tt.wantMsg)
+			if e.Status != tt.wantStatus || e.Type != tt.wantType || e.Code != tt.wantCode || e.Detail != tt.wantDetail {
+				t.Errorf("got status %d type %q code %q detail %q; want %d %q %q %q", e.Status, e.Type, e.Code, e.Detail,
+					tt.wantStatus, tt.wantType, tt.wantCode, tt.wantDetail)
+			}
+			if want := llm.UpstreamMessage(e.Status, e.Kind); e.Message != want {
+				t.Errorf("message %q, want the router's %q", e.Message, want)
 			}
 		})
 	}
@@ -177,19 +180,19 @@ func TestStreamErrorEvent(t *testing.T) {
 	body := io.NopCloser(strings.NewReader("data: {\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n" +
 		": OPENROUTER PROCESSING\n\n" +
 		"data: {\"error\":{\"code\":502,\"message\":\"model down\"}}\n\n"))
-	st := NewStream("or", body, "m")
+	st := NewStream("or", body, "m", "")
 	if _, err := st.Next(); err != nil {
 		t.Fatalf("first chunk: %v", err)
 	}
 	_, err := st.Next()
 	e := llm.AsError(err)
-	if e == nil || e.Status != 502 || e.Message != "model down" || e.Provider != "or" {
+	if e == nil || e.Status != 502 || e.Detail != "model down" || e.Provider != "or" {
 		t.Fatalf("in-stream error = %v, want a 502 from or", err)
 	}
 }
 
 func TestStreamTruncated(t *testing.T) {
-	st := NewStream("up", io.NopCloser(strings.NewReader("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\n")), "m")
+	st := NewStream("up", io.NopCloser(strings.NewReader("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\n")), "m", "")
 	if _, err := st.Next(); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +200,7 @@ func TestStreamTruncated(t *testing.T) {
 		t.Fatalf("err = %v, want stream_truncated", err)
 	}
 	// A finished stream without [DONE] (some compatible servers) ends cleanly.
-	st = NewStream("up", io.NopCloser(strings.NewReader("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\": \"stop\"}]}\n\n")), "m")
+	st = NewStream("up", io.NopCloser(strings.NewReader("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\": \"stop\"}]}\n\n")), "m", "")
 	if _, err := st.Next(); err != nil {
 		t.Fatal(err)
 	}

@@ -374,22 +374,22 @@ func TestRouterMistralForeignToolIDs(t *testing.T) {
 	rt.records.next(t)
 }
 
-// Groq answers 400 for n > 1: the router asks it n times for one choice
-// and merges the answers, so the strict fake never sees n.
+// Groq answers 400 for n > 1: the router makes n calls with n = 1 (which
+// the strict fake accepts) and merges them.
 func TestRouterGroqSeveralChoices(t *testing.T) {
 	fake := strictFake("groq", nil)
 	defer fake.Close()
 	rt := newRouter(t, "groq", fake)
-	got, err := rt.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "r",
+	resp, err := rt.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "r",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Two takes, please")}, N: openai.Int(2)})
 	if err != nil {
-		t.Fatalf("n = 2 on Groq: %v", err)
+		t.Fatal(err)
 	}
-	if len(got.Choices) != 2 || got.Choices[0].Index != 0 || got.Choices[1].Index != 1 {
-		t.Errorf("answer: %s", got.RawJSON())
+	if len(resp.Choices) != 2 || resp.Choices[0].Index != 0 || resp.Choices[1].Index != 1 {
+		t.Errorf("choices %+v, want two, numbered 0 and 1", resp.Choices)
 	}
 	if fake.Calls() != 2 {
-		t.Errorf("the upstream got %d requests, want 2", fake.Calls())
+		t.Errorf("the upstream got %d requests, want two with one choice each", fake.Calls())
 	}
 	rt.records.next(t)
 }

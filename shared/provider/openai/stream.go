@@ -10,12 +10,14 @@ import (
 
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
+	"github.com/llm-router/router/shared/scrub"
 )
 
 // Stream reads an OpenAI server-sent event stream. Other adapters whose
 // upstream speaks OpenAI's stream format (Azure, compatible APIs) use it too.
 type Stream struct {
 	provider string
+	key      string // the key sent, removed from error events
 	body     io.ReadCloser
 	lines    httpapi.Lines
 	model    []byte // quoted model id
@@ -26,8 +28,10 @@ type Stream struct {
 }
 
 // NewStream reads chunks from body, rewriting each chunk's model to model.
-func NewStream(provider string, body io.ReadCloser, model string) *Stream {
-	return &Stream{provider: provider, body: body, lines: httpapi.NewLines(body), model: quote(model)}
+// key is the provider key the request was sent with (httpapi.Client.SentKey),
+// removed from the Detail of an error event that quotes it.
+func NewStream(provider string, body io.ReadCloser, model, key string) *Stream {
+	return &Stream{provider: provider, key: key, body: body, lines: httpapi.NewLines(body), model: quote(model)}
 }
 
 var (
@@ -92,6 +96,7 @@ func (s *Stream) chunk(payload []byte) (llm.Chunk, error) {
 		s.done = true
 		e := ParseError(http.StatusBadGateway, payload)
 		e.Provider = s.provider
+		e.Detail = scrub.Secrets(e.Detail, s.key)
 		return llm.Chunk{}, e
 	}
 	if !s.finished {

@@ -66,6 +66,10 @@ type ConfigSource struct {
 	cur        atomic.Pointer[loaded]
 	refreshing atomic.Bool
 	firstLoad  sync.Mutex
+	// absent is set while the table was found unseeded, until when to look
+	// again: a router deployed before its configuration answers every
+	// request at once, and reads the head once per TTL, not per request.
+	absent atomic.Pointer[time.Time]
 }
 
 // loaded is one copy of the configuration and when to look again.
@@ -74,7 +78,9 @@ type loaded struct {
 	generation string
 	hash       string
 	next       time.Time
-	failures   int // consecutive failed refreshes
+	failures   int       // consecutive failed refreshes
+	since      time.Time // when this generation was first served
+	checked    time.Time // the last successful read of the head
 }
 
 func (s *ConfigSource) name() string {
@@ -135,7 +141,12 @@ func (s *ConfigSource) Config(ctx context.Context) (*config.Config, error) {
 		s.logFailure(ctx, err, &failed, now)
 		return l.cfg, nil
 	}
-	nl.next = now.Add(s.ttl())
+	nl.next, nl.checked = now.Add(s.ttl()), now
+	if nl.generation == l.generation {
+		nl.since = l.since
+	} else {
+		nl.since = now
+	}
 	s.cur.Store(nl)
 	if l.failures > 0 {
 		s.log().LogAttrs(ctx, slog.LevelInfo, "config refresh recovered", slog.String("type", "store"),
@@ -164,23 +175,56 @@ func (s *ConfigSource) Generation() string {
 	return ""
 }
 
+// Readiness reports whether a configuration is being served, which
+// generation, since when, and when the table was last read.
+func (s *ConfigSource) Readiness() config.Readiness {
+	l := s.cur.Load()
+	if l == nil {
+		reason := "the configuration has not been loaded yet"
+		if s.absent.Load() != nil {
+			reason = "the config table " + s.Table + " holds no configuration yet: run scripts/seed"
+		}
+		return config.Readiness{Reason: reason}
+	}
+	return config.Readiness{Ready: true, Generation: l.generation, LoadedAt: l.since, CheckedAt: l.checked,
+		RefreshFailures: l.failures}
+}
+
 // loadFirst reads the configuration when there is no copy yet; callers wait
-// for one read rather than each reading.
+// for one read rather than each reading. A table found unseeded is not read
+// again before TTL has passed.
 func (s *ConfigSource) loadFirst(ctx context.Context) (*config.Config, error) {
+	if until := s.absent.Load(); until != nil && s.now().Before(*until) {
+		return nil, s.notSeeded()
+	}
 	s.firstLoad.Lock()
 	defer s.firstLoad.Unlock()
 	if l := s.cur.Load(); l != nil {
 		return l.cfg, nil
+	}
+	if until := s.absent.Load(); until != nil && s.now().Before(*until) {
+		return nil, s.notSeeded()
 	}
 	l, err := s.load(ctx, nil)
 	if errors.Is(err, errTorn) {
 		// A writer replaced the generation while it was read: read the new head.
 		l, err = s.load(ctx, nil)
 	}
+	if errors.Is(err, ErrNoConfig) {
+		until := s.now().Add(s.ttl())
+		if s.absent.Swap(&until) == nil {
+			s.log().LogAttrs(ctx, slog.LevelWarn, "the config table holds no configuration yet (run scripts/seed); "+
+				"it is read again once per cache TTL until one is written", slog.String("type", "store"),
+				slog.String("event", "not_seeded"), slog.String("Table", s.Table), slog.String("config", s.name()))
+		}
+		return nil, s.notSeeded()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: cannot load configuration %q from table %s: %w", s.name(), s.Table, err)
 	}
-	l.next = s.now().Add(s.ttl())
+	now := s.now()
+	l.next, l.since, l.checked = now.Add(s.ttl()), now, now
+	s.absent.Store(nil)
 	s.cur.Store(l)
 	s.log().LogAttrs(ctx, slog.LevelInfo, "configuration loaded", slog.String("type", "store"),
 		slog.String("event", "config_loaded"), slog.String("Table", s.Table), slog.String("config", s.name()),
@@ -252,6 +296,10 @@ func (s *ConfigSource) readGeneration(ctx context.Context, gen string) ([]entity
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+}
+
+func (s *ConfigSource) notSeeded() error {
+	return fmt.Errorf("dynamo: configuration %q in table %s: %w", s.name(), s.Table, ErrNoConfig)
 }
 
 // emfMeta is the _aws member of an Embedded Metric Format line.

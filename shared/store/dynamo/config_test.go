@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/awstest"
 	"github.com/llm-router/router/shared/config"
 )
@@ -344,6 +345,11 @@ func TestFailStaticWhenDynamoDBStops(t *testing.T) {
 		!strings.Contains(string(mustJSON(d["Metrics"])), `"Name":"ConfigRefreshFailures"`) {
 		t.Errorf("EMF directive = %v", d)
 	}
+	// And one CloudWatch takes as it is: the alarm on ConfigRefreshFailures
+	// (template.yaml) reads exactly this metric.
+	if err := audit.ValidateEMF(mustJSON(line), f.clock.Now()); err != nil {
+		t.Errorf("the refresh_failed line is not valid EMF: %v", err)
+	}
 
 	// DynamoDB is back, but empty: no table, then no configuration. Still
 	// fail static, until a configuration is written.
@@ -400,10 +406,60 @@ func TestFirstLoadFailsClearly(t *testing.T) {
 	t.Run("never seeded", func(t *testing.T) {
 		f := newFixture(t)
 		_, err := f.source().Config(context.Background())
-		if !errors.Is(err, ErrNoConfig) || !strings.Contains(err.Error(), "scripts/seed") {
-			t.Errorf("err = %v, want ErrNoConfig telling to run scripts/seed", err)
+		if !errors.Is(err, ErrNoConfig) || !errors.Is(err, config.ErrNotConfigured) || !strings.Contains(err.Error(), "scripts/seed") {
+			t.Errorf("err = %v, want ErrNoConfig (config.ErrNotConfigured) telling to run scripts/seed", err)
 		}
 	})
+}
+
+// A router deployed before its table is seeded says so without a DynamoDB
+// read per request, reports itself not ready, and serves the configuration
+// once it is seeded, within one TTL, without a restart.
+func TestUnseededTableIsPickedUpWithinTTL(t *testing.T) {
+	f := newFixture(t)
+	src := f.source()
+	ctx := context.Background()
+	before := f.calls.Count()
+	for range 5 {
+		if _, err := src.Config(ctx); !errors.Is(err, config.ErrNotConfigured) {
+			t.Fatalf("unseeded: %v", err)
+		}
+	}
+	if n := f.calls.Count() - before; n != 1 {
+		t.Errorf("5 requests on an unseeded table made %d DynamoDB calls, want 1 per TTL", n)
+	}
+	if r := src.Readiness(); r.Ready || !strings.Contains(r.Reason, "scripts/seed") {
+		t.Errorf("readiness before seeding: %+v", r)
+	}
+	if got := len(f.logs.lines(t, "not_seeded")); got != 1 {
+		t.Errorf("%d not_seeded lines, want 1", got)
+	}
+
+	res := f.write(t, config.Default())
+	if _, err := src.Config(ctx); !errors.Is(err, config.ErrNotConfigured) {
+		t.Errorf("within the TTL the source looked again: %v", err)
+	}
+	f.clock.Advance(5 * time.Second)
+	c, err := src.Config(ctx)
+	if err != nil || c == nil {
+		t.Fatalf("one TTL after seeding: %v", err)
+	}
+	r := src.Readiness()
+	if !r.Ready || r.Generation != res.Generation || !r.LoadedAt.Equal(f.clock.Now()) || !r.CheckedAt.Equal(f.clock.Now()) {
+		t.Errorf("readiness after seeding: %+v (generation %s)", r, res.Generation)
+	}
+	// A refresh that finds the same generation moves CheckedAt, not LoadedAt.
+	loaded := r.LoadedAt
+	f.clock.Advance(6 * time.Second)
+	if _, err := src.Config(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := src.Readiness(); !r.LoadedAt.Equal(loaded) || !r.CheckedAt.Equal(f.clock.Now()) {
+		t.Errorf("after a refresh: %+v", r)
+	}
+	if got := len(f.logs.lines(t, "not_seeded")); got != 1 {
+		t.Errorf("%d not_seeded lines after seeding, want still 1", got)
+	}
 }
 
 // putGeneration writes c's items and head as WriteConfig would, without its

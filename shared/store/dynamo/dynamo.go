@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/llm-router/router/shared/config"
 )
 
 // DB is the part of the DynamoDB client the stores use. *dynamodb.Client
@@ -55,7 +57,7 @@ const (
 	AttrExpires = "expires_at"
 )
 
-// Default table and configuration names (CONTRACT.md section 1).
+// Default table and configuration names (ROUTER_CONFIG_TABLE, ROUTER_STATE_TABLE).
 const (
 	DefaultConfigTable = "llm-router-config"
 	DefaultStateTable  = "llm-router-state"
@@ -63,8 +65,10 @@ const (
 )
 
 // ErrNoConfig means the config table holds no configuration of that name:
-// scripts/seed has not written one yet.
-var ErrNoConfig = errors.New("no configuration in the table (write one with: go run ./scripts/seed -config FILE.yaml)")
+// scripts/seed has not written one yet. It is config.ErrNotConfigured, so the
+// gateway answers 503 router_not_configured rather than failing.
+var ErrNoConfig = fmt.Errorf("%w: no configuration in the table (write one with: go run ./scripts/seed -config FILE.yaml)",
+	config.ErrNotConfigured)
 
 // CreateTables creates the config and state tables when they are missing,
 // with the key schema, billing mode and TTL attribute of template.yaml. It is

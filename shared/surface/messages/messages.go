@@ -102,12 +102,10 @@ func AppendCount(dst []byte, inputTokens int) []byte {
 }
 
 func parse(body []byte, needMax bool) (*Request, *llm.Error) {
-	if !wire.Valid(body, llm.MaxJSONDepth) {
-		if llm.TooDeep(body, llm.MaxJSONDepth) {
-			return nil, llm.InvalidRequest("", llm.CodeTooDeep, "the request body nests arrays and objects more than "+
-				strconv.Itoa(llm.MaxJSONDepth)+" levels deep")
-		}
-		return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not valid JSON")
+	// One check for every API: syntax, depth, and no member twice (a
+	// duplicate name could be read one way here and another upstream).
+	if e := llm.CheckBody(body); e != nil {
+		return nil, e
 	}
 	var f fields
 	m := rawjson.MembersOf(body)

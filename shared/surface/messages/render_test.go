@@ -95,7 +95,7 @@ var renderCases = []struct {
 		[]wantBlock{{typ: "text", text: "The"}}},
 	{"reasoning without thinking is dropped", ``, choice(`{"role":"assistant","content":"42","reasoning_content":"Hmm."}`, "stop"), "end_turn", "",
 		[]wantBlock{{typ: "text", text: "42"}}},
-	{"reasoning with thinking", `,"max_tokens":4096,"thinking":{"type":"enabled","budget_tokens":2048}`,
+	{"reasoning with thinking", `,"thinking":{"type":"enabled","budget_tokens":2048}`,
 		choice(`{"role":"assistant","content":"42","reasoning_content":"Hmm."}`, "stop"), "end_turn", "",
 		[]wantBlock{{typ: "thinking", text: "Hmm."}, {typ: "text", text: "42"}}},
 	{"empty", ``, choice(`{"role":"assistant","content":""}`, "stop"), "end_turn", "", nil},
@@ -104,7 +104,7 @@ var renderCases = []struct {
 func TestRender(t *testing.T) {
 	for _, tt := range renderCases {
 		t.Run(tt.name, func(t *testing.T) {
-			req := request(t, `{"model":"claude","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]`+tt.request+`}`)
+			req := request(t, `{"model":"claude","max_tokens":4096,"messages":[{"role":"user","content":"hi"}]`+tt.request+`}`)
 			usage := llm.Usage{PromptTokens: 1500, CompletionTokens: 40, CachedTokens: 1024, CacheWriteTokens: 200}
 			out, err := Render(nil, req, []byte(chatCompletion(tt.choice)), usage)
 			if err != nil {

@@ -111,7 +111,7 @@ var streamCases = []struct {
 			`{"id":"toolu_b","type":"function","function":{"name":"now","arguments":"{}"}}]}`, "tool_calls"),
 		[]wantBlock{{typ: "text", text: "Checking."}, {typ: "tool_use", id: "toolu_a", name: "get_weather", input: `{"city":"Paris"}`},
 			{typ: "tool_use", id: "toolu_b", name: "now", input: `{}`}}},
-	{"thinking then text", `,"max_tokens":4096,"thinking":{"type":"enabled","budget_tokens":2048}`,
+	{"thinking then text", `,"thinking":{"type":"enabled","budget_tokens":2048}`,
 		[]string{chunk(`{"role":"assistant","reasoning_content":"Hm"}`, ""), chunk(`{"reasoning_content":"m."}`, ""), chunk(`{"content":"42"}`, "stop"), usageChunk},
 		seq(begin, "content_block_start", "content_block_delta", "content_block_delta", "content_block_stop",
 			"content_block_start", "content_block_delta", "content_block_stop", end),
@@ -141,7 +141,7 @@ var streamCases = []struct {
 func TestStream(t *testing.T) {
 	for _, tt := range streamCases {
 		t.Run(tt.name, func(t *testing.T) {
-			req := request(t, `{"model":"claude","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"hi"}]`+tt.request+`}`)
+			req := request(t, `{"model":"claude","max_tokens":4096,"stream":true,"messages":[{"role":"user","content":"hi"}]`+tt.request+`}`)
 			s := NewStream(req)
 			var out []byte
 			for i, c := range tt.chunks {

@@ -28,8 +28,6 @@
 package responses
 
 import (
-	"strconv"
-
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
 	"github.com/llm-router/router/shared/surface/internal/wire"
@@ -76,12 +74,10 @@ type fields struct {
 // KindInvalidRequest) whose Param names the offending field in the
 // Responses request, as OpenAI names it (input[2].content[0].image_url).
 func Parse(body []byte) (*Request, *llm.Error) {
-	if !wire.Valid(body, llm.MaxJSONDepth) {
-		if llm.TooDeep(body, llm.MaxJSONDepth) {
-			return nil, llm.InvalidRequest("", llm.CodeTooDeep, "the request body nests arrays and objects more than "+
-				strconv.Itoa(llm.MaxJSONDepth)+" levels deep")
-		}
-		return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not valid JSON")
+	// One check for every API: syntax, depth, and no member twice (a
+	// duplicate name could be read one way here and another upstream).
+	if e := llm.CheckBody(body); e != nil {
+		return nil, e
 	}
 	var f fields
 	m := rawjson.MembersOf(body)

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/llm-router/router/shared/provider/providertest"
 )
 
 // Reply scripts one answer to POST /v1/messages.
@@ -40,7 +42,8 @@ type Reply struct {
 	// ErrorType is the type of the error (default: the one Status stands for,
 	// e.g. overloaded_error for 529).
 	ErrorType string
-	// ErrorMessage is the error's message (default: one like the real API's).
+	// ErrorMessage is the error's message (default: one like the real API's);
+	// providertest.QuoteAuth and QuoteBody in it quote the request.
 	ErrorMessage string
 	// RetryAfter, when set, is sent as the retry-after header (seconds) of an
 	// error answer.
@@ -48,6 +51,9 @@ type Reply struct {
 	// StreamError, when set, is the type of an error event a stream sends
 	// after its first text delta; the stream ends there, as Anthropic's does.
 	StreamError string
+	// StreamErrorMessage is that event's message (default: one like the
+	// real API's), quoting the request as ErrorMessage does.
+	StreamErrorMessage string
 	// Delay holds the response headers back: a slow first byte.
 	Delay time.Duration
 }
@@ -202,9 +208,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if typ == "" {
 			typ = typeOfStatus(reply.Status)
 		}
-		writeError(w, reqID, reply.Status, typ, reply.ErrorMessage, reply.RetryAfter)
+		writeError(w, reqID, reply.Status, typ, providertest.Quote(reply.ErrorMessage, r.Header, body.Bytes()), reply.RetryAfter)
 		return
 	}
+	reply.StreamErrorMessage = providertest.Quote(reply.StreamErrorMessage, r.Header, body.Bytes())
 	a := newAnswer(reply, req.Model, n)
 	if req.Stream {
 		a.stream(w, reqID)
@@ -441,8 +448,11 @@ func (a *answer) stream(w http.ResponseWriter, reqID string) {
 		if a.StreamError == "" {
 			return false
 		}
-		send("error", errorBody{Type: "error", Error: errorDetail{Type: a.StreamError, Message: messageOfType(a.StreamError)},
-			RequestID: reqID})
+		msg := a.StreamErrorMessage
+		if msg == "" {
+			msg = messageOfType(a.StreamError)
+		}
+		send("error", errorBody{Type: "error", Error: errorDetail{Type: a.StreamError, Message: msg}, RequestID: reqID})
 		return true
 	}
 	index := 0

@@ -99,8 +99,10 @@ type Usage struct {
 
 // Error is an Azure error answer.
 type Error struct {
-	Status  int
-	Code    string
+	Status int
+	Code   string
+	// Message is the error's message; providertest.QuoteAuth and QuoteBody
+	// in it quote the request.
 	Message string
 	// RetryAfter, in seconds, is sent as retry-after and retry-after-ms.
 	RetryAfter int
@@ -165,7 +167,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"object": "list", "data": []map[string]any{{"id": DefaultModel, "object": "model",
 			"created_at": 1723075200, "status": "succeeded", "lifecycle_status": "generally-available"}}})
 	case reply.Error != nil:
-		writeError(w, reply.Error)
+		e := *reply.Error
+		e.Message = providertest.Quote(e.Message, r.Header, body)
+		writeError(w, &e)
 	case req.Operation == "embeddings":
 		embeddings(w, body)
 	default:
@@ -370,7 +374,8 @@ func (s *Server) chat(w http.ResponseWriter, req Request, reply Reply, seq int) 
 		}
 	}
 	if e := reply.StreamError; e != nil {
-		send(map[string]any{"error": map[string]any{"code": e.Code, "message": e.Message, "param": nil, "type": "server_error"}})
+		msg := providertest.Quote(e.Message, req.Header, req.Body)
+		send(map[string]any{"error": map[string]any{"code": e.Code, "message": msg, "param": nil, "type": "server_error"}})
 		return
 	}
 	send(chunk(map[string]any{}, finishReason(reply), filterResults(filtered)))

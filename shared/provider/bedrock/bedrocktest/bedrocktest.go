@@ -91,7 +91,9 @@ type Usage struct {
 // Exception is a Bedrock error.
 type Exception struct {
 	// Name is the exception, e.g. ThrottlingException.
-	Name    string
+	Name string
+	// Message is the exception's message; providertest.QuoteAuth and
+	// QuoteBody in it quote the request.
 	Message string
 	// Status overrides the HTTP status Bedrock uses for Name.
 	Status int
@@ -157,8 +159,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeException(w, &Exception{Name: "UnknownOperationException", Message: "unknown operation " + r.Method + " " + path})
 		return
 	case reply.Error != nil:
-		writeException(w, reply.Error)
+		e := *reply.Error
+		e.Message = providertest.Quote(e.Message, r.Header, body)
+		writeException(w, &e)
 		return
+	}
+	if e := reply.StreamError; e != nil {
+		quoted := *e
+		quoted.Message = providertest.Quote(e.Message, r.Header, body)
+		reply.StreamError = &quoted
 	}
 	if op == "invoke" {
 		s.invoke(w, body)

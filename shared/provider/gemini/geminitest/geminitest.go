@@ -31,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/llm-router/router/shared/provider/providertest"
 )
 
 // DefaultKey is the API key a server accepts unless Options.Key says otherwise.
@@ -172,7 +174,9 @@ type Error struct {
 	// Code is the HTTP status, e.g. 429.
 	Code int
 	// Status is the google.rpc status name, e.g. RESOURCE_EXHAUSTED.
-	Status  string
+	Status string
+	// Message is the error's message; providertest.QuoteAuth and QuoteBody
+	// in it quote the request.
 	Message string
 	// Reason, when set, adds a google.rpc.ErrorInfo detail (e.g. API_KEY_INVALID).
 	Reason string
@@ -283,7 +287,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		reply, ok := s.next(w, r)
+		reply, ok := s.next(w, r, body)
 		if !ok {
 			return
 		}
@@ -302,7 +306,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		if _, ok := s.next(w, r); !ok {
+		if _, ok := s.next(w, r, body); !ok {
 			return
 		}
 		s.writeEmbeddings(w, texts, dims, method == "batchEmbedContents")
@@ -313,7 +317,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 // next pops the scripted reply, waits out its delay and answers its error
 // status; ok is false when the request has been answered or abandoned.
-func (s *Server) next(w http.ResponseWriter, r *http.Request) (Reply, bool) {
+func (s *Server) next(w http.ResponseWriter, r *http.Request, body []byte) (Reply, bool) {
 	s.mu.Lock()
 	var reply Reply
 	if len(s.queue) > 0 {
@@ -335,8 +339,15 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) (Reply, bool) {
 		}
 	}
 	if reply.Error != nil {
-		writeError(w, reply.Error)
+		e := *reply.Error
+		e.Message = providertest.Quote(e.Message, r.Header, body)
+		writeError(w, &e)
 		return reply, false
+	}
+	if reply.StreamError != nil {
+		e := *reply.StreamError
+		e.Message = providertest.Quote(e.Message, r.Header, body)
+		reply.StreamError = &e
 	}
 	return reply, true
 }

@@ -162,7 +162,7 @@ func awsTestEnv(t *testing.T) {
 	}
 }
 
-var fakes = []func(*testing.T) *fake{openaiFake, anthropicFake, geminiFake, bedrockFake}
+var primaryFakes = []func(*testing.T) *fake{openaiFake, anthropicFake, geminiFake, bedrockFake}
 
 // surfaceHarness is a router whose route "main" has the fake as primary
 // and a hipaa-compliant mock as backup; "only" has the primary alone.
@@ -207,7 +207,7 @@ func checkServed(t *testing.T, h *harness, endpoint string, stream bool) {
 }
 
 func TestResponsesThroughSDK(t *testing.T) {
-	for _, newFake := range fakes {
+	for _, newFake := range primaryFakes {
 		f := newFake(t)
 		t.Run(f.name, func(t *testing.T) {
 			h := surfaceHarness(t, f)
@@ -299,7 +299,7 @@ func TestResponsesThroughSDK(t *testing.T) {
 }
 
 func TestMessagesThroughSDK(t *testing.T) {
-	for _, newFake := range fakes {
+	for _, newFake := range primaryFakes {
 		f := newFake(t)
 		t.Run(f.name, func(t *testing.T) {
 			h := surfaceHarness(t, f)

@@ -301,6 +301,13 @@ func (c *Config) DimensionValues() map[string][]string {
 type Limits struct {
 	// MaxBodyBytes caps a request body (default 8 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes,omitempty" json:"max_body_bytes,omitempty"`
+	// BodyReadTimeout bounds the time to receive a request's body once its
+	// headers are in (default 30s): a body trickled slower is refused with
+	// 408 (the local server; Lambda has the body before the router runs).
+	BodyReadTimeout Duration `yaml:"body_read_timeout,omitempty" json:"body_read_timeout,omitempty"`
+	// BodyReadsPerKey bounds how many request bodies one key may be sending
+	// at once (default 16); more get 429 until one ends.
+	BodyReadsPerKey int `yaml:"body_reads_per_key,omitempty" json:"body_reads_per_key,omitempty"`
 }
 
 // Defaults used when the configuration leaves a value unset.
@@ -310,6 +317,8 @@ const (
 	DefaultStreamIdle      = 30 * time.Second
 	DefaultMaxTokens       = 4096
 	DefaultMaxBodyBytes    = 8 << 20
+	DefaultBodyReadTimeout = 30 * time.Second
+	DefaultBodyReadsPerKey = 16
 )
 
 // Duration is a time.Duration written as "30s" or "1m30s" in YAML and JSON.

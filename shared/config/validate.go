@@ -79,6 +79,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxBodyBytes < 0 {
 		ck.add("limits.max_body_bytes", "must not be negative")
 	}
+	if c.Limits.BodyReadsPerKey < 0 {
+		ck.add("limits.body_reads_per_key", "must not be negative")
+	}
 	if len(ck.errs) > 0 {
 		return &ValidationError{Errors: ck.errs}
 	}

@@ -214,12 +214,13 @@ type Result struct {
 
 // Incomplete reports whether the client did not get a complete answer for a
 // reason that is not its own request's: every target failing, a deadline, a
-// stream cut after it began.
+// stream cut after it began. A client that left chose not to wait: that is
+// not the router's or a provider's failure, before the commit or after it.
 func (r *Result) Incomplete() bool {
-	if r.Err == nil {
+	if r.Err == nil || r.Err.Code == codeClientClosed {
 		return false
 	}
-	return r.Committed || r.Err.Status >= 500 || r.Err.Code == "rate_limit_exceeded" || r.Err.Status == 499
+	return r.Committed || r.Err.Status >= 500 || r.Err.Code == "rate_limit_exceeded"
 }
 
 // Errors the engine answers with, in the router's codes.
@@ -228,7 +229,10 @@ func errTimeout() *llm.Error {
 		Message: "the request's deadline passed before any target answered"}
 }
 
+// codeClientClosed is the code of a request whose client left.
+const codeClientClosed = "client_closed"
+
 func errClientClosed() *llm.Error {
-	return &llm.Error{Kind: llm.KindTimeout, Status: 499, Type: "api_error", Code: "client_closed",
+	return &llm.Error{Kind: llm.KindTimeout, Status: 499, Type: "api_error", Code: codeClientClosed,
 		Message: "the client closed the connection"}
 }

@@ -363,6 +363,12 @@ func (r *run) execute(a *attempt) {
 			if errors.Is(err, io.EOF) {
 				err = &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
 					Code: "empty_stream", Message: "the provider's stream ended before any chunk", Provider: a.Target.Provider.Name}
+			} else if e := llm.AsError(err); e != nil && e.Kind == llm.KindUnavailable {
+				// Adapters report a failed read as unavailable, but this
+				// connection was made: the provider broke off its answer.
+				err = &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error",
+					Code: codeStreamBroken, Message: "the provider's stream broke off before any content",
+					Provider: a.Target.Provider.Name, Err: err}
 			}
 			a.err = err
 			return
@@ -573,6 +579,9 @@ func (r *run) relay(a *attempt) {
 	r.ended(a, outcome, status, speed)
 }
 
+// codeStreamBroken is a stream whose connection broke before any content.
+const codeStreamBroken = "stream_broken"
+
 // errClientGone is a failed write to the client.
 var errClientGone = errors.New("the client is gone")
 
@@ -749,6 +758,8 @@ func summary(e *llm.Error) string {
 		return "the provider does not serve this model (status 404)"
 	case e.Status == http.StatusTooManyRequests:
 		return "rate limited (status 429)"
+	case e.Code == codeStreamBroken:
+		return "the stream broke off before any content"
 	case e.Status != 0:
 		return "status " + strconv.Itoa(e.Status)
 	case e.Code != "":

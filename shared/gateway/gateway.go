@@ -102,6 +102,8 @@ type Gateway struct {
 	badCfg *config.Config
 	// schemas are the clients' compiled response_format schemas (structured.go).
 	schemas structured.Cache
+	// bodies counts the request bodies each key is sending (request.go).
+	bodies bodySlots
 }
 
 // snapshot is a configuration compiled for serving.
@@ -112,7 +114,10 @@ type snapshot struct {
 	keys      map[[sha256.Size]byte]keyEntry
 	open      bool
 	maxBody   int64
-	emf       *audit.EMF
+	// bodyTimeout and bodyReads bound how bodies are received.
+	bodyTimeout time.Duration
+	bodyReads   int
+	emf         *audit.EMF
 	// shapes are the structured-output settings of the routes that have
 	// any, by route name (structured.go).
 	shapes map[string]*routeShape
@@ -205,6 +210,13 @@ func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
 		maxBody: cfg.Limits.MaxBodyBytes, emf: audit.NewBoundedEMF(g.Namespace, cfg.Metrics.TagDimensions, cfg.DimensionValues())}
 	if s.maxBody == 0 {
 		s.maxBody = config.DefaultMaxBodyBytes
+	}
+	s.bodyTimeout, s.bodyReads = cfg.Limits.BodyReadTimeout.D(), cfg.Limits.BodyReadsPerKey
+	if s.bodyTimeout == 0 {
+		s.bodyTimeout = config.DefaultBodyReadTimeout
+	}
+	if s.bodyReads == 0 {
+		s.bodyReads = config.DefaultBodyReadsPerKey
 	}
 	shapes, err := compileShapes(cfg)
 	if err != nil {

@@ -81,8 +81,8 @@ type harness struct {
 }
 
 // newHarness serves a router on cfgYAML. env holds the environment the key
-// resolver sees.
-func newHarness(t *testing.T, cfgYAML string, env map[string]string) *harness {
+// resolver sees; opts set more of the gateway before it serves.
+func newHarness(t *testing.T, cfgYAML string, env map[string]string, opts ...func(*gateway.Gateway)) *harness {
 	t.Helper()
 	cfg, err := config.Parse([]byte(cfgYAML))
 	if err != nil {
@@ -99,6 +99,9 @@ func newHarness(t *testing.T, cfgYAML string, env map[string]string) *harness {
 		}}},
 		Sink: h.audit,
 		Log:  slog.New(slog.NewJSONHandler(h.stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, o := range opts {
+		o(h.gw)
 	}
 	h.srv = httptest.NewServer(h.gw)
 	t.Cleanup(h.srv.Close)

@@ -5,10 +5,12 @@ import (
 	"hash/fnv"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/llm-router/router/shared/audit"
@@ -181,22 +183,68 @@ func (c *call) readBody() *llm.Error {
 	if c.r.ContentLength > limit {
 		return errTooLarge(limit)
 	}
-	var buf []byte
-	if n := c.r.ContentLength; n > 0 {
-		buf = make([]byte, 0, n+1)
-	} else {
-		buf = make([]byte, 0, 1024)
+	// One key cannot hold many connections open trickling bodies: each
+	// body read takes a slot of its key's, and waits for none.
+	if !c.g.bodies.acquire(c.key.ID, c.snap.bodyReads) {
+		return &llm.Error{Kind: llm.KindRateLimited, Status: http.StatusTooManyRequests, Type: "rate_limit_error",
+			Code: "rate_limit_exceeded", RetryAfter: time.Second,
+			Message: "this API key is sending more than " + strconv.Itoa(c.snap.bodyReads) + " request bodies at once"}
 	}
-	body, err := readAll(http.MaxBytesReader(c.w, c.r.Body, limit), buf)
+	defer c.g.bodies.release(c.key.ID)
+	// A body trickled slower than the deadline is cut (the local server;
+	// the Lambda adapters hand the router a body already in memory, which
+	// does not support deadlines and needs none).
+	rc := http.NewResponseController(c.w)
+	if rc.SetReadDeadline(time.Now().Add(c.snap.bodyTimeout)) == nil {
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	}
+	// Memory follows what arrives, not what Content-Length promises.
+	size := int64(1024)
+	if n := c.r.ContentLength; n > 0 {
+		size = min(n+1, 64<<10)
+	}
+	body, err := readAll(http.MaxBytesReader(c.w, c.r.Body, limit), make([]byte, 0, size))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var ne net.Error
+		switch {
+		case errors.As(err, &tooBig):
 			return errTooLarge(limit)
+		case errors.As(err, &ne) && ne.Timeout():
+			return &llm.Error{Kind: llm.KindTimeout, Status: http.StatusRequestTimeout, Type: "invalid_request_error",
+				Code: "body_read_timeout", Message: "the request body did not arrive within " + c.snap.bodyTimeout.String()}
 		}
 		return llm.InvalidRequest("", "body_read_error", "the request body could not be read")
 	}
 	c.body = body
 	return nil
+}
+
+// bodySlots counts the request bodies each key is sending.
+type bodySlots struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (b *bodySlots) acquire(key string, max int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.n[key] >= max {
+		return false
+	}
+	if b.n == nil {
+		b.n = make(map[string]int)
+	}
+	b.n[key]++
+	return true
+}
+
+func (b *bodySlots) release(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.n[key]--; b.n[key] <= 0 {
+		delete(b.n, key)
+	}
 }
 
 // readAll reads r to the end into buf, growing it as needed.

@@ -29,6 +29,14 @@ const (
 	CodeMemberCase = "member_name_case"
 )
 
+// MaxMessages bounds the messages of one request. Real conversations, agent
+// traces included, stay far below it; without it an 8 MiB body of empty
+// messages decodes into hundreds of megabytes.
+const MaxMessages = 10000
+
+// CodeTooManyMessages is the code of a request over MaxMessages.
+const CodeTooManyMessages = "too_many_messages"
+
 // MaxJSONDepth bounds how deeply a request body's arrays and objects nest.
 // Real requests (messages, tool schemas) stay far below it; without a bound a
 // small body of brackets costs every later decoder (the adapters' converters
@@ -214,6 +222,11 @@ func (r *ChatRequest) decodeMessages(v []byte, cased bool) *Error {
 	msgs := make([]Message, 0, 4)
 	a := rawjson.ElementsOf(v)
 	for a.Next() {
+		if len(msgs) == MaxMessages {
+			// Refused before decoding the rest: a body of many tiny
+			// messages would otherwise cost far more memory than its size.
+			return InvalidRequest("messages", CodeTooManyMessages, "at most "+strconv.Itoa(MaxMessages)+" messages per request")
+		}
 		msgs = append(msgs, Message{})
 		if e := msgs[len(msgs)-1].decode(a.Value(), len(msgs)-1, cased); e != nil {
 			return e

@@ -19,6 +19,9 @@ func (p *parser) messages(v []byte) *llm.Error {
 	n := 0
 	els := rawjson.ElementsOf(v)
 	for ; els.Next(); n++ {
+		if n == llm.MaxMessages {
+			return llm.InvalidRequest("messages", llm.CodeTooManyMessages, "at most "+strconv.Itoa(llm.MaxMessages)+" messages per request")
+		}
 		if e := p.message(n, els.Value()); e != nil {
 			return e
 		}

@@ -39,6 +39,9 @@ func (p *parser) input(v []byte) *llm.Error {
 	}
 	items := rawjson.ElementsOf(v)
 	for i := 0; items.Next(); i++ {
+		if i == llm.MaxMessages {
+			return llm.InvalidRequest("input", llm.CodeTooManyMessages, "at most "+strconv.Itoa(llm.MaxMessages)+" input items per request")
+		}
 		if e := p.item(i, items.Value()); e != nil {
 			return e
 		}

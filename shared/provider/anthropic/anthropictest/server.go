@@ -56,6 +56,9 @@ type Reply struct {
 	StreamErrorMessage string
 	// Delay holds the response headers back: a slow first byte.
 	Delay time.Duration
+	// Gap, for a stream, is the pause before each text delta after the
+	// first: a model that generates slowly. The client going away ends it.
+	Gap time.Duration
 }
 
 // ToolUse is one tool_use block of a Reply.
@@ -214,7 +217,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	reply.StreamErrorMessage = providertest.Quote(reply.StreamErrorMessage, r.Header, body.Bytes())
 	a := newAnswer(reply, req.Model, n)
 	if req.Stream {
-		a.stream(w, reqID)
+		a.stream(w, r, reqID)
 		return
 	}
 	w.Header().Set("anthropic-ratelimit-requests-limit", "4000")
@@ -424,7 +427,7 @@ func (a *answer) message() map[string]any {
 // stream sends the answer as Anthropic's named events: message_start, each
 // block's start, deltas and stop (a ping after the first start), message_delta
 // with cumulative usage, message_stop.
-func (a *answer) stream(w http.ResponseWriter, reqID string) {
+func (a *answer) stream(w http.ResponseWriter, r *http.Request, reqID string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
@@ -480,6 +483,9 @@ func (a *answer) stream(w http.ResponseWriter, reqID string) {
 	if a.Text != "" {
 		blockStart(map[string]any{"type": "text", "text": "", "citations": nil})
 		for i, piece := range words(a.Text) {
+			if i > 0 && !pause(r, a.Gap) {
+				return
+			}
 			delta(map[string]any{"type": "text_delta", "text": piece})
 			if i == 0 && failed() {
 				return
@@ -504,6 +510,22 @@ func (a *answer) stream(w http.ResponseWriter, reqID string) {
 		"delta": map[string]any{"stop_reason": a.StopReason, "stop_sequence": nil, "stop_details": nil},
 		"usage": end, "context_management": nil})
 	send("message_stop", map[string]any{"type": "message_stop"})
+}
+
+// pause waits d, or less when the client goes away; it reports whether the
+// client is still there.
+func pause(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // words splits text after each space, as a model streams tokens.

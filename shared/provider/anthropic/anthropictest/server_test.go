@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	sdk "github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
@@ -215,6 +216,44 @@ func TestSDKInStreamError(t *testing.T) {
 	}
 	if text != "partial " {
 		t.Errorf("text before the error = %q, want the first word", text)
+	}
+}
+
+// An error event right after message_start, before any content block, is
+// what an overloaded model sends once it has accepted a stream: the SDK
+// sees the start and then the error.
+func TestSDKErrorBeforeContent(t *testing.T) {
+	srv, c := newClient(t)
+	srv.Enqueue(anthropictest.Reply{StreamError: "overloaded_error"})
+	stream := c.Messages.NewStreaming(context.Background(), userParams("hi"))
+	defer stream.Close()
+	var events []string
+	for stream.Next() {
+		events = append(events, stream.Current().Type)
+	}
+	var apiErr *sdk.Error
+	if !errors.As(stream.Err(), &apiErr) || string(apiErr.Type()) != "overloaded_error" {
+		t.Fatalf("stream error = %v, want an overloaded_error", stream.Err())
+	}
+	if !slices.Equal(events, []string{"message_start"}) {
+		t.Errorf("events = %v, want only message_start before the error", events)
+	}
+}
+
+// A stream spaced by Gap is the same stream, delivered slowly.
+func TestSDKStreamingWithGap(t *testing.T) {
+	srv, c := newClient(t)
+	srv.Enqueue(anthropictest.Reply{Text: "one two three", Gap: 5 * time.Millisecond})
+	stream := c.Messages.NewStreaming(context.Background(), userParams("Count."))
+	defer stream.Close()
+	var msg sdk.Message
+	for stream.Next() {
+		if err := msg.Accumulate(stream.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.Err(); err != nil || len(msg.Content) != 1 || msg.Content[0].Text != "one two three" {
+		t.Errorf("content %+v, err %v; want one two three", msg.Content, err)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llm-router/router/shared/provider/providertest"
 
@@ -73,6 +74,10 @@ type Reply struct {
 	// StreamError, for ConverseStream, is sent as an exception frame after
 	// the content events, in place of messageStop and metadata.
 	StreamError *Exception
+	// Gap, for ConverseStream, is the pause before each text delta after
+	// the first: a model that generates slowly. The client going away ends
+	// the stream.
+	Gap time.Duration
 }
 
 // ToolUse is one tool call of the model.
@@ -181,7 +186,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, converseAnswer(reply))
 		return
 	}
-	streamAnswer(w, reply)
+	streamAnswer(w, r, reply)
 }
 
 // route splits /model/{modelId}/{operation}; the model id is path-escaped
@@ -334,7 +339,7 @@ func converseAnswer(r Reply) map[string]any {
 }
 
 // streamAnswer writes ConverseStream's event-stream frames, flushing each.
-func streamAnswer(w http.ResponseWriter, r Reply) {
+func streamAnswer(w http.ResponseWriter, req *http.Request, r Reply) {
 	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
@@ -372,7 +377,10 @@ func streamAnswer(w http.ResponseWriter, r Reply) {
 	if r.Text != "" {
 		// Text blocks start with their first delta; Bedrock sends no
 		// contentBlockStart for them.
-		for _, word := range strings.SplitAfter(r.Text, " ") {
+		for i, word := range strings.SplitAfter(r.Text, " ") {
+			if i > 0 && !pause(req, r.Gap) {
+				return
+			}
 			frame("event", "contentBlockDelta", map[string]any{"contentBlockIndex": block,
 				"delta": map[string]string{"text": word}})
 		}
@@ -399,6 +407,22 @@ func streamAnswer(w http.ResponseWriter, r Reply) {
 	}
 	frame("event", "messageStop", map[string]any{"stopReason": stopReason(r)})
 	frame("event", "metadata", map[string]any{"usage": usageJSON(r.Usage), "metrics": map[string]int{"latencyMs": 42}})
+}
+
+// pause waits d, or less when the client goes away; it reports whether the
+// client is still there.
+func pause(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // titanField reports whether k is a member of a Titan text embeddings v2 request.

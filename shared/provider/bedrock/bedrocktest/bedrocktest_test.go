@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -264,6 +265,40 @@ func TestStreamException(t *testing.T) {
 	var e *types.ModelStreamErrorException
 	if !errors.As(c.err, &e) || e.ErrorMessage() != "the model stopped" {
 		t.Errorf("got stream error %v, want ModelStreamErrorException", c.err)
+	}
+}
+
+// A throttled model can accept a stream and fail before any content:
+// messageStart, then the exception.
+func TestStreamExceptionBeforeContent(t *testing.T) {
+	s := bedrocktest.New(t)
+	s.Push(bedrocktest.Reply{StreamError: &bedrocktest.Exception{Name: "ThrottlingException", Message: "Too many requests"}})
+	out, err := sdkClient(s).ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{
+		ModelId: aws.String(model), Messages: userText("Hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := collect(t, out)
+	if len(c.roles) != 1 || c.text != "" {
+		t.Errorf("got roles %v text %q, want messageStart only", c.roles, c.text)
+	}
+	var e *types.ThrottlingException
+	if !errors.As(c.err, &e) {
+		t.Errorf("got stream error %v, want ThrottlingException", c.err)
+	}
+}
+
+// A stream spaced by Gap is the same stream, delivered slowly.
+func TestConverseStreamWithGap(t *testing.T) {
+	s := bedrocktest.New(t)
+	s.Push(bedrocktest.Reply{Text: "one two three", Gap: 5 * time.Millisecond})
+	out, err := sdkClient(s).ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{
+		ModelId: aws.String(model), Messages: userText("Count")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := collect(t, out); c.err != nil || c.text != "one two three" || c.stop != types.StopReasonEndTurn {
+		t.Errorf("got text %q stop %q err %v", c.text, c.stop, c.err)
 	}
 }
 

@@ -84,6 +84,15 @@ type Reply struct {
 	Release chan struct{}
 	// Delay waits before answering (simulated model latency).
 	Delay time.Duration
+	// Gap, for a stream, is the pause before each chunk after the first
+	// with content (a model that generates slowly); for a plain answer with
+	// KeepAlive, the pause between the blank lines and the body (a queued
+	// request). The client going away ends the answer.
+	Gap time.Duration
+	// End, for a stream of text, ends it after EndAfter content chunks (0: right
+	// after the role-only chunk, before any content) in the way it names.
+	End      End
+	EndAfter int
 
 	// Base64 answers an embeddings request that asks for encoding_format
 	// "base64" with base64 vectors, as OpenAI does; without it the fake
@@ -91,6 +100,21 @@ type Reply struct {
 	// field do.
 	Base64 bool
 }
+
+// End is how a scripted stream ends early.
+type End int
+
+const (
+	// EndNone lets the stream finish.
+	EndNone End = iota
+	// EndHang sends nothing more until the client goes away.
+	EndHang
+	// EndCut drops the connection, as a crashed upstream does.
+	EndCut
+	// EndError sends an error event (Status, ErrMessage) in OpenRouter's
+	// shape on a 200 stream and closes it without [DONE].
+	EndError
+)
 
 // Usage is the usage the fake reports.
 type Usage struct {
@@ -203,7 +227,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Request-Id", "req_fake_"+strconv.Itoa(len(body)))
-	if reply.Status != 0 && reply.Status != http.StatusOK && !reply.InBand {
+	if reply.Status != 0 && reply.Status != http.StatusOK && !reply.InBand && reply.End != EndError {
 		writeError(w, reply)
 		return
 	}
@@ -222,6 +246,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if reply.KeepAlive != "" {
 		_, _ = io.WriteString(w, "\n\n")
+		if reply.Gap > 0 {
+			w.(http.Flusher).Flush()
+			if !pause(r, reply.Gap) {
+				return
+			}
+		}
 	}
 	if reply.InBand {
 		_ = json.NewEncoder(w).Encode(inBandError(reply))
@@ -405,13 +435,22 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, re
 		words := strings.SplitAfter(reply.Text, " ")
 		for i, word := range words {
 			if reply.BreakAfter > 0 && i == reply.BreakAfter {
-				// Drop the connection mid-answer, as a crashed upstream would.
-				if hj, ok := w.(http.Hijacker); ok {
-					if conn, _, err := hj.Hijack(); err == nil {
-						_ = conn.(*net.TCPConn).SetLinger(0)
-						_ = conn.Close()
-					}
+				cut(w)
+				return
+			}
+			if reply.End != EndNone && i == reply.EndAfter {
+				switch reply.End {
+				case EndHang:
+					<-r.Context().Done()
+				case EndCut:
+					cut(w)
+				case EndError:
+					data, _ := json.Marshal(inBandError(reply))
+					event(data)
 				}
+				return
+			}
+			if i > 0 && !pause(r, reply.Gap) {
 				return
 			}
 			if reply.Release != nil && i == len(words)-1 {
@@ -425,6 +464,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, re
 				return
 			}
 		}
+		if !pause(r, reply.Gap) {
+			return
+		}
 		finish("stop")
 	}
 	if usageChunk {
@@ -432,6 +474,33 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, re
 	}
 	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 	fl.Flush()
+}
+
+// cut drops the connection mid-answer, as a crashed upstream would: a
+// reset, not a clean end.
+func cut(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.(*net.TCPConn).SetLinger(0)
+			_ = conn.Close()
+		}
+	}
+}
+
+// pause waits d, or less when the client goes away; it reports whether the
+// client is still there.
+func pause(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return r.Context().Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 func writeError(w http.ResponseWriter, reply Reply) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -64,5 +65,63 @@ func TestFakeSpeaksOpenAI(t *testing.T) {
 	var apiErr *openai.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" {
 		t.Fatalf("error = %v; want a 429 rate_limit_exceeded", err)
+	}
+}
+
+// A stream spaced by Gap, or ended early by End, is still OpenAI's wire
+// format as far as the SDK can tell: the spaced one completes, and each early
+// end reaches the caller the way it would from a real upstream.
+func TestGapAndEndThroughSDK(t *testing.T) {
+	s := NewServer("fake", func(r Received) Reply {
+		switch r.Model {
+		case "slow":
+			return Reply{Text: "one two three", Gap: 5 * time.Millisecond}
+		case "queued":
+			return Reply{Text: "late", KeepAlive: ": keep-alive", Gap: 5 * time.Millisecond}
+		case "hang":
+			return Reply{Text: "one two three", End: EndHang, EndAfter: 1}
+		case "cut":
+			return Reply{Text: "one two three", End: EndCut, EndAfter: 0}
+		}
+		return Reply{Text: "one two three", End: EndError, EndAfter: 2, Status: http.StatusBadGateway, ErrMessage: "upstream died"}
+	})
+	defer s.Close()
+	client := openai.NewClient(option.WithBaseURL(s.BaseURL()), option.WithAPIKey("sk-test"), option.WithMaxRetries(0))
+	msgs := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")}
+
+	got, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "queued", Messages: msgs})
+	if err != nil || got.Choices[0].Message.Content != "late" {
+		t.Errorf("plain answer after blank lines and a gap: %v, %+v", err, got)
+	}
+
+	tests := []struct {
+		model    string
+		wantText string
+		wantErr  bool
+	}{
+		{model: "slow", wantText: "one two three"},
+		{model: "cut", wantText: "", wantErr: true},
+		{model: "error", wantText: "one two ", wantErr: true},
+		{model: "hang", wantText: "one ", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.model, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: tt.model, Messages: msgs})
+			var text string
+			for stream.Next() {
+				for _, c := range stream.Current().Choices {
+					text += c.Delta.Content
+				}
+				if tt.model == "hang" && text == tt.wantText {
+					// The fake now holds the stream until the client leaves.
+					cancel()
+				}
+			}
+			if text != tt.wantText || (stream.Err() != nil) != tt.wantErr {
+				t.Errorf("text %q err %v; want %q, error %v", text, stream.Err(), tt.wantText, tt.wantErr)
+			}
+		})
 	}
 }

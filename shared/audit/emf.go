@@ -142,9 +142,10 @@ func (e *EMF) TagDimensions() []string { return e.tagDims }
 const UntaggedValue = "untagged"
 
 // AppendLine appends the metrics line of a record (no newline). Errors counts
-// requests that did not get a complete answer for a reason that is not the
-// caller's: status 500 and above, and streams cut after they started
-// (Record.Incomplete); Fallbacks is 1 when more than one target was tried.
+// requests that did not get a complete answer (Record.Failed: 5xx, a stream
+// cut after it started, the client leaving before the end; not a request
+// refused as the caller's own fault); Fallbacks is 1 when more than one
+// target was tried.
 func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = append(dst, e.head...)
 	dst = strconv.AppendInt(dst, r.Time.UnixMilli(), 10)

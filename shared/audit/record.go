@@ -58,17 +58,18 @@ type Record struct {
 	// a request that asked for JSON (Structured* constants); empty for
 	// other requests.
 	Structured string
-	// Incomplete is set when the client did not get a complete answer for a
-	// reason that is not its own request's fault: a stream cut after it
-	// started, an idle timeout, the deadline, every upstream failing.
+	// Incomplete is set when the client did not get a complete answer, for
+	// any reason but its own request being refused: every upstream failing,
+	// the deadline, a stream cut after it started, an idle timeout, the
+	// client leaving before the answer was whole.
 	Incomplete bool
 	// Metrics formats the record's metrics line; nil writes none. It comes
 	// with the configuration the request was served under.
 	Metrics *EMF
 }
 
-// Failed reports whether the request counts in the Errors metric: the router
-// or its providers failed it, not the caller.
+// Failed reports whether the request counts in the Errors metric: it did not
+// get a complete answer (Incomplete), or the router answered 5xx.
 func (r *Record) Failed() bool { return r.Incomplete || r.Status >= 500 }
 
 // RequireSource is one reason a compliance tag is required.

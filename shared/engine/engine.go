@@ -49,7 +49,7 @@ var rules = map[string]rule{
 	audit.OutcomeUnavailable:      {fallback: true, failed: true}, // could not connect
 	audit.OutcomeFirstByteTimeout: {fallback: true, failed: true}, // no content within first_byte_timeout
 	audit.OutcomeTimeout:          {fallback: true, failed: true}, // no commit within the target's timeout
-	audit.OutcomeError:            {fallback: true, failed: true}, // 408, 5xx, 52x, 529, an error event before content
+	audit.OutcomeError:            {fallback: true, failed: true}, // 408, 424, 5xx, 52x, 529, an error event before content
 	audit.OutcomeRateLimited:      {fallback: true, failed: true}, // 429
 	// The router's own credentials or model name are wrong for this
 	// provider: another provider may be fine, and the client's key is.
@@ -212,15 +212,17 @@ type Result struct {
 	FirstByte time.Duration
 }
 
-// Incomplete reports whether the client did not get a complete answer for a
-// reason that is not its own request's: every target failing, a deadline, a
-// stream cut after it began. A client that left chose not to wait: that is
-// not the router's or a provider's failure, before the commit or after it.
+// Incomplete reports whether the client did not get a complete answer, for
+// any reason but its own request being refused: every target failing, a
+// deadline, a stream cut after it began, or the client leaving before the
+// answer was whole. A client that gave up is counted too: clients giving up
+// on a slow route is what an error-rate alarm should see. (The breaker does
+// not count it: that says nothing of the provider.)
 func (r *Result) Incomplete() bool {
-	if r.Err == nil || r.Err.Code == codeClientClosed {
+	if r.Err == nil {
 		return false
 	}
-	return r.Committed || r.Err.Status >= 500 || r.Err.Code == "rate_limit_exceeded"
+	return r.Committed || r.Err.Status >= 500 || r.Err.Code == "rate_limit_exceeded" || r.Err.Code == codeClientClosed
 }
 
 // Errors the engine answers with, in the router's codes.

@@ -16,8 +16,9 @@ import (
 	"github.com/llm-router/router/shared/route"
 )
 
-// A request is incomplete (an error in the metrics) when the router or its
-// providers failed it, never when its client chose to leave.
+// A request is incomplete (an error in the metrics) whenever the client did
+// not get a whole answer, its client leaving included, but not when its own
+// request was refused.
 func TestIncomplete(t *testing.T) {
 	clientClosed := &llm.Error{Status: 499, Code: "client_closed"}
 	tests := []struct {
@@ -27,8 +28,8 @@ func TestIncomplete(t *testing.T) {
 	}{
 		{name: "complete", res: engine.Result{}, want: false},
 		{name: "the caller's bad request", res: engine.Result{Err: &llm.Error{Status: 400, Code: "invalid_value"}}, want: false},
-		{name: "client left before the commit", res: engine.Result{Err: clientClosed}, want: false},
-		{name: "client left mid-stream", res: engine.Result{Err: clientClosed, Committed: true}, want: false},
+		{name: "client left before the commit", res: engine.Result{Err: clientClosed}, want: true},
+		{name: "client left mid-stream", res: engine.Result{Err: clientClosed, Committed: true}, want: true},
 		{name: "every target failed", res: engine.Result{Err: &llm.Error{Status: 502, Code: "all_targets_failed"}}, want: true},
 		{name: "every target rate limited", res: engine.Result{Err: &llm.Error{Status: 429, Code: "rate_limit_exceeded"}}, want: true},
 		{name: "deadline", res: engine.Result{Err: &llm.Error{Status: 504, Code: "timeout"}}, want: true},

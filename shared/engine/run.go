@@ -80,6 +80,9 @@ type attempt struct {
 	idle       time.Duration
 	firstByte  atomic.Bool // the body began (one piece) or the stream committed
 	committed  atomic.Bool
+	// lastChunk is when the committed stream last delivered a chunk
+	// (monotonic nanoseconds since began): the idle timer measures from it.
+	lastChunk atomic.Int64
 
 	// What the attempt produced before it ended or committed.
 	resp *llm.Response
@@ -318,12 +321,21 @@ func (a *attempt) gotFirstByte() { a.firstByte.Store(true) }
 // expire runs when the attempt's timer fires. Before the commit: at the
 // first_byte threshold it ends an attempt that has not begun, else waits out
 // the rest of its limit; at the limit it ends it. After the commit the timer
-// is the idle timer.
+// is the idle timer: it ends the stream only when no chunk came for the idle
+// time, measured from the last chunk, so a timer set before the commit that
+// fires just after it cannot cut a healthy stream, and chunks need not
+// reset it.
 func (a *attempt) expire() {
 	if a.committed.Load() {
-		if a.idle > 0 {
-			a.cancel(errIdleTimeout)
+		if a.idle <= 0 {
+			return
 		}
+		quiet := time.Since(a.began) - time.Duration(a.lastChunk.Load())
+		if quiet >= a.idle {
+			a.cancel(errIdleTimeout)
+			return
+		}
+		a.timer.Reset(a.idle - quiet)
 		return
 	}
 	elapsed := time.Since(a.began)
@@ -387,6 +399,7 @@ func (r *run) execute(a *attempt) {
 			break
 		}
 	}
+	a.lastChunk.Store(int64(time.Since(a.began)))
 	a.committed.Store(true)
 	a.firstByte.Store(true)
 	a.committedAt = r.e.now()
@@ -439,6 +452,10 @@ func (r *run) classify(a *attempt) (string, *llm.Error) {
 	case e.Status == http.StatusTooManyRequests || e.Kind == llm.KindRateLimited:
 		return audit.OutcomeRateLimited, e
 	case e.Status == http.StatusRequestTimeout || e.Status >= 500:
+		return audit.OutcomeError, e
+	case e.Status == http.StatusFailedDependency:
+		// Bedrock's ModelErrorException and ModelStreamErrorException: the
+		// model failed the request, which another model may well serve.
 		return audit.OutcomeError, e
 	case e.Status >= 400 || e.Kind == llm.KindInvalidRequest || e.Kind == llm.KindTooLarge:
 		return audit.OutcomeRejected, e
@@ -504,6 +521,7 @@ func (r *run) relay(a *attempt) {
 	defer st.Close()
 	speed := a.committedAt.Sub(a.start)
 	if a.idle > 0 {
+		a.lastChunk.Store(int64(time.Since(a.began)))
 		a.timer.Reset(a.idle)
 	} else {
 		a.timer.Stop()
@@ -538,7 +556,7 @@ func (r *run) relay(a *attempt) {
 				break
 			}
 			if a.idle > 0 {
-				a.timer.Reset(a.idle)
+				a.lastChunk.Store(int64(time.Since(a.began)))
 			}
 			if c.Usage != nil {
 				u := *c.Usage

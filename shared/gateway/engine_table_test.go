@@ -399,9 +399,9 @@ func engineRows() []engineRow {
 	// The caller's own bad request: every provider would refuse it too.
 	for _, status := range []int{400, 413, 422} {
 		rows = append(rows, engineRow{name: fmt.Sprint(status),
-			prim: replies(openaitest.Reply{Status: status, ErrType: "invalid_request_error", ErrCode: "bad_thing"}),
-			want: same(seen{calls: []string{"prim"}, status: status, code: "bad_thing",
-				attempts: []try{{"primary", audit.OutcomeRejected, status}}, recStatus: status, errorCode: "bad_thing"})})
+			prim: replies(openaitest.Reply{Status: status, ErrType: "invalid_request_error", ErrCode: "invalid_value"}),
+			want: same(seen{calls: []string{"prim"}, status: status, code: "invalid_value",
+				attempts: []try{{"primary", audit.OutcomeRejected, status}}, recStatus: status, errorCode: "invalid_value"})})
 	}
 
 	// After the commit there is no fallback: the stream ends with an error
@@ -457,15 +457,16 @@ func engineRows() []engineRow {
 			want: deadline(try{"primary", audit.OutcomeDeadline, 504})},
 	)
 
-	// The client leaving is its own doing: not an error of the router's.
+	// The client leaving: no complete answer, an error in the record and
+	// the metrics (outcome cancelled, which the breaker does not count).
 	rows = append(rows,
 		engineRow{name: "client gone before any answer", prim: replies(openaitest.Reply{Hang: true}), leave: leaveOnArrive,
 			want: same(seen{calls: []string{"prim"}, attempts: []try{{"primary", audit.OutcomeCancelled, 499}},
-				recStatus: 499, errorCode: "client_closed"})},
+				recStatus: 499, incomplete: true, errorCode: "client_closed", errors: 1})},
 		engineRow{name: "client gone after content", only: "stream", leave: leaveAfterText,
 			prim: replies(openaitest.Reply{Text: "one two three", End: openaitest.EndHang, EndAfter: 1}),
 			want: same(seen{calls: []string{"prim"}, content: "one ", attempts: []try{{"primary", audit.OutcomeCancelled, 499}},
-				recStatus: 499, errorCode: "client_closed"})},
+				recStatus: 499, incomplete: true, errorCode: "client_closed", errors: 1})},
 	)
 
 	// Every target failed.

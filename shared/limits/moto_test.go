@@ -40,7 +40,10 @@ func instances(t *testing.T, n int, leaseFor time.Duration) ([]*limits.Limiter, 
 		cfg := m.Config()
 		cfg.HTTPClient = turn
 		store := &dynamo.StateStore{DB: dynamodb.NewFromConfig(cfg), Table: stateTable}
-		ls[i] = &limits.Limiter{Counters: store, LeaseFor: leaseFor, ReturnIdle: -1, Now: fixedNow}
+		// A claim waits as long as moto needs: these tests are about what
+		// claims decide, and a loaded machine must not turn a slow claim
+		// into an outage (TestStoreOutageFailsOpenAndCatchesUp has those).
+		ls[i] = &limits.Limiter{Counters: store, LeaseFor: leaseFor, ReturnIdle: -1, Now: fixedNow, ClaimTimeout: time.Minute}
 	}
 	return ls, &dynamo.StateStore{DB: db, Table: stateTable}, m
 }

@@ -83,9 +83,9 @@ func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, endpoint strin
 	c.rec.Time = c.start
 	c.rec.Endpoint = endpoint
 	w.Header()["X-Request-Id"] = []string{c.rec.RequestID}
-	if g.Tracer != nil {
+	if g.Tracer != nil && endpoint != "" {
 		// The request's span: the routing decision's and each attempt's
-		// are its children.
+		// are its children. (Explain and count_tokens route nothing.)
 		ctx, span := g.Tracer.Start(r.Context(), "request")
 		span.Annotate("request_id", c.rec.RequestID)
 		c.r, c.span = r.WithContext(ctx), span

@@ -230,12 +230,12 @@ const unreadGrace = time.Second
 // with no deadline, before writing the answer's head: a client trickling it
 // would hold the connection, and the answer, for as long as it liked. Only
 // the local server has a connection (and read deadlines).
-func (c *call) closeUnread() {
-	if c.body != nil || c.r.ContentLength == 0 {
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
 		return
 	}
-	if http.NewResponseController(c.w).SetReadDeadline(time.Now().Add(unreadGrace)) == nil {
-		c.w.Header().Set("Connection", "close")
+	if http.NewResponseController(w).SetReadDeadline(time.Now().Add(unreadGrace)) == nil {
+		w.Header().Set("Connection", "close")
 	}
 }
 
@@ -541,7 +541,9 @@ func (c *call) finish(status int) {
 // attempts when they are known: the response that most needs explaining.
 func (c *call) fail(e *llm.Error) {
 	c.rec.ErrorCode = e.Code
-	c.closeUnread()
+	if c.body == nil {
+		closeUnread(c.w, c.r)
+	}
 	h := c.w.Header()
 	if c.route != nil {
 		h[hdrRoute] = []string{c.route.Name}

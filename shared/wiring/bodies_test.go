@@ -206,16 +206,39 @@ func TestTrickledBodyTimesOut(t *testing.T) {
 		t.Fatalf("status %d %s, want 408 body_read_timeout", code, got)
 	}
 	closes(t, c)
+	if up.Calls() != 0 {
+		t.Error("the upstream was called")
+	}
+}
 
-	// A body the router refuses before reading it (a wrong key) is answered
-	// at once, not when the trickle ends.
-	wrong := dial(t, addr)
-	wrong.head(t, "sk-router-wrong", 100_000, false)
-	trickle(t, wrong, strings.Repeat(" ", 100_000))
-	if code, got := wrong.answer(t); code != http.StatusUnauthorized {
-		t.Errorf("a wrong key's trickled body: status %d %s, want 401", code, got)
-	} else {
-		closes(t, wrong)
+// A request refused before its body is read (a wrong key, an unknown path,
+// too many header fields) is answered at once, not once a trickled body has
+// ended, and its connection is closed rather than kept to read the rest.
+func TestUnreadBodiesHoldNothing(t *testing.T) {
+	addr, up := serveLocal(t, "  body_read_timeout: 1m")
+	filler := ""
+	for i := range 120 {
+		filler += fmt.Sprintf("X-Filler-%d: x\r\n", i)
+	}
+	for _, tt := range []struct {
+		name, head string
+		status     int
+	}{
+		{"wrong key", "POST /v1/chat/completions HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer sk-router-wrong\r\n", 401},
+		{"unknown path", "POST /v1/chat/completion HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer " + bodyKey + "\r\n", 404},
+		{"too many header fields", "POST /v1/chat/completions HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer " + bodyKey + "\r\n" + filler, 431},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, addr)
+			if _, err := io.WriteString(c, tt.head+"Content-Length: 100000\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			trickle(t, c, strings.Repeat(" ", 100_000)) // 83 minutes at this pace
+			if code, got := c.answer(t); code != tt.status {
+				t.Fatalf("status %d %s, want %d", code, got, tt.status)
+			}
+			closes(t, c)
+		})
 	}
 	if up.Calls() != 0 {
 		t.Error("the upstream was called")

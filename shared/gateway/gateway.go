@@ -304,6 +304,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if e := checkHeaders(r.Header); e != nil {
 		w.Header()["X-Request-Id"] = []string{newRequestID()}
+		closeUnread(w, r)
 		writeError(w, e)
 		return
 	}
@@ -337,6 +338,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header()["X-Request-Id"] = []string{newRequestID()}
+		closeUnread(w, r)
 		writeError(w, &llm.Error{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
 			Message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"})
 		return
@@ -351,6 +353,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
 	w.Header()["X-Request-Id"] = []string{newRequestID()}
+	closeUnread(w, r)
 	writeError(w, &llm.Error{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
 		Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + allow})
 }

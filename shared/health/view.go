@@ -391,13 +391,13 @@ func (v *View) Refresh(ctx context.Context) error {
 		s.mu.Unlock()
 	}
 	v.probes.Store(&probes)
-	if len(st.Benchmarks) > 0 {
-		benches := make(map[target]BenchmarkResult, len(st.Benchmarks))
-		for _, b := range st.Benchmarks {
-			benches[target{b.Provider, b.Model}] = b
-		}
-		v.benches.Store(&benches)
+	// Replaced whole, so a result that expired (its model left the
+	// configuration, or the runs stopped) stops steering this router too.
+	benches := make(map[target]BenchmarkResult, len(st.Benchmarks))
+	for _, b := range st.Benchmarks {
+		benches[target{b.Provider, b.Model}] = b
 	}
+	v.benches.Store(&benches)
 	return errors.Join(errs...)
 }
 

@@ -7,7 +7,7 @@ LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags="-s -w"
 ARTIFACTS_DIR ?= build
 
-.PHONY: run test build lint bench fuzz clean build-RouterFunction build-ChatFunction build-HealthCheckFunction
+.PHONY: run test build lint bench fuzz clean build-RouterFunction build-ChatFunction build-HealthCheckFunction build-BenchmarkFunction
 
 ## run: the router on 127.0.0.1:8080 with the built-in default config (or ROUTER_CONFIG)
 run:
@@ -38,6 +38,7 @@ lint:
 build:
 	$(MAKE) build-RouterFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/router
 	$(MAKE) build-HealthCheckFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/healthcheck
+	$(MAKE) build-BenchmarkFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/benchmark
 
 # sam build (BuildMethod: makefile) calls these with ARTIFACTS_DIR set. The
 # chat and router functions run the same binary.
@@ -48,6 +49,10 @@ build-RouterFunction build-ChatFunction:
 build-HealthCheckFunction:
 	mkdir -p $(ARTIFACTS_DIR)
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/healthcheck
+
+build-BenchmarkFunction:
+	mkdir -p $(ARTIFACTS_DIR)
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/benchmark
 
 ## bench: Go benchmarks of the request path
 bench:

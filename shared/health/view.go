@@ -480,6 +480,14 @@ func (v *View) TargetHealth(provider, model string) TargetHealth {
 		}
 		s.mu.Unlock()
 	}
+	if b, found := v.benchmark(provider, model); found {
+		bh := &BenchmarkHealth{RunAt: b.RunAt, TTFTMs: b.TTFTMs, P50Ms: b.P50Ms, P90Ms: b.P90Ms, ErrorRate: b.ErrorRate}
+		if b.Checked > 0 {
+			pass := b.PassRate
+			bh.PassRate = &pass
+		}
+		th.Benchmark = bh
+	}
 	ok, why := v.Usable(provider, model)
 	switch {
 	case !ok:

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/gateway"
 	"github.com/llm-router/router/shared/health"
@@ -216,10 +217,15 @@ func TestRunMeasuresEveryRoutedModel(t *testing.T) {
 		}
 	}
 
-	// One EMF line per measured model.
+	// One EMF line per measured model, each one CloudWatch accepts.
 	lines := strings.Split(strings.TrimSpace(f.metrics.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("metrics lines:\n%s", f.metrics.String())
+	}
+	for _, l := range lines {
+		if err := audit.ValidateEMF([]byte(l), time.Now()); err != nil {
+			t.Errorf("%v: %s", err, l)
+		}
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
@@ -300,6 +306,9 @@ func TestMetricLineLeavesOutMissingFigures(t *testing.T) {
 	}
 	if err := json.Unmarshal(line, &m); err != nil {
 		t.Fatalf("%v: %s", err, line)
+	}
+	if err := audit.ValidateEMF(line, at); err != nil {
+		t.Errorf("%v: %s", err, line)
 	}
 	d := m.AWS.CloudWatchMetrics[0]
 	if m.AWS.Timestamp != at.UnixMilli() || d.Namespace != "NS" || len(d.Metrics) != 1 || d.Metrics[0].Name != MetricErrorRate ||

@@ -2,8 +2,11 @@ package dynamo
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,5 +117,32 @@ func TestBenchmarkItems(t *testing.T) {
 	}
 	if err := s.PutBenchmark(ctx, health.BenchmarkResult{Provider: "openai", Model: "gpt-4o-mini"}); err == nil {
 		t.Error("a result without its run time and id was written")
+	}
+}
+
+// docs/DYNAMODB.md gives the benchmark items' keys, condition and expiries
+// as the code has them.
+func TestBenchmarkItemsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/DYNAMODB.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"`" + benchHistoryPK("<provider>", "<model>") + "`",
+		"`" + benchLatestSK("<provider>", "<model>") + "`",
+		"`" + strings.NewReplacer("#at", attrRunAt, ":at", ":"+attrRunAt).Replace("attribute_not_exists(#at) OR #at <= :at") + "`",
+		fmt.Sprintf("plus %d days", int(BenchmarkHistoryTTL.Hours()/24)),
+		fmt.Sprintf("plus %d days", int(BenchmarkLatestTTL.Hours()/24)),
+		"`<run time, 2006-01-02T15:04:05.000Z>#<run_id>`",
+	} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/DYNAMODB.md does not say %s", want)
+		}
+	}
+	for _, attr := range []string{attrRunAt, attrRunID, attrDataClass, attrRequests, attrErrorRate, attrChecked, attrPassRate,
+		attrTTFT, attrP50, attrP90, attrCost, attrPriced, attrPromptTokens, attrComplTokens} {
+		if !strings.Contains(string(doc), "`"+attr+"`") {
+			t.Errorf("docs/DYNAMODB.md does not name the attribute %s", attr)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/health"
 )
 
@@ -144,5 +145,34 @@ func TestBenchmarkItemsDocumented(t *testing.T) {
 		if !strings.Contains(string(doc), "`"+attr+"`") {
 			t.Errorf("docs/DYNAMODB.md does not name the attribute %s", attr)
 		}
+	}
+}
+
+// A configuration's benchmarks section is stored in the settings item and
+// reads back equal; one without it hashes as before the section existed
+// (TestListFormClassesStoreAsBefore pins that hash).
+func TestBenchmarksSectionRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	want := loadFile(t, "testdata/full.yaml")
+	want.Benchmarks = &config.Benchmarks{DataClass: "internal", Runs: 2, Concurrency: 3, Timeout: config.Duration(45 * time.Second),
+		Prompts: []config.BenchmarkPrompt{
+			{Name: "short", Messages: []config.BenchmarkMessage{{Role: "user", Content: "Say hello."}}, MaxTokens: 16},
+			{Name: "invoice", Messages: []config.BenchmarkMessage{{Role: "system", Content: "JSON only."}, {Role: "user", Content: "Invoice INV-7 for 12.50."}},
+				Schema: "invoice"},
+			{Name: "exact", Messages: []config.BenchmarkMessage{{Role: "user", Content: "2+2?"}}, Expect: "4"},
+		}}
+	if err := want.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res := f.write(t, want)
+	if res.Items != 22 { // the same items as without the section: it lives in the settings item
+		t.Errorf("items = %d, want 22", res.Items)
+	}
+	got, err := f.source().Config(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read back %+v, want %+v", got.Benchmarks, want.Benchmarks)
 	}
 }

@@ -138,9 +138,9 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 	if len(targets) == 0 {
 		return rep, nil
 	}
-	measured := r.measure(ctx, targets, prompts, b)
+	byTarget := r.measure(ctx, targets, prompts, b)
 	var calls int
-	for i, m := range measured {
+	for i, m := range byTarget {
 		rep.NotRun += m.notRun
 		if len(m.samples) == 0 {
 			continue

@@ -111,9 +111,10 @@ func (m *measured) problemKeys() []problemKey {
 }
 
 // measure makes every call: each target's calls one after the other (a
-// model is not measured under the benchmark's own load), up to Concurrency
-// targets at once. Runs come before prompts, so a deadline cuts the last
-// runs of every target rather than whole targets. A call starts only if its
+// model is not measured under the benchmark's own load), at most
+// Concurrency calls in flight, each to a different target. Every prompt's
+// first run comes before any second one, so a deadline cuts the last runs
+// of every target rather than whole targets. A call starts only if its
 // timeout ends WriteMargin before ctx's deadline; the others are not run.
 func (r *Runner) measure(ctx context.Context, targets []target, prompts []*prompt, b *config.Benchmarks) []measured {
 	timeout := b.TimeoutOrDefault()

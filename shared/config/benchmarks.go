@@ -22,9 +22,9 @@ type Benchmarks struct {
 	DataClass string `yaml:"data_class" json:"data_class"`
 	// Runs is how many times each prompt is sent to each model (default 3).
 	Runs int `yaml:"runs,omitempty" json:"runs,omitempty"`
-	// Concurrency is how many models are measured at once (default 4); a
-	// model's own calls are made one at a time, so a model is never
-	// measured under the benchmark's own load.
+	// Concurrency is how many calls are in flight at once, each to a
+	// different model (default 4): a model's own calls are made one at a
+	// time, so it is never measured under the benchmark's own load.
 	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
 	// Timeout bounds one call, its whole stream included (default 60s). A
 	// call is started only when its timeout fits before the invocation's

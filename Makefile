@@ -9,7 +9,7 @@ ARTIFACTS_DIR ?= build
 # The client conformance suite: a Node project run by a Go test.
 CLIENTS := scripts/clients
 
-.PHONY: run test build lint bench fuzz clean clients build-RouterFunction build-ChatFunction build-HealthCheckFunction
+.PHONY: run test build lint bench fuzz clean clients build-RouterFunction build-ChatFunction build-HealthCheckFunction build-BenchmarkFunction
 
 ## run: the router on 127.0.0.1:8080 with the built-in default config (or ROUTER_CONFIG)
 run:
@@ -57,6 +57,7 @@ lint:
 build:
 	$(MAKE) build-RouterFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/router
 	$(MAKE) build-HealthCheckFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/healthcheck
+	$(MAKE) build-BenchmarkFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/benchmark
 
 # sam build (BuildMethod: makefile) calls these with ARTIFACTS_DIR set. The
 # chat and router functions run the same binary.
@@ -67,6 +68,10 @@ build-RouterFunction build-ChatFunction:
 build-HealthCheckFunction:
 	mkdir -p $(ARTIFACTS_DIR)
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/healthcheck
+
+build-BenchmarkFunction:
+	mkdir -p $(ARTIFACTS_DIR)
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/benchmark
 
 ## bench: Go benchmarks of the request path
 bench:

@@ -59,6 +59,7 @@ func TestTemplate(t *testing.T) {
 	t.Run("ProviderKeysSecret", func(t *testing.T) { checkProviderKeysSecret(t, tpl) })
 	t.Run("Edge", func(t *testing.T) { checkEdge(t, tpl) })
 	t.Run("ScheduleIsNotRetried", func(t *testing.T) { checkScheduleIsNotRetried(t, tpl) })
+	t.Run("BenchmarkFunction", func(t *testing.T) { checkBenchmarkFunction(t, tpl) })
 	t.Run("RetentionAndTimeouts", func(t *testing.T) { checkRetentionAndTimeouts(t, tpl) })
 	t.Run("DashboardURL", func(t *testing.T) { checkDashboardURL(t, tpl) })
 	t.Run("AlarmsAreValidByConstruction", func(t *testing.T) { checkAlarmsAreValidByConstruction(t, tpl) })
@@ -191,7 +192,7 @@ func checkProviderKeysSecret(t *testing.T, tpl *template) {
 			t.Errorf("%s: ROUTER_SECRET_ID = %s, want %s", name, got, want)
 		}
 	}
-	for _, role := range []string{"RouterRole", "HealthCheckRole"} {
+	for _, role := range []string{"RouterRole", "HealthCheckRole", "BenchmarkRole"} {
 		if !strings.Contains(js(tpl.res(t, role).Properties), `"Action":"secretsmanager:GetSecretValue","Effect":"Allow","Resource":`+want) {
 			t.Errorf("%s may not read the secret the functions use", role)
 		}
@@ -280,7 +281,7 @@ func checkEdge(t *testing.T, tpl *template) {
 			t.Errorf("%s ROUTER_TRACING %s", name, got)
 		}
 	}
-	for _, role := range []string{"RouterRole", "HealthCheckRole"} {
+	for _, role := range []string{"RouterRole", "HealthCheckRole", "BenchmarkRole"} {
 		if !strings.Contains(js(tpl.res(t, role).Properties), `{"Fn::If":["WithTracing",{"Action":["xray:PutTraceSegments","xray:PutTelemetryRecords"]`) {
 			t.Errorf("%s may not send traces when Tracing is on", role)
 		}
@@ -337,37 +338,91 @@ func dependsOnAccountRole(tpl *template, st resource) bool {
 	return reach(st)
 }
 
-// The health function's schedule is never retried: not by EventBridge, not
-// by Lambda's asynchronous retries. The next minute is the retry.
+// The scheduled functions are never retried: not by EventBridge, not by
+// Lambda's asynchronous retries. The health function's next minute is its
+// retry; the benchmark's next week (a retry would pay for the run again).
 func checkScheduleIsNotRetried(t *testing.T, tpl *template) {
 	rules := tpl.ofType("AWS::Events::Rule")
-	if len(rules) != 1 {
-		t.Fatalf("%d rules", len(rules))
-	}
+	schedules := map[string]string{} // function -> schedule
 	for name, r := range rules {
 		targets, _ := r.Properties["Targets"].([]any)
 		if len(targets) != 1 {
 			t.Fatalf("%s targets %s", name, js(targets))
 		}
 		tg := targets[0].(map[string]any)
-		if js(tg["Arn"]) != getAtt("HealthCheckFunction", "Arn") {
-			t.Errorf("%s targets %s", name, js(tg["Arn"]))
+		for _, fn := range []string{"HealthCheckFunction", "BenchmarkFunction"} {
+			if js(tg["Arn"]) == getAtt(fn, "Arn") {
+				schedules[fn] = js(r.Properties["ScheduleExpression"])
+			}
 		}
 		if rp, _ := tg["RetryPolicy"].(map[string]any); rp["MaximumRetryAttempts"] != 0.0 {
 			t.Errorf("%s RetryPolicy %s, want MaximumRetryAttempts 0", name, js(rp))
 		}
 	}
-	var found bool
-	for _, c := range tpl.ofType("AWS::Lambda::EventInvokeConfig") {
-		if js(c.Properties["FunctionName"]) == ref("HealthCheckFunction") {
-			found = true
-			if c.Properties["MaximumRetryAttempts"] != 0.0 {
-				t.Errorf("health function asynchronous retries %v, want 0", c.Properties["MaximumRetryAttempts"])
+	if len(rules) != 2 || schedules["HealthCheckFunction"] != `"rate(1 minute)"` || schedules["BenchmarkFunction"] != ref("BenchmarkSchedule") {
+		t.Errorf("%d rules; schedules %v", len(rules), schedules)
+	}
+	for _, fn := range []string{"HealthCheckFunction", "BenchmarkFunction"} {
+		var found bool
+		for _, c := range tpl.ofType("AWS::Lambda::EventInvokeConfig") {
+			if js(c.Properties["FunctionName"]) == ref(fn) {
+				found = true
+				if c.Properties["MaximumRetryAttempts"] != 0.0 {
+					t.Errorf("%s asynchronous retries %v, want 0", fn, c.Properties["MaximumRetryAttempts"])
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no EventInvokeConfig turns off Lambda's retries of %s", fn)
+		}
+	}
+}
+
+// The benchmark function runs weekly by default, as long as Lambda allows,
+// logs to a group of its own, and may only read the configuration and the
+// keys, call models, and put items in the state table.
+func checkBenchmarkFunction(t *testing.T, tpl *template) {
+	if d, _ := tpl.Parameters["BenchmarkSchedule"]["Default"].(string); d != "cron(0 6 ? * MON *)" {
+		t.Errorf("BenchmarkSchedule defaults to %q, want weekly", d)
+	}
+	fn := tpl.res(t, "BenchmarkFunction").Properties
+	if fn["Timeout"] != 900.0 || js(fn["Role"]) != getAtt("BenchmarkRole", "Arn") {
+		t.Errorf("benchmark function Timeout %v, Role %s", fn["Timeout"], js(fn["Role"]))
+	}
+	if got := js(fn["LoggingConfig"]); !strings.Contains(got, ref("BenchmarkLogGroup")) {
+		t.Errorf("benchmark function logs to %s", got)
+	}
+	stmts := map[string]string{}
+	policies, _ := tpl.res(t, "BenchmarkRole").Properties["Policies"].([]any)
+	for _, p := range policies {
+		doc, _ := p.(map[string]any)["PolicyDocument"].(map[string]any)
+		list, _ := doc["Statement"].([]any)
+		for _, st := range list {
+			m, _ := st.(map[string]any)
+			if sid, ok := m["Sid"].(string); ok {
+				stmts[sid] = js(m["Action"]) + " on " + js(m["Resource"])
 			}
 		}
 	}
-	if !found {
-		t.Error("no EventInvokeConfig turns off Lambda's retries of the health function")
+	want := map[string]string{
+		"Logs":         `["logs:CreateLogStream","logs:PutLogEvents"] on ` + getAtt("BenchmarkLogGroup", "Arn"),
+		"ReadConfig":   `["dynamodb:GetItem","dynamodb:Query"] on ` + getAtt("ConfigTable", "Arn"),
+		"WriteResults": `"dynamodb:PutItem" on ` + getAtt("StateTable", "Arn"),
+		"ProviderKeys": `"secretsmanager:GetSecretValue" on {"Fn::If":["CreateProviderKeysSecret",{"Ref":"ProviderKeysSecret"},{"Ref":"ExistingProviderKeysSecretArn"}]}`,
+		"Bedrock":      `["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream"] on `,
+	}
+	for sid, w := range want {
+		if got, ok := stmts[sid]; !ok || !strings.HasPrefix(got, w) {
+			t.Errorf("BenchmarkRole %s: %q, want %q", sid, got, w)
+		}
+	}
+	if len(stmts) != len(want) {
+		t.Errorf("BenchmarkRole statements %v, want only %v (and X-Ray when tracing)", stmts, want)
+	}
+	for _, o := range []string{"BenchmarkFunctionName", "BenchmarkLogGroupName"} {
+		if _, ok := tpl.Outputs[o]; !ok {
+			t.Errorf("no output %s", o)
+		}
 	}
 }
 
@@ -581,14 +636,16 @@ func checkAlarmSet(t *testing.T, tpl *template) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	want := []string{"AuditTableWriteFailuresAlarm", "ConfigRefreshFailuresAlarm", "ErrorRateAlarm", "FailedAttemptsAlarm",
+	want := []string{"AuditTableWriteFailuresAlarm", "BenchmarkFailuresAlarm", "ConfigRefreshFailuresAlarm", "ErrorRateAlarm", "FailedAttemptsAlarm",
 		"FallbackRateAlarm", "HealthCheckFailuresAlarm", "MonthlyCostAlarm", "UnhealthyTargetsAlarm"}
 	if !slices.Equal(names, want) {
 		t.Errorf("alarms %v, want %v", names, want)
 	}
-	hc := tpl.res(t, "HealthCheckFailuresAlarm").Properties
-	if hc["Namespace"] != "AWS/Lambda" || hc["MetricName"] != "Errors" || !strings.Contains(js(hc["Dimensions"]), ref("HealthCheckFunction")) {
-		t.Errorf("health check alarm watches %v %v %s", hc["Namespace"], hc["MetricName"], js(hc["Dimensions"]))
+	for alarm, fn := range map[string]string{"HealthCheckFailuresAlarm": "HealthCheckFunction", "BenchmarkFailuresAlarm": "BenchmarkFunction"} {
+		a := tpl.res(t, alarm).Properties
+		if a["Namespace"] != "AWS/Lambda" || a["MetricName"] != "Errors" || !strings.Contains(js(a["Dimensions"]), ref(fn)) {
+			t.Errorf("%s watches %v %v %s", alarm, a["Namespace"], a["MetricName"], js(a["Dimensions"]))
+		}
 	}
 	cr := tpl.res(t, "ConfigRefreshFailuresAlarm").Properties
 	if !strings.Contains(js(cr["Dimensions"]), ref("ConfigTable")) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/benchmark"
 	"github.com/llm-router/router/shared/config"
 )
 
@@ -39,7 +40,15 @@ func TestExampleConfigMetricCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	routed := map[string]bool{}
+	for _, r := range c.Routes {
+		for _, tg := range r.Targets {
+			routed[tg.Model] = true
+		}
+	}
 	for _, want := range []string{
+		fmt.Sprintf("**%d benchmark metrics**", len(benchmark.Metrics())*len(routed)),
+		fmt.Sprintf("the example's %d routed models", len(routed)),
 		fmt.Sprintf("%d values per metric name", perName),
 		fmt.Sprintf("**%d custom metrics**", total),
 		fmt.Sprintf("%d × 0.30 = %.2f USD", total, float64(total)*0.30),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/audit/audittable"
+	"github.com/llm-router/router/shared/benchmark"
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/store/dynamo"
 )
@@ -38,6 +39,10 @@ func emitted() map[string][]string {
 	}
 	for _, set := range audit.AttemptDimensionSets() {
 		out[setKey(set)] = append(out[setKey(set)], audit.MetricFailedAttempts)
+	}
+	// The benchmark function's lines.
+	for _, m := range benchmark.Metrics() {
+		out[setKey(benchmark.DimensionSet())] = append(out[setKey(benchmark.DimensionSet())], m.Name)
 	}
 	out[setKey([]string{audit.DimStatus})] = []string{audit.MetricHealthTargets}
 	out["Table"] = []string{audittable.MetricWriteFailures, dynamo.MetricRefreshFailures}
@@ -303,6 +308,7 @@ func TestDashboardUsesEmittedNames(t *testing.T) {
 		{audit.MetricLatencyMs, route}, {audit.MetricTTFBMs, route},
 		{audit.MetricPromptTokens, model}, {audit.MetricCompletionTokens, model},
 		{audit.MetricHealthTargets, audit.DimStatus},
+		{benchmark.MetricTTFTMs, model}, {benchmark.MetricP90Ms, model}, {benchmark.MetricPassRate, model},
 	} {
 		if !seen[want.metric][want.by] {
 			t.Errorf("the dashboard does not show %s by %s", want.metric, want.by)
@@ -313,7 +319,7 @@ func TestDashboardUsesEmittedNames(t *testing.T) {
 			t.Errorf("the dashboard shows %s with %v, want p50 and p99", m, slices.Sorted(maps.Keys(stats[m])))
 		}
 	}
-	for _, m := range audit.RequestMetrics() {
+	for _, m := range append(audit.RequestMetrics(), benchmark.Metrics()...) {
 		if len(seen[m.Name]) == 0 {
 			t.Errorf("metric %s is emitted but not on the dashboard", m.Name)
 		}
@@ -383,6 +389,7 @@ func TestAlarmsUseEmittedNames(t *testing.T) {
 		"AuditTableWriteFailuresAlarm": {audittable.MetricWriteFailures},
 		"UnhealthyTargetsAlarm":        {audit.MetricHealthTargets},
 		"HealthCheckFailuresAlarm":     {"AWS/Lambda Errors"},
+		"BenchmarkFailuresAlarm":       {"AWS/Lambda Errors"},
 	} {
 		got := slices.Sorted(slices.Values(read[alarm]))
 		if slices.Sort(want); !slices.Equal(got, want) {

@@ -39,6 +39,9 @@ type Config struct {
 	// Schemas are named JSON Schemas that routes give as the shape of every
 	// answer (structured.go).
 	Schemas map[string]JSONSchema `yaml:"schemas,omitempty" json:"schemas,omitempty"`
+	// Benchmarks is the prompt set of the weekly benchmark function
+	// (benchmarks.go); nil: no benchmark runs.
+	Benchmarks *Benchmarks `yaml:"benchmarks,omitempty" json:"benchmarks,omitempty"`
 }
 
 // Provider types the router knows.

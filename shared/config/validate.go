@@ -76,6 +76,7 @@ func (c *Config) Validate() error {
 	c.validateHealth(&ck)
 	c.validateBudgets(&ck)
 	c.validateSchemas(&ck)
+	c.validateBenchmarks(&ck)
 	if c.Limits.MaxBodyBytes < 0 {
 		ck.add("limits.max_body_bytes", "must not be negative")
 	}

@@ -13,10 +13,26 @@ type TargetHealth struct {
 	Reason string `json:"reason,omitempty"`
 	// Probe is the last probe result; nil when it was never probed.
 	Probe *ProbeHealth `json:"probe"`
-	// LatencyEstimateMs is the latency strategy's estimate; nil without one.
+	// LatencyEstimateMs is the latency strategy's estimate from live
+	// traffic and chat probes; nil without one.
 	LatencyEstimateMs *float64 `json:"latency_estimate_ms"`
 	// Breaker is this router instance's circuit breaker for the target.
 	Breaker BreakerHealth `json:"breaker"`
+	// Benchmark is the latest weekly benchmark run's figures, absent when
+	// none counts: while LatencyEstimateMs is null its time to first token
+	// is the latency strategy's estimate.
+	Benchmark *BenchmarkHealth `json:"benchmark,omitempty"`
+}
+
+// BenchmarkHealth is a target's latest benchmark result.
+type BenchmarkHealth struct {
+	RunAt     time.Time `json:"run_at"`
+	TTFTMs    float64   `json:"ttft_ms"`
+	P50Ms     float64   `json:"p50_ms"`
+	P90Ms     float64   `json:"p90_ms"`
+	ErrorRate float64   `json:"error_rate"`
+	// PassRate is null when no benchmark prompt checks its answer.
+	PassRate *float64 `json:"pass_rate"`
 }
 
 // ProbeHealth is a target's last probe result from the state table.

@@ -80,11 +80,22 @@ type BenchmarkResult struct {
 	Requests  int
 	ErrorRate float64
 	PassRate  float64
+	// Checked is how many of the requests had a check (an expected answer
+	// or a schema): PassRate is over these, and means nothing when it is 0.
+	Checked int
 	// TTFTMs is the median time to the first token of a streamed answer;
-	// P50Ms and P90Ms the total latency percentiles.
+	// P50Ms and P90Ms the total latency percentiles. All three are over the
+	// requests that succeeded (a fast failure is not a fast answer), and 0
+	// when none did.
 	TTFTMs, P50Ms, P90Ms float64
-	// CostUSD is the run's total cost on the target.
+	// CostUSD is the run's total cost on the target; Priced is false when
+	// the model has no price (CostUSD is then 0, not free).
 	CostUSD float64
+	Priced  bool
+	// PromptTokens and CompletionTokens are the run's usage on the target.
+	PromptTokens, CompletionTokens int
+	// DataClass is the class the prompts ran under.
+	DataClass string
 }
 
 // ErrVersionConflict means a probe state changed since it was read: another

@@ -84,6 +84,11 @@ func Apply(prev ProbeState, r Result, p config.HealthPolicy) ProbeState {
 	return next
 }
 
+// Describe says why a call to a provider failed, in the words of probe
+// reasons: from the error's kind, status and code, never its message.
+// timeout is the call's limit, named when it passed.
+func Describe(err error, timeout time.Duration) string { return describe(err, timeout, false) }
+
 // describe says why a probe failed from the error's kind and status, never
 // its message: upstream messages can quote a key ("Incorrect API key
 // provided: sk-abc***xyz").

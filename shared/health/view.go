@@ -391,13 +391,13 @@ func (v *View) Refresh(ctx context.Context) error {
 		s.mu.Unlock()
 	}
 	v.probes.Store(&probes)
-	if len(st.Benchmarks) > 0 {
-		benches := make(map[target]BenchmarkResult, len(st.Benchmarks))
-		for _, b := range st.Benchmarks {
-			benches[target{b.Provider, b.Model}] = b
-		}
-		v.benches.Store(&benches)
+	// Replaced whole, so a result that expired (its model left the
+	// configuration, or the runs stopped) stops steering this router too.
+	benches := make(map[target]BenchmarkResult, len(st.Benchmarks))
+	for _, b := range st.Benchmarks {
+		benches[target{b.Provider, b.Model}] = b
 	}
+	v.benches.Store(&benches)
 	return errors.Join(errs...)
 }
 
@@ -479,6 +479,14 @@ func (v *View) TargetHealth(provider, model string) TargetHealth {
 			th.LatencyEstimateMs = &est
 		}
 		s.mu.Unlock()
+	}
+	if b, found := v.benchmark(provider, model); found {
+		bh := &BenchmarkHealth{RunAt: b.RunAt, TTFTMs: b.TTFTMs, P50Ms: b.P50Ms, P90Ms: b.P90Ms, ErrorRate: b.ErrorRate}
+		if b.Checked > 0 {
+			pass := b.PassRate
+			bh.PassRate = &pass
+		}
+		th.Benchmark = bh
 	}
 	ok, why := v.Usable(provider, model)
 	switch {

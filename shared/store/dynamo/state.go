@@ -162,7 +162,7 @@ func (s *StateStore) ListHealth(ctx context.Context) ([]health.ProbeState, error
 			return nil, fmt.Errorf("dynamo: list health: %w", err)
 		}
 		for _, item := range out.Items {
-			if strings.HasPrefix(stringAttr(item, AttrSK), breakerPrefix) {
+			if strings.HasPrefix(stringAttr(item, AttrSK), breakerPrefix) || isBenchLatest(item) {
 				continue
 			}
 			h, err := healthOf(item)
@@ -263,19 +263,33 @@ func epochMs(t time.Time) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)}
 }
 
-// ReadHealthState reads every probe result and shared breaker with one Query
-// (paged), eventually consistent: routers call it once per cache TTL.
+// ReadHealthState reads every probe result, shared breaker and latest
+// benchmark result with one Query (paged), eventually consistent: routers
+// call it once per cache TTL. A benchmark result past its expiry, which
+// DynamoDB may not have deleted yet, is left out.
 func (s *StateStore) ReadHealthState(ctx context.Context) (health.Snapshot, error) {
 	in := &dynamodb.QueryInput{TableName: aws.String(s.Table), KeyConditionExpression: aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(healthPK)}}
 	var st health.Snapshot
+	now := s.now()
 	for {
 		out, err := s.DB.Query(ctx, in)
 		if err != nil {
 			return health.Snapshot{}, fmt.Errorf("dynamo: read health: %w", err)
 		}
 		for _, item := range out.Items {
+			if isBenchLatest(item) {
+				if expired(item, now) {
+					continue
+				}
+				b, err := benchmarkOf(item)
+				if err != nil {
+					return health.Snapshot{}, err
+				}
+				st.Benchmarks = append(st.Benchmarks, b)
+				continue
+			}
 			if strings.HasPrefix(stringAttr(item, AttrSK), breakerPrefix) {
 				b, err := breakerOf(item)
 				if err != nil {

@@ -374,4 +374,3 @@ type Admin interface {
 }
 
 var _ Admin = (*dynamodb.Client)(nil)
-

@@ -1,12 +1,14 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -575,6 +577,42 @@ func TestEveryProviderTypeStreamIsStored(t *testing.T) {
 				t.Errorf("plain request after the stream: %s %q (finish %s), want a hit of %q (finish %s); upstream got %d requests",
 					resp.Header.Get("X-Router-Cache"), got.Choices[0].Message.Content, got.Choices[0].FinishReason,
 					want, acc.Choices[0].FinishReason, len(u.bodies()))
+			}
+		})
+	}
+}
+
+// BenchmarkHandlerCacheHit is a hit from the in-memory store: the router's
+// own work with the request's hash and a replayed answer instead of an
+// attempt (compare BenchmarkHandlerMock).
+func BenchmarkHandlerCacheHit(b *testing.B) {
+	for _, stream := range []bool{false, true} {
+		b.Run(fmt.Sprintf("stream=%v", stream), func(b *testing.B) {
+			gw := benchGateway(b, `
+providers: [{name: sim, type: mock}]
+models: [{id: m, provider: sim, price: {input: 0.15, output: 0.6}}]
+routes: [{name: bench, cache: {ttl: 1h}, targets: [{model: m}]}]
+`, nil)
+			gw.Cache = &respcache.Memory{}
+			body := []byte(benchBody)
+			if stream {
+				body = []byte(strings.Replace(benchBody, `{"model":"bench",`, `{"model":"bench","stream":true,`, 1))
+			}
+			serve := func() *httptest.ResponseRecorder {
+				w := httptest.NewRecorder()
+				gw.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body)))
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+				return w
+			}
+			serve()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if w := serve(); w.Header().Get("X-Router-Cache") != "hit" {
+					b.Fatalf("not a hit: %v", w.Header())
+				}
 			}
 		})
 	}

@@ -6,21 +6,35 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags="-s -w"
 ARTIFACTS_DIR ?= build
+# The client conformance suite: a Node project run by a Go test.
+CLIENTS := scripts/clients
 
-.PHONY: run test build lint bench fuzz clean build-RouterFunction build-ChatFunction build-HealthCheckFunction
+.PHONY: run test build lint bench fuzz clean clients build-RouterFunction build-ChatFunction build-HealthCheckFunction
 
 ## run: the router on 127.0.0.1:8080 with the built-in default config (or ROUTER_CONFIG)
 run:
 	$(GO) run ./functions/router
 
-## test: everything CI runs (the AWS tests need moto_server; the template needs cfn-lint and aws-sam-translator)
-test: lint
+## test: everything CI runs (the AWS tests need moto_server; the template needs cfn-lint and
+## aws-sam-translator; the client conformance suite needs Node and npm)
+test: lint $(CLIENTS)/node_modules/.package-lock.json
 	@command -v moto_server >/dev/null || { echo "moto_server is not on PATH: pip install 'moto[server]' (the DynamoDB, Secrets Manager and Lambda tests run against it)"; exit 1; }
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is not on PATH: pip install cfn-lint"; exit 1; }
 	cfn-lint template.yaml
 	cfn-lint template.yaml --parameter-files infra/cfn-lint-all-options.json
-	$(GO) test -race -count=1 ./...
+	CLIENTS_REQUIRED=1 $(GO) test -race -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=10s
+
+# The official Node SDKs against the router (scripts/clients): npm ci whenever
+# package-lock.json is newer than the installed packages.
+$(CLIENTS)/node_modules/.package-lock.json: $(CLIENTS)/package-lock.json $(CLIENTS)/package.json
+	@command -v npm >/dev/null || { echo "npm is not on PATH: install Node 20 or later (the client conformance suite needs it)"; exit 1; }
+	cd $(CLIENTS) && npm ci --no-audit --no-fund
+	@touch $@
+
+## clients: only the client conformance suite
+clients: $(CLIENTS)/node_modules/.package-lock.json
+	CLIENTS_REQUIRED=1 $(GO) test -count=1 ./$(CLIENTS)
 
 ## fuzz: the edge's fuzz targets, each for FUZZTIME (seed corpora in testdata/fuzz)
 FUZZTIME ?= 60s

@@ -12,7 +12,7 @@
 //	    template creates it)
 //
 // Every command takes -table (default $ROUTER_AUDIT_TABLE) and -json, which
-// prints the records as the router's own audit lines (CONTRACT.md section 6),
+// prints the records as the router's own audit lines (docs/API.md),
 // one per line. Records hold no prompt or completion text and no key.
 // AWS_ENDPOINT_URL points it at an emulator.
 package main

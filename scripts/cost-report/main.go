@@ -1,6 +1,6 @@
 // Command cost-report prints what the router spent in a period, per model,
 // provider, route and tag, from the CloudWatch metrics the router emits
-// (CostUSD, Requests, PromptTokens, CompletionTokens; CONTRACT.md section 6):
+// (CostUSD, Requests, PromptTokens, CompletionTokens):
 //
 //	go run ./scripts/cost-report [-month 2026-03 | -start 2026-03-01 -end 2026-03-15 | -days 30]
 //	                             [-namespace LLMRouter] [-format table|csv]

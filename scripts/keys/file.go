@@ -201,7 +201,7 @@ func keysNode(old *yaml.Node, keys []config.Key) (*yaml.Node, error) {
 }
 
 // keyNode encodes a key with its lists and maps in flow style, as the
-// contract's examples write them.
+// documented examples write them.
 func keyNode(k *config.Key) (*yaml.Node, error) {
 	var n yaml.Node
 	if err := n.Encode(k); err != nil {

@@ -16,7 +16,7 @@ const (
 	DimStatus           = "Status"
 )
 
-// Health statuses (CONTRACT.md section 7), the values of the Status dimension.
+// Health statuses, the values of the Status dimension.
 const (
 	StatusHealthy   = "healthy"
 	StatusDegraded  = "degraded"

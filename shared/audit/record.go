@@ -12,7 +12,7 @@ import (
 	"github.com/llm-router/router/shared/rawjson"
 )
 
-// Record is one request's audit record. Its JSON names are the contract's.
+// Record is one request's audit record. Its JSON names are the API's (docs/API.md).
 type Record struct {
 	RequestID string
 	Time      time.Time

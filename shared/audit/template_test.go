@@ -275,7 +275,7 @@ func TestDashboardUsesEmittedNames(t *testing.T) {
 				}
 			}
 		case "log":
-			// The audit trail widget reads audit lines by the contract's names.
+			// The audit trail widget reads audit lines by their documented names.
 			q := w.Properties.Query
 			if !strings.Contains(q, `filter type = "audit"`) {
 				t.Errorf("%s does not select audit lines: %s", where, q)

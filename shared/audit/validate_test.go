@@ -25,7 +25,7 @@ func TestStandardUnitsAreCloudWatchs(t *testing.T) {
 	}
 }
 
-// awsExample is the EMF line of ../shared/spec/AWS.md section 4.
+// awsExample is the EMF line AWS documents as the format's example.
 const awsExample = `{"_aws":{"Timestamp":1767225600000,"CloudWatchMetrics":[{"Namespace":"LLMRouter",` +
 	`"Dimensions":[["Route"],["Model","Provider"]],"Metrics":[{"Name":"CostUSD","Unit":"None"},` +
 	`{"Name":"LatencyMs","Unit":"Milliseconds"}]}]},"Route":"triage-low","Model":"deepseek-v3",` +

@@ -6,6 +6,9 @@
 // The test builds the router exactly as main does (shared/wiring, a YAML
 // file, environment through Process), serves it over HTTP, and points it at
 // loopback OpenAI-compatible upstreams that log every request they receive.
+// Requests go to every endpoint that reaches a provider: Chat Completions,
+// Responses and Anthropic Messages (each plain and streamed; Messages with
+// its key in x-api-key) and Embeddings.
 // Its oracle is a model of the rules written from the documentation, not
 // from the router's packages, so it does not share their assumptions: it
 // imports none of gateway, route or limits. The package has no code of its

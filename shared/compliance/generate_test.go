@@ -274,6 +274,7 @@ func (g *gen) request(c *Config) Request {
 	}
 	r.Embeddings = g.chance(0.2)
 	if !r.Embeddings {
+		r.API = pick(g, []string{"", "", "responses", "messages"})
 		r.Stream = g.chance(0.35)
 		r.JSON = g.chance(0.35)
 		if g.chance(0.5) {

@@ -104,7 +104,11 @@ type Case struct {
 // Request is one HTTP request and what each upstream does with it.
 type Request struct {
 	Embeddings bool `json:"embeddings,omitempty"`
-	Stream     bool `json:"stream,omitempty"`
+	// API is the surface of a chat request: "" for Chat Completions,
+	// "responses" (OpenAI Responses) or "messages" (Anthropic Messages,
+	// whose key goes in x-api-key).
+	API    string `json:"api,omitempty"`
+	Stream bool   `json:"stream,omitempty"`
 	// Model is the body's model: a route name or a model id.
 	Model string `json:"model"`
 	// Auth holds one key id per Authorization field line.

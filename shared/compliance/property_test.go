@@ -27,21 +27,22 @@ const (
 // counts are what a run exercised.
 type counts struct {
 	requests, refused, required, phi, downgrades, fallbacks, violations, stray, rejected int
-	endpoints                                                                            map[string]int
-	statuses                                                                             map[int]int
+	// endpoints and served count requests by kind, all and those answered 200.
+	endpoints, served map[string]int
+	statuses          map[int]int
 }
 
 func (n *counts) add(c *Case, r *run, vss [][]violation) {
 	for i := range c.Reqs {
 		q, got := &c.Reqs[i], &r.got[i]
 		n.requests++
-		switch {
-		case q.Embeddings:
-			n.endpoints["embeddings"]++
-		case q.Stream:
-			n.endpoints["chat stream"]++
-		default:
-			n.endpoints["chat"]++
+		what := q.endpoint()
+		if q.Stream {
+			what += " stream"
+		}
+		n.endpoints[what]++
+		if got.status == 200 {
+			n.served[what]++
 		}
 		n.statuses[got.status]++
 		e := expect(&c.Cfg, q)
@@ -77,12 +78,21 @@ func (n *counts) String() string {
 	for _, s := range sortedInts(n.statuses) {
 		st = append(st, fmt.Sprintf("%d:%d", s, n.statuses[s]))
 	}
-	return fmt.Sprintf("requests %d (chat %d, chat stream %d, embeddings %d); refused by the rules %d; "+
+	var eps []string
+	for _, e := range endpoints {
+		eps = append(eps, fmt.Sprintf("%s %d (%d served)", e, n.endpoints[e], n.served[e]))
+	}
+	return fmt.Sprintf("requests %d (%s); refused by the rules %d; "+
 		"with required tags %d, phi (hipaa) %d; budget downgrades seen %d; fallbacks or hedges %d; "+
 		"requests with violations %d; statuses %s; configs redrawn after the router refused them %d; upstream requests without a marker %d",
-		n.requests, n.endpoints["chat"], n.endpoints["chat stream"], n.endpoints["embeddings"], n.refused,
+		n.requests, strings.Join(eps, ", "), n.refused,
 		n.required, n.phi, n.downgrades, n.fallbacks, n.violations, strings.Join(st, " "), n.rejected, n.stray)
 }
+
+// endpoints are the kinds of request the generator sends, as counts
+// names them.
+var endpoints = []string{"chat.completions", "chat.completions stream", "responses", "responses stream",
+	"messages", "messages stream", "embeddings"}
 
 func sortedInts(m map[int]int) []int {
 	out := make([]int, 0, len(m))
@@ -144,7 +154,7 @@ func TestPropertyNoRequestReachesANonCompliantProvider(t *testing.T) {
 	t.Logf("seed %d (replay with PROPERTY_SEED=%d), %d requests", seed, seed, total)
 
 	rn := &runner{dir: t.TempDir()}
-	n := &counts{endpoints: map[string]int{}, statuses: map[int]int{}}
+	n := &counts{endpoints: map[string]int{}, served: map[string]int{}, statuses: map[int]int{}}
 	best := map[string]example{}
 	var firstReject error
 	var mu sync.Mutex
@@ -209,10 +219,14 @@ func TestPropertyNoRequestReachesANonCompliantProvider(t *testing.T) {
 	// The generator must reach what the property is about, or a pass
 	// says nothing.
 	if total >= 1000 {
-		for what, got := range map[string]int{"budget downgrades": n.downgrades, "phi requests": n.phi,
-			"streams": n.endpoints["chat stream"], "embeddings": n.endpoints["embeddings"], "fallbacks": n.fallbacks} {
+		for what, got := range map[string]int{"budget downgrades": n.downgrades, "phi requests": n.phi, "fallbacks": n.fallbacks} {
 			if got == 0 {
 				t.Errorf("no %s in %d requests: the generator does not exercise them", what, n.requests)
+			}
+		}
+		for _, e := range endpoints {
+			if n.served[e] == 0 {
+				t.Errorf("no %s request served in %d: the generator does not exercise them", e, n.requests)
 			}
 		}
 	}

@@ -20,13 +20,13 @@ const (
 
 // Why the rules refuse a request before any provider sees it.
 const (
-	refAmbiguousAuth   = "two different Authorization field lines"
+	refAmbiguousAuth   = "two different keys (Authorization, or x-api-key on /v1/messages)"
 	refAmbiguousRoute  = "two different x-router-route field lines"
 	refModelNotGranted = "a model id called directly without a models grant"
 	refRouteNotGranted = "a route the key does not list"
 	refUnknownClass    = "an unknown data class"
 	refUnknownName     = "an unknown route or model"
-	refNoKey           = "no Authorization field line"
+	refNoKey           = "no key (Authorization, or x-api-key on /v1/messages)"
 )
 
 // Other causes.
@@ -34,6 +34,7 @@ const (
 	causeOffRoute     = "a provider outside the route's targets"
 	causeBadDowngrade = "a downgrade to a route no applicable on_budget rule names"
 	causeNoAudit      = "no audit line"
+	causeEndpoint     = "an audit line naming another endpoint"
 )
 
 // Kinds of violation, strongest first.
@@ -137,7 +138,8 @@ func distinct(lines []string) []string {
 // expect applies the rules to a request.
 func expect(c *Config, r *Request) *expectation {
 	e := &expectation{refusals: map[string]int{}, classes: need{}}
-	// Rule 4: Authorization and x-router-route have one value.
+	// Rule 4: the key (Authorization, or x-api-key on /v1/messages) and
+	// x-router-route have one value.
 	switch auth := distinct(r.Auth); len(auth) {
 	case 0:
 		e.refusals[refNoKey] = 401
@@ -239,6 +241,7 @@ type outcomeOf struct {
 type auditLine struct {
 	Type           string   `json:"type"`
 	RequestID      string   `json:"request_id"`
+	Endpoint       string   `json:"endpoint"`
 	Route          string   `json:"route"`
 	DowngradedFrom string   `json:"downgraded_from"`
 	Require        []string `json:"require"`
@@ -284,6 +287,9 @@ func judge(c *Config, r *Request, e *expectation, got *outcomeOf) []violation {
 	if got.audit == nil {
 		vs = append(vs, violation{kind: kindAudit, causes: []string{causeNoAudit},
 			msg: fmt.Sprintf("status %d and no audit line", got.status)})
+	} else if got.audit.Endpoint != r.endpoint() {
+		vs = append(vs, violation{kind: kindAudit, causes: []string{causeEndpoint},
+			msg: fmt.Sprintf("audit: endpoint %q for a request to %s", got.audit.Endpoint, r.path())})
 	}
 	req := need{}
 	for t, srcs := range e.classes {

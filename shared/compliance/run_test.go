@@ -48,22 +48,41 @@ func (c *Case) marker(run int64, i int) string { return fmt.Sprintf("mk%dq%dz", 
 // body is request i's JSON body.
 func (r *Request) body(marker string) []byte {
 	var m map[string]any
-	if r.Embeddings {
+	text := marker + " patient note: follow-up in two weeks"
+	schema := map[string]any{"type": "object", "properties": map[string]any{"a": map[string]any{"type": "string"}},
+		"required": []string{"a"}}
+	switch {
+	case r.Embeddings:
 		m = map[string]any{"model": r.Model, "input": marker + " summary of a clinic visit"}
-	} else {
-		m = map[string]any{"model": r.Model,
-			"messages": []any{map[string]any{"role": "user", "content": marker + " patient note: follow-up in two weeks"}}}
-		if r.Stream {
-			m["stream"] = true
+	case r.API == "responses":
+		m = map[string]any{"model": r.Model, "input": text}
+		if r.MaxTokens > 0 {
+			m["max_output_tokens"] = r.MaxTokens
 		}
+		if r.JSON {
+			m["text"] = map[string]any{"format": map[string]any{"type": "json_schema", "name": "answer", "schema": schema}}
+		}
+	case r.API == "messages":
+		// Messages requires max_tokens.
+		m = map[string]any{"model": r.Model, "max_tokens": 1024, "messages": []any{map[string]any{"role": "user", "content": text}}}
+		if r.MaxTokens > 0 {
+			m["max_tokens"] = r.MaxTokens
+		}
+		if r.JSON {
+			m["output_config"] = map[string]any{"format": map[string]any{"type": "json_schema", "schema": schema}}
+		}
+	default:
+		m = map[string]any{"model": r.Model, "messages": []any{map[string]any{"role": "user", "content": text}}}
 		if r.MaxTokens > 0 {
 			m["max_tokens"] = r.MaxTokens
 		}
 		if r.JSON {
 			m["response_format"] = map[string]any{"type": "json_schema", "json_schema": map[string]any{"name": "answer",
-				"schema": map[string]any{"type": "object", "properties": map[string]any{"a": map[string]any{"type": "string"}},
-					"required": []string{"a"}}}}
+				"schema": schema}}
 		}
+	}
+	if r.Stream {
+		m["stream"] = true
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -73,10 +92,24 @@ func (r *Request) body(marker string) []byte {
 }
 
 func (r *Request) path() string {
-	if r.Embeddings {
+	switch {
+	case r.Embeddings:
 		return "/v1/embeddings"
+	case r.API != "":
+		return "/v1/" + r.API
 	}
 	return "/v1/chat/completions"
+}
+
+// endpoint is the request's endpoint as the audit line names it.
+func (r *Request) endpoint() string {
+	switch {
+	case r.Embeddings:
+		return "embeddings"
+	case r.API != "":
+		return r.API
+	}
+	return "chat.completions"
 }
 
 // header is the request's header, one field line per value.
@@ -85,7 +118,11 @@ func (r *Request) header(marker string) http.Header {
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Client-Request-Id", marker)
 	for _, id := range r.Auth {
-		h.Add("Authorization", "Bearer "+token(id))
+		if r.API == "messages" {
+			h.Add("X-Api-Key", token(id))
+		} else {
+			h.Add("Authorization", "Bearer "+token(id))
+		}
 	}
 	for _, v := range r.RouteHeader {
 		h.Add("X-Router-Route", v)

@@ -155,6 +155,9 @@ func edits(c *Case) []func(*Case) {
 		for j := range r.Tags {
 			req(func(r *Request) { r.Tags = slices.Delete(r.Tags, j, j+1) })
 		}
+		if r.API != "" {
+			req(func(r *Request) { r.API = "" })
+		}
 		if r.Stream {
 			req(func(r *Request) { r.Stream = false })
 		}

@@ -431,9 +431,23 @@ func (r *run) classify(a *attempt) (string, *llm.Error) {
 	if errors.As(a.err, &oe) {
 		return audit.OutcomeInvalidOutput, oe.Err
 	}
-	e := llm.AsError(a.err)
+	outcome, e := Outcome(a.err, name)
+	if outcome == audit.OutcomeAuthFailed && r.e.Keys != nil {
+		// The provider refused the router's own key: drop any cached copy,
+		// so a rotated key is fetched again.
+		r.e.Keys.Invalidate(a.Target.Provider.Key)
+	}
+	return outcome, e
+}
+
+// Outcome names the outcome an upstream's error stands for when it ends an
+// attempt before its commit point, with the error that stands for it (an
+// error that is not an *llm.Error is the provider's being unreachable). The
+// decision table says what each outcome does (Rule).
+func Outcome(err error, provider string) (string, *llm.Error) {
+	e := llm.AsError(err)
 	if e == nil {
-		e = llm.Unavailable(name, a.err)
+		e = llm.Unavailable(provider, err)
 	}
 	switch {
 	case e.Kind == llm.KindUnavailable:
@@ -441,11 +455,6 @@ func (r *run) classify(a *attempt) (string, *llm.Error) {
 	case e.Code == llm.CodeContextLength:
 		return audit.OutcomeContextLimit, e
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Kind == llm.KindAuth:
-		// The provider refused the router's own key: drop any cached copy,
-		// so a rotated key is fetched again.
-		if r.e.Keys != nil {
-			r.e.Keys.Invalidate(a.Target.Provider.Key)
-		}
 		return audit.OutcomeAuthFailed, e
 	case e.Status == http.StatusNotFound:
 		return audit.OutcomeModelNotFound, e
@@ -463,6 +472,13 @@ func (r *run) classify(a *attempt) (string, *llm.Error) {
 	// An error with no status (an error event, a broken stream) before any
 	// content: the provider failed, not the request.
 	return audit.OutcomeError, e
+}
+
+// FallsBack reports whether an upstream's error before the commit point
+// moves the request to the next candidate.
+func FallsBack(err error) bool {
+	outcome, _ := Outcome(err, "")
+	return rules[outcome].fallback
 }
 
 // ended records an attempt's outcome: in the result, to the observer with

@@ -10,7 +10,7 @@ import (
 	"github.com/llm-router/router/shared/llm"
 )
 
-// Errors the router itself answers, in the contract's types and codes.
+// Errors the router itself answers, in the API's types and codes.
 
 func errAuth(msg string) *llm.Error {
 	return &llm.Error{Kind: llm.KindAuth, Status: http.StatusUnauthorized, Type: "authentication_error",

@@ -81,7 +81,7 @@ func (c *call) fanOutStream(ctx context.Context, a *engine.Attempt, n int) (llm.
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	f := &fanStream{cancel: cancel, chunks: make(chan fanChunk, n), live: n, model: a.Target.Model.ID,
+	f := &fanStream{cancel: cancel, chunks: make(chan fanChunk, n), live: n, usages: make([]*llm.Usage, n), model: a.Target.Model.ID,
 		id: "chatcmpl-" + strconv.FormatUint(rand.Uint64(), 36), created: c.start.Unix()}
 	streams := make([]llm.Stream, n)
 	errs := make([]error, n)
@@ -127,13 +127,15 @@ type fanStream struct {
 	model   string
 	created int64
 	live    int // streams not ended yet
-	usage   llm.Usage
-	sawUse  bool
-	done    bool
-	closed  sync.Once
+	// usages are each stream's latest usage: a stream may report it on
+	// several chunks, each time its running total.
+	usages []*llm.Usage
+	done   bool
+	closed sync.Once
 }
 
 type fanChunk struct {
+	i     int // the stream's index
 	data  []byte
 	usage *llm.Usage
 	only  bool
@@ -145,7 +147,7 @@ func (f *fanStream) read(ctx context.Context, i int, st llm.Stream) {
 	defer f.wg.Done()
 	for {
 		ch, err := st.Next()
-		var out fanChunk
+		out := fanChunk{i: i}
 		switch {
 		case err != nil:
 			out.err = err
@@ -157,7 +159,7 @@ func (f *fanStream) read(ctx context.Context, i int, st llm.Stream) {
 			}
 			if !ch.UsageOnly {
 				if out.data, err = surfaceopenai.AppendChunkAs(nil, ch.Data, f.id, i); err != nil {
-					out = fanChunk{err: err}
+					out = fanChunk{i: i, err: err}
 				}
 			}
 		}
@@ -185,8 +187,7 @@ func (f *fanStream) Next() (llm.Chunk, error) {
 			return llm.Chunk{}, ch.err
 		}
 		if ch.usage != nil {
-			f.usage = addUsage(f.usage, *ch.usage)
-			f.sawUse = true
+			f.usages[ch.i] = ch.usage
 		}
 		if ch.only {
 			continue
@@ -194,11 +195,17 @@ func (f *fanStream) Next() (llm.Chunk, error) {
 		// The streams' own usages are summed into the last chunk.
 		return llm.Chunk{Data: ch.data}, nil
 	}
-	if f.done || !f.sawUse {
+	var u llm.Usage
+	saw := false
+	for _, su := range f.usages {
+		if su != nil {
+			u, saw = addUsage(u, *su), true
+		}
+	}
+	if f.done || !saw {
 		return llm.Chunk{}, io.EOF
 	}
 	f.done = true
-	u := f.usage
 	data, err := json.Marshal(llm.ChunkResponse{ID: f.id, Object: "chat.completion.chunk", Created: f.created, Model: f.model, Choices: []llm.ChunkChoice{}, Usage: &u})
 	if err != nil {
 		return llm.Chunk{}, err

@@ -73,7 +73,7 @@ var authMessages = map[string]bool{
 
 // FuzzAuth drives the edge of the router (headers, authentication, body
 // parsing, classification, tags) with arbitrary input. It checks that the
-// router never panics, answers only the contract's statuses in OpenAI's
+// router never panics, answers only the API's statuses in OpenAI's
 // error shape, accepts exactly the one valid key (constant-time compare,
 // prefix and whitespace rules included), never calls a provider for an
 // unauthenticated request, and never echoes the presented credential.

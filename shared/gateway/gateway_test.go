@@ -140,7 +140,7 @@ func TestStreamingThroughOpenAIClient(t *testing.T) {
 	}
 }
 
-// Each fallback trigger of the contract moves to the next target; a client
+// Each documented fallback trigger moves to the next target; a client
 // error does not.
 func TestFallbackTriggers(t *testing.T) {
 	closed := openaitest.ClosedURL()

@@ -102,7 +102,7 @@ func chatWith(t *testing.T, h *harness, key, model string, opts ...option.Reques
 	return resp, err
 }
 
-// A key over its rpm gets the contract's 429 through the official client,
+// A key over its rpm gets the API's 429 through the official client,
 // with Retry-After, before any provider is called, and the audit line says
 // which limit refused it.
 func TestRateLimitThroughOpenAIClient(t *testing.T) {

@@ -167,7 +167,7 @@ data_classes:
 `, upstream, hashOf("sk-app-key"), hashOf("sk-old-key"), hashOf("sk-gone-key"))
 }
 
-// Bad input gets the contract's status and code, and changes nothing: no
+// Bad input gets the API's status and code, and changes nothing: no
 // provider is called.
 func TestBadInputs(t *testing.T) {
 	up := openaitest.NewServer("up", nil)

@@ -22,7 +22,7 @@ import (
 	"github.com/llm-router/router/shared/trace"
 )
 
-// Request headers of the contract.
+// Request headers of the API.
 const (
 	headerRoute           = "X-Router-Route"
 	headerTags            = "X-Router-Tags"

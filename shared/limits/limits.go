@@ -64,7 +64,7 @@ const (
 	maxLeaseShare = 0.1
 )
 
-// Codes of refusals (CONTRACT.md section 3: 429 rate_limit_error).
+// Codes of refusals (429 rate_limit_error).
 const (
 	CodeRateLimit = "rate_limit_exceeded"
 	CodeBudget    = "budget_exceeded"

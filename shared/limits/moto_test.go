@@ -40,7 +40,10 @@ func instances(t *testing.T, n int, leaseFor time.Duration) ([]*limits.Limiter, 
 		cfg := m.Config()
 		cfg.HTTPClient = turn
 		store := &dynamo.StateStore{DB: dynamodb.NewFromConfig(cfg), Table: stateTable}
-		ls[i] = &limits.Limiter{Counters: store, LeaseFor: leaseFor, ReturnIdle: -1, Now: fixedNow}
+		// A claim waits as long as moto needs: these tests are about what
+		// claims decide, and a loaded machine must not turn a slow claim
+		// into an outage (TestStoreOutageFailsOpenAndCatchesUp has those).
+		ls[i] = &limits.Limiter{Counters: store, LeaseFor: leaseFor, ReturnIdle: -1, Now: fixedNow, ClaimTimeout: time.Minute}
 	}
 	return ls, &dynamo.StateStore{DB: db, Table: stateTable}, m
 }
@@ -183,6 +186,7 @@ func TestRPMHoldsAcrossInstances(t *testing.T) {
 func TestStoreOutageFailsOpenAndCatchesUp(t *testing.T) {
 	ls, store, m := instances(t, 1, -1)
 	l := ls[0]
+	l.ClaimTimeout = 0 // the default: an outage is what this test is about
 	key := &config.Key{ID: "k", RPM: 100, Budget: &config.Budget{MonthlyUSD: 10}}
 	ctx := context.Background()
 	q := &limits.Query{Key: key, Route: "r", Estimate: func(string) (float64, bool) { return 0.5, true }}
@@ -227,6 +231,7 @@ func TestStoreOutageFailsOpenAndCatchesUp(t *testing.T) {
 func TestOutageKeepsASpentBudgetRefused(t *testing.T) {
 	ls, _, m := instances(t, 1, -1)
 	l := ls[0]
+	l.ClaimTimeout = 0 // the default: an outage is what this test is about
 	key := &config.Key{ID: "k", Budget: &config.Budget{MonthlyUSD: 1}}
 	ctx := context.Background()
 	q := &limits.Query{Key: key, Route: "r", Estimate: func(string) (float64, bool) { return 0.6, true }}
@@ -257,6 +262,7 @@ func TestOutageKeepsASpentBudgetRefused(t *testing.T) {
 func TestOutageNeverUnlimited(t *testing.T) {
 	ls, _, m := instances(t, 1, -1)
 	l := ls[0]
+	l.ClaimTimeout = 0 // the default: an outage is what this test is about
 	m.Stop()
 	ctx := context.Background()
 	for _, tc := range []struct {

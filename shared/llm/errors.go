@@ -91,27 +91,6 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Retryable reports whether another target may be tried after this error,
-// following the router's contract: 408, 429, 500, 502, 503, 504 and 529, plus
-// failures to connect and timeouts. Other 4xx answers belong to the caller.
-func (e *Error) Retryable() bool {
-	switch e.Kind {
-	case KindUnavailable, KindTimeout:
-		return true
-	}
-	return RetryableStatus(e.Status)
-}
-
-// RetryableStatus reports whether an upstream HTTP status triggers fallback.
-func RetryableStatus(status int) bool {
-	switch status {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout, 529:
-		return true
-	}
-	return false
-}
-
 // KindForStatus maps an HTTP status to the kind of error it usually means.
 func KindForStatus(status int) Kind {
 	switch {

@@ -68,7 +68,7 @@ func TestFullSetsEveryField(t *testing.T) {
 	}
 }
 
-// The item has exactly the audit line's names (CONTRACT.md section 6) plus
+// The item has exactly the audit line's names plus
 // the index and TTL attributes, and reads back into the same audit line.
 func TestItemIsTheAuditLine(t *testing.T) {
 	rec := full()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/llm-router/router/shared/engine"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -253,7 +254,7 @@ func TestTransportAndKeyFailures(t *testing.T) {
 		srv.Close()
 		p := newProvider(t, srv, &keys{}, "")
 		_, err := p.Chat(context.Background(), chatRequest(t, `{"model":"claude","messages":[{"role":"user","content":"Hi"}]}`, 0))
-		if e := llm.AsError(err); e == nil || e.Kind != llm.KindUnavailable || !e.Retryable() {
+		if e := llm.AsError(err); e == nil || e.Kind != llm.KindUnavailable || !engine.FallsBack(e) {
 			t.Errorf("error = %v, want a retryable unavailable error", err)
 		}
 	})

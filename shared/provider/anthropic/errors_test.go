@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"github.com/llm-router/router/shared/engine"
 	"testing"
 
 	"github.com/llm-router/router/shared/llm"
@@ -28,13 +29,13 @@ func TestParseError(t *testing.T) {
 		{"invalid request", 400, body("invalid_request_error", "max_tokens: Field required"),
 			llm.KindInvalidRequest, 400, "invalid_request_error", "", "max_tokens: Field required", false},
 		{"authentication", 401, body("authentication_error", "invalid x-api-key"),
-			llm.KindAuth, 401, "authentication_error", "invalid_api_key", "invalid x-api-key", false},
+			llm.KindAuth, 401, "authentication_error", "invalid_api_key", "invalid x-api-key", true},
 		{"billing is permanent", 402, body("billing_error", "Your credit balance is too low"),
 			llm.KindPermission, 402, "insufficient_quota", "insufficient_quota", "Your credit balance is too low", false},
 		{"permission", 403, body("permission_error", "no access"),
-			llm.KindPermission, 403, "permission_error", "permission_error", "no access", false},
+			llm.KindPermission, 403, "permission_error", "permission_error", "no access", true},
 		{"not found", 404, body("not_found_error", "model: claude-x"),
-			llm.KindNotFound, 404, "invalid_request_error", "model_not_found", "model: claude-x", false},
+			llm.KindNotFound, 404, "invalid_request_error", "model_not_found", "model: claude-x", true},
 		{"too large", 413, body("request_too_large", "Request exceeds the maximum size"),
 			llm.KindTooLarge, 413, "invalid_request_error", "request_too_large", "Request exceeds the maximum size", false},
 		{"rate limited", 429, body("rate_limit_error", "slow down"),
@@ -72,8 +73,8 @@ func TestParseError(t *testing.T) {
 			if want := llm.UpstreamMessage(tt.wantStat, tt.wantKind); e.Message != want {
 				t.Errorf("message %q, want the router's %q", e.Message, want)
 			}
-			if got := e.Retryable(); got != tt.retryable {
-				t.Errorf("Retryable() = %v, want %v", got, tt.retryable)
+			if got := engine.FallsBack(e); got != tt.retryable {
+				t.Errorf("falls back = %v, want %v", got, tt.retryable)
 			}
 		})
 	}

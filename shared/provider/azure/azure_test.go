@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/llm-router/router/shared/engine"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -300,7 +301,7 @@ func TestErrors(t *testing.T) {
 		{"throttled", azuretest.Reply{Error: azuretest.Throttled(6)}, deployment, 429, "429", "rate_limit_error", "", 6 * time.Second, true},
 		{"server error", azuretest.Reply{Error: &azuretest.Error{Status: 500, Code: "InternalServerError", Message: "The server had an error."}}, deployment, 500, "InternalServerError", "api_error", "", 0, true},
 		{"unavailable", azuretest.Reply{Error: &azuretest.Error{Status: 503, Code: "ServiceUnavailable", Message: "The service is temporarily unable to process your request."}}, deployment, 503, "ServiceUnavailable", "api_error", "", 0, true},
-		{"unknown deployment", azuretest.Reply{}, "nope", 404, "DeploymentNotFound", "invalid_request_error", "", 0, false},
+		{"unknown deployment", azuretest.Reply{}, "nope", 404, "DeploymentNotFound", "invalid_request_error", "", 0, true},
 	}
 	for _, tt := range tests {
 		for _, streaming := range []bool{false, true} {
@@ -319,8 +320,8 @@ func TestErrors(t *testing.T) {
 				if e == nil || e.Status != tt.wantStatus || e.Code != tt.wantCode || e.Type != tt.wantType || e.Param != tt.wantParam || e.Provider != "aoai" {
 					t.Fatalf("got %#v, want %d %s %s param %q", err, tt.wantStatus, tt.wantCode, tt.wantType, tt.wantParam)
 				}
-				if e.RetryAfter != tt.wantRetry || e.Retryable() != tt.wantFallbak {
-					t.Errorf("RetryAfter %v Retryable %v, want %v %v", e.RetryAfter, e.Retryable(), tt.wantRetry, tt.wantFallbak)
+				if e.RetryAfter != tt.wantRetry || engine.FallsBack(e) != tt.wantFallbak {
+					t.Errorf("RetryAfter %v Retryable %v, want %v %v", e.RetryAfter, engine.FallsBack(e), tt.wantRetry, tt.wantFallbak)
 				}
 			})
 		}

@@ -36,14 +36,14 @@ func isTitanEmbed(model string) bool {
 	return strings.Contains(model, "titan-embed")
 }
 
-// Embed serves OpenAI embeddings with a Titan text embeddings model
-// (amazon.titan-embed-text-v2:0): Titan embeds one text per call, so inputs
-// are sent one after the other, in order. Vectors are normalized, which is
-// what OpenAI's embeddings are.
 // Base64Embeddings reports that encoding_format "base64" is answered as
 // OpenAI answers it: the adapter encodes Titan's floats itself.
 func (p *Provider) Base64Embeddings() bool { return true }
 
+// Embed serves OpenAI embeddings with a Titan text embeddings model
+// (amazon.titan-embed-text-v2:0): Titan embeds one text per call, so inputs
+// are sent one after the other, in order. Vectors are normalized, which is
+// what OpenAI's embeddings are.
 func (p *Provider) Embed(ctx context.Context, req *llm.EmbeddingRequest) (*llm.Response, error) {
 	if len(req.Input) == 0 {
 		return nil, llm.InvalidRequest("input", llm.CodeMissingParam, "input must be a string or a non-empty array of strings")

@@ -22,13 +22,11 @@ type exception struct {
 
 // exceptionFor maps a Bedrock exception name (the x-amzn-ErrorType of an
 // answer, or the :exception-type of a stream frame) to its status and codes.
-// The status decides fallback (408, 429, 500, 502, 503, 504 retry).
+// The status decides fallback (the attempt engine's decision table).
 //
 // ModelErrorException and ModelStreamErrorException are 424 (Failed
 // Dependency): the model failed on this request, for instance with invalid
-// output. 424 is not among the contract's fallback statuses, so they go back
-// to the client rather than to the next target; mapping them to 502 instead
-// would make them fall back.
+// output; another model may serve it, so they fall back.
 //
 // ServiceQuotaExceededException is a 400 per Bedrock: the request exceeds an
 // account quota (tokens per request, for instance) that waiting will not fix.

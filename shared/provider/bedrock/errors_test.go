@@ -3,6 +3,7 @@ package bedrock_test
 import (
 	"context"
 	"encoding/pem"
+	"github.com/llm-router/router/shared/engine"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -33,14 +34,14 @@ func TestErrorMapping(t *testing.T) {
 		{"ServiceUnavailableException", 503, llm.KindOverloaded, "api_error", "service_unavailable", true},
 		{"InternalServerException", 500, llm.KindUpstream, "api_error", "server_error", true},
 		{"ModelNotReadyException", 429, llm.KindOverloaded, "rate_limit_error", "model_not_ready", true},
-		// 424 is not a fallback status in the contract: the model failed on this request.
-		{"ModelStreamErrorException", 424, llm.KindUpstream, "api_error", "model_stream_error", false},
-		{"ModelErrorException", 424, llm.KindUpstream, "api_error", "model_error", false},
+		// 424: the model failed on this request; another may serve it.
+		{"ModelStreamErrorException", 424, llm.KindUpstream, "api_error", "model_stream_error", true},
+		{"ModelErrorException", 424, llm.KindUpstream, "api_error", "model_error", true},
 		{"ValidationException", 400, llm.KindInvalidRequest, "invalid_request_error", "invalid_request", false},
-		{"AccessDeniedException", 403, llm.KindPermission, "permission_error", "access_denied", false},
-		{"ResourceNotFoundException", 404, llm.KindNotFound, "invalid_request_error", "model_not_found", false},
-		{"ServiceQuotaExceededException", 400, llm.KindRateLimited, "invalid_request_error", "quota_exceeded", false},
-		{"UnrecognizedClientException", 403, llm.KindAuth, "permission_error", "invalid_aws_credentials", false},
+		{"AccessDeniedException", 403, llm.KindPermission, "permission_error", "access_denied", true},
+		{"ResourceNotFoundException", 404, llm.KindNotFound, "invalid_request_error", "model_not_found", true},
+		{"ServiceQuotaExceededException", 400, llm.KindRateLimited, "invalid_request_error", "quota_exceeded", true},
+		{"UnrecognizedClientException", 403, llm.KindAuth, "permission_error", "invalid_aws_credentials", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.exception, func(t *testing.T) {
@@ -56,8 +57,8 @@ func TestErrorMapping(t *testing.T) {
 			if got != want || e.Status != tt.wantStatus {
 				t.Errorf("got %d %v, want %d %v", e.Status, got, tt.wantStatus, want)
 			}
-			if e.Retryable() != tt.retryable {
-				t.Errorf("Retryable() = %v, want %v", e.Retryable(), tt.retryable)
+			if engine.FallsBack(e) != tt.retryable {
+				t.Errorf("falls back = %v, want %v", engine.FallsBack(e), tt.retryable)
 			}
 			if e.Message != llm.UpstreamMessage(tt.wantStatus, tt.wantKind) || e.Detail != "simulated "+tt.exception || e.Provider != "br" {
 				t.Errorf("got message %q detail %q provider %q, want the router's message and Bedrock's as the detail, from br", e.Message, e.Detail, e.Provider)
@@ -101,7 +102,7 @@ func TestErrorDetails(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = p.Chat(context.Background(), chatRequest(t, hello))
-		if e := llm.AsError(err); e == nil || e.Kind != llm.KindUnavailable || !e.Retryable() {
+		if e := llm.AsError(err); e == nil || e.Kind != llm.KindUnavailable || !engine.FallsBack(e) {
 			t.Errorf("got %#v, want a retryable KindUnavailable", err)
 		}
 	})

@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"github.com/llm-router/router/shared/engine"
 	"net/http"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestErrorFromGoogle(t *testing.T) {
 				{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}},
 				{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"API key not valid. Please pass a valid API key."}]}}`,
 			wantStatus: 401, wantKind: llm.KindAuth, wantType: "authentication_error", wantCode: "invalid_api_key",
-			wantDetail: "API key not valid. Please pass a valid API key.",
+			wantDetail: "API key not valid. Please pass a valid API key.", retryable: true,
 		},
 		{
 			name: "failed precondition (region)", status: 400,
@@ -86,13 +87,13 @@ func TestErrorFromGoogle(t *testing.T) {
 			name: "permission denied", status: 403,
 			body:       `{"error":{"code":403,"message":"Method doesn't allow unregistered callers.","status":"PERMISSION_DENIED"}}`,
 			wantStatus: 403, wantKind: llm.KindPermission, wantType: "permission_error", wantCode: "permission_denied",
-			wantDetail: "Method doesn't allow unregistered callers.",
+			wantDetail: "Method doesn't allow unregistered callers.", retryable: true,
 		},
 		{
 			name: "not found", status: 404,
 			body:       `{"error":{"code":404,"message":"models/nope is not found for API version v1beta.","status":"NOT_FOUND"}}`,
 			wantStatus: 404, wantKind: llm.KindNotFound, wantType: "invalid_request_error", wantCode: "model_not_found",
-			wantDetail: "models/nope is not found for API version v1beta.",
+			wantDetail: "models/nope is not found for API version v1beta.", retryable: true,
 		},
 		{
 			name: "array form", status: 503,
@@ -147,8 +148,8 @@ func TestErrorFromGoogle(t *testing.T) {
 			if e.RetryAfter != tt.wantRetry {
 				t.Errorf("RetryAfter = %v, want %v", e.RetryAfter, tt.wantRetry)
 			}
-			if e.Retryable() != tt.retryable {
-				t.Errorf("Retryable() = %v, want %v", e.Retryable(), tt.retryable)
+			if engine.FallsBack(e) != tt.retryable {
+				t.Errorf("falls back = %v, want %v", engine.FallsBack(e), tt.retryable)
 			}
 			if e.Provider != "gem" {
 				t.Errorf("Provider = %q, want gem", e.Provider)

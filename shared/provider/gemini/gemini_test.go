@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/llm-router/router/shared/engine"
 	"io"
 	"math"
 	"net/http"
@@ -250,9 +251,9 @@ func TestUpstreamErrors(t *testing.T) {
 		{"internal", geminitest.Reply{Error: geminitest.NewError(500, "")}, false, 500, llm.KindUpstream, "internal_error", true, 0},
 		{"deadline", geminitest.Reply{Error: geminitest.NewError(504, "")}, false, 504, llm.KindTimeout, "timeout", true, 0},
 		{"invalid argument", geminitest.Reply{Error: geminitest.NewError(400, "Request contains an invalid argument.")}, false, 400, llm.KindInvalidRequest, "invalid_argument", false, 0},
-		{"permission denied", geminitest.Reply{Error: geminitest.NewError(403, "")}, false, 403, llm.KindPermission, "permission_denied", false, 0},
-		{"not found", geminitest.Reply{Error: geminitest.NewError(404, "models/x is not found")}, false, 404, llm.KindNotFound, "model_not_found", false, 0},
-		{"bad key", geminitest.Reply{}, true, 401, llm.KindAuth, "invalid_api_key", false, 0},
+		{"permission denied", geminitest.Reply{Error: geminitest.NewError(403, "")}, false, 403, llm.KindPermission, "permission_denied", true, 0},
+		{"not found", geminitest.Reply{Error: geminitest.NewError(404, "models/x is not found")}, false, 404, llm.KindNotFound, "model_not_found", true, 0},
+		{"bad key", geminitest.Reply{}, true, 401, llm.KindAuth, "invalid_api_key", true, 0},
 	}
 	for _, tt := range tests {
 		for _, stream := range []bool{false, true} {
@@ -283,10 +284,10 @@ func TestUpstreamErrors(t *testing.T) {
 				if e == nil {
 					t.Fatalf("err = %v, want an *llm.Error", err)
 				}
-				if e.Status != tt.wantStat || e.Kind != tt.wantKind || e.Code != tt.wantCode || e.Retryable() != tt.retryable ||
+				if e.Status != tt.wantStat || e.Kind != tt.wantKind || e.Code != tt.wantCode || engine.FallsBack(e) != tt.retryable ||
 					e.RetryAfter != tt.wantAfter || e.Provider != "gem" || e.Message == "" {
 					t.Errorf("got %d %v %q retryable=%v after=%v provider=%q message=%q; want %d %v %q retryable=%v after=%v",
-						e.Status, e.Kind, e.Code, e.Retryable(), e.RetryAfter, e.Provider, e.Message,
+						e.Status, e.Kind, e.Code, engine.FallsBack(e), e.RetryAfter, e.Provider, e.Message,
 						tt.wantStat, tt.wantKind, tt.wantCode, tt.retryable, tt.wantAfter)
 				}
 			})
@@ -318,7 +319,7 @@ func TestKeyUnavailable(t *testing.T) {
 	srv := newFake(t, geminitest.Options{})
 	p := newProvider(t, srv, &testKeys{err: errors.New("secret store down")})
 	_, err := p.Chat(context.Background(), chatRequest(t, `{"model":"m","messages":[{"role":"user","content":"Hi"}]}`))
-	if e := llm.AsError(err); e == nil || e.Code != "provider_key_unavailable" || e.Status != 502 || !e.Retryable() {
+	if e := llm.AsError(err); e == nil || e.Code != "provider_key_unavailable" || e.Status != 502 || !engine.FallsBack(e) {
 		t.Errorf("err = %v, want a retryable 502 provider_key_unavailable", err)
 	}
 	if n := len(srv.Requests()); n != 0 {

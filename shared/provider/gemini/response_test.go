@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"encoding/json"
+	"github.com/llm-router/router/shared/engine"
 	"testing"
 
 	"github.com/llm-router/router/shared/llm"
@@ -159,7 +160,7 @@ func TestChatFromGemini(t *testing.T) {
 
 func TestChatFromGeminiNoCandidates(t *testing.T) {
 	_, e := chatFromGemini(&generateContentResponse{}, "m", 0)
-	if e == nil || e.Status != 502 || e.Code != "bad_upstream_response" || !e.Retryable() {
+	if e == nil || e.Status != 502 || e.Code != "bad_upstream_response" || !engine.FallsBack(e) {
 		t.Errorf("got %v, want a retryable 502 bad_upstream_response", e)
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"github.com/llm-router/router/shared/engine"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -71,7 +72,7 @@ func TestClient(t *testing.T) {
 	// 502 moves the request to the next target.
 	c.KeyRef = "env:MISSING"
 	_, err = c.Post(context.Background(), srv.URL+"/ok", nil, false)
-	if e := llm.AsError(err); e == nil || e.Code != "provider_key_unavailable" || !e.Retryable() {
+	if e := llm.AsError(err); e == nil || e.Code != "provider_key_unavailable" || !engine.FallsBack(e) {
 		t.Errorf("missing key: %+v", e)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/llm-router/router/shared/engine"
 	"io"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func TestFailureSequenceIsDeterministic(t *testing.T) {
 			switch e := llm.AsError(err); {
 			case err == nil:
 				b.WriteByte('.')
-			case e != nil && e.Status == 529 && e.Retryable():
+			case e != nil && e.Status == 529 && engine.FallsBack(e):
 				// Simulated failures read as real ones: the router's words,
 				// the provider's in Detail.
 				if e.Message != llm.UpstreamMessage(529, llm.KindOverloaded) || e.Detail != "simulated failure (529)" {

@@ -164,7 +164,7 @@ func TestHealthVersionedWrites(t *testing.T) {
 	}
 }
 
-// The health attributes beyond the contract's round-trip, and items written
+// The health attributes beyond the documented ones round-trip, and items written
 // before they existed still read.
 func TestHealthStatusRuleAttributes(t *testing.T) {
 	f := newFixture(t)

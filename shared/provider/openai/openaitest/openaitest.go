@@ -9,8 +9,11 @@
 package openaitest
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -90,6 +93,12 @@ type Reply struct {
 	// after the role-only chunk, before any content) in the way it names.
 	End      End
 	EndAfter int
+
+	// Base64 answers an embeddings request that asks for encoding_format
+	// "base64" with base64 vectors, as OpenAI does; without it the fake
+	// answers floats whatever was asked, as compatible APIs that ignore the
+	// field do.
+	Base64 bool
 }
 
 // End is how a scripted stream ends early.
@@ -290,8 +299,9 @@ func inBandError(r Reply) map[string]any {
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var in struct {
-		Model string `json:"model"`
-		Input any    `json:"input"`
+		Model          string `json:"model"`
+		Input          any    `json:"input"`
+		EncodingFormat string `json:"encoding_format"`
 	}
 	_ = json.Unmarshal(body, &in)
 	rec := Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Model: in.Model}
@@ -313,7 +323,11 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	data := make([]any, n)
 	for i := range data {
-		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": []float64{0.0023064255, -0.009327292, 0.015797347}}
+		var vec any = EmbeddingVector
+		if reply.Base64 && in.EncodingFormat == "base64" {
+			vec = base64Vector(EmbeddingVector)
+		}
+		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": vec}
 	}
 	prompt := reply.Usage.Prompt
 	if prompt == 0 {
@@ -322,6 +336,19 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": in.Model,
 		"usage": map[string]any{"prompt_tokens": prompt, "total_tokens": prompt}})
+}
+
+// EmbeddingVector is the vector the fake answers for every input.
+var EmbeddingVector = []float64{0.0023064255, -0.009327292, 0.015797347}
+
+// base64Vector is OpenAI's base64 encoding of a vector: its float32 values,
+// little-endian, base64-encoded.
+func base64Vector(v []float64) string {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(x)))
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 func usageObject(u Usage, cacheHit bool) map[string]any {

@@ -118,8 +118,10 @@ type Model struct {
 	// or its stream's first chunk with content (default: the provider's). A
 	// stream that has begun is not cut by it.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
-	// ContextWindow is the model's context size in tokens, for documentation
-	// and for the cost strategy's estimates.
+	// ContextWindow is the model's context size in tokens (0: unknown). A
+	// target whose window cannot hold a request's input estimate and its
+	// max_tokens is left out of the plan; after a provider says a request is
+	// too long, candidates whose window is no larger are skipped.
 	ContextWindow int `yaml:"context_window,omitempty" json:"context_window,omitempty"`
 	// MaxTokens is the output limit sent to providers that require one when the
 	// client sets none (default 4096, or MaxOutputTokens when that is lower).

@@ -85,8 +85,10 @@ type dialect struct {
 	// effort, when set, is the reasoning_effort values the API accepts;
 	// another value is dropped rather than sent to fail.
 	effort map[string]bool
-	// oneChoice refuses n above 1 in the router, with a message that says
-	// why, rather than sending a request the API answers with a 400.
+	// oneChoice marks an API that answers one choice per request: the
+	// gateway serves n above 1 with one call per choice (MultiChoice), and
+	// the adapter itself refuses n above 1 with a message that says why,
+	// rather than sending a request the API answers with a 400.
 	oneChoice bool
 	messages  *messageRules
 	// jsonMode marks an API with JSON mode (json_object) but no

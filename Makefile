@@ -42,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChat$$' -fuzztime $(FUZZTIME) ./shared/llm
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./shared/rawjson
 	$(GO) test -run '^$$' -fuzz '^FuzzAuth$$' -fuzztime $(FUZZTIME) ./shared/gateway
+	$(GO) test -run '^$$' -fuzz '^FuzzUpstreamErrorBodies$$' -fuzztime $(FUZZTIME) ./shared/gateway
 	$(GO) test -run '^$$' -fuzz '^FuzzUpstreamErrorsLeakNothing$$' -fuzztime $(FUZZTIME) ./shared/provider
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestText$$' -fuzztime $(FUZZTIME) ./shared/scrub
 	$(GO) test -run '^$$' -fuzz '^FuzzSecrets$$' -fuzztime $(FUZZTIME) ./shared/scrub

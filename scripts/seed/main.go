@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/cost"
 	"github.com/llm-router/router/shared/store/dynamo"
 )
 
@@ -67,6 +68,15 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), aw
 	c, err := config.LoadFile(*file)
 	if err != nil {
 		return err
+	}
+	// Routers also refuse a model no price covers: refuse it here, before
+	// writing a configuration every router would then reject.
+	catalog, err := cost.DefaultCatalog()
+	if err != nil {
+		return err
+	}
+	if _, err := cost.Fill(c, catalog); err != nil {
+		return fmt.Errorf("%s: %w", *file, err)
 	}
 	cfg, err := awshttp.Config(ctx, awsCfg)
 	if err != nil {

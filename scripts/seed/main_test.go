@@ -75,6 +75,28 @@ func TestSeedRefusesAnInvalidFile(t *testing.T) {
 	}
 }
 
+// A model no price covers is refused as the routers would refuse it, before
+// anything is written.
+func TestSeedRefusesAnUnpricedModel(t *testing.T) {
+	m := awstest.Start(t)
+	cfg := m.Config()
+	ctx := context.Background()
+	bad := filepath.Join(t.TempDir(), "unpriced.yaml")
+	yaml := "providers:\n  - {name: vllm, type: openai, base_url: \"http://10.0.0.5:8000/v1\"}\nmodels:\n  - {id: homegrown, provider: vllm}\nroutes: []\n"
+	if err := os.WriteFile(bad, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"-config", bad, "-create-tables", "-config-table", "cfg", "-state-table", "st"}, noEnv, &cfg, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "models[0] (homegrown)") || !strings.Contains(err.Error(), "no price") {
+		t.Fatalf("err = %v, want the unpriced model named", err)
+	}
+	tables, lerr := dynamodb.NewFromConfig(cfg).ListTables(ctx, &dynamodb.ListTablesInput{})
+	if lerr != nil || len(tables.TableNames) != 0 {
+		t.Errorf("tables after a refused file: %v, %v", tables, lerr)
+	}
+}
+
 func TestSeedNeedsAFile(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), nil, noEnv, nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "-config") {

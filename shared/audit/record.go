@@ -116,6 +116,7 @@ const (
 	OutcomeTimeout          = "timeout"            // no content (a stream) or no whole answer within the target's timeout
 	OutcomeInvalidOutput    = "invalid_output"     // the answer failed the structured-output check
 	OutcomeContextLimit     = "context_exceeded"   // the upstream found the request longer than the model's context window
+	OutcomeUnsupported      = "unsupported"        // the adapter cannot send the request as it is to this provider (a remote image URL, a role)
 	OutcomeStreamError      = "stream_error"       // the upstream failed after the stream committed
 	OutcomeIdleTimeout      = "idle_timeout"       // no chunk within stream_idle_timeout after the stream committed
 	OutcomeDeadline         = "deadline"           // the request's own deadline passed

@@ -100,8 +100,31 @@ func (c *Config) validateHealth(ck *checker) {
 	// checked here with the rest of this file's settings.
 	for i, r := range c.Routes {
 		for j, t := range r.Targets {
-			if t.HedgeAfter > 0 && t.Timeout > 0 && t.HedgeAfter >= t.Timeout {
-				ck.add(fmt.Sprintf("routes[%d].targets[%d].hedge_after", i, j), "must be shorter than the target's timeout, or the hedge could never start")
+			if t.HedgeAfter == 0 {
+				continue
+			}
+			// The timeout in force: the target's, else its model's, else its
+			// provider's, else the default.
+			var m *Model
+			var p *Provider
+			for k := range c.Models {
+				if c.Models[k].ID == t.Model {
+					m = &c.Models[k]
+				}
+			}
+			if m != nil {
+				for k := range c.Providers {
+					if c.Providers[k].Name == m.Provider {
+						p = &c.Providers[k]
+					}
+				}
+			}
+			if m == nil || p == nil {
+				continue // reported as an unknown model or provider
+			}
+			if limit := AttemptTimeout(p, m, &t); t.HedgeAfter.D() >= limit {
+				ck.add(fmt.Sprintf("routes[%d].targets[%d].hedge_after", i, j),
+					"must be shorter than the target's timeout (%s), or the hedge could never start", limit)
 			}
 		}
 	}

@@ -333,9 +333,14 @@ func (c *Config) validateKeys(ck *checker, routes map[string]*Route, models map[
 			}
 			c.validateDowngrade(ck, f+".budget.on_budget", k.Budget.OnBudget, classTags)
 		}
-		for name := range k.Tags {
+		for name, v := range k.Tags {
 			if !tagPattern.MatchString(name) {
 				ck.add(f+".tags", "bad tag name %q", name)
+			}
+			// A key's tag values become metric dimensions and audit fields:
+			// the same rule as a request's x-router-tags values.
+			if len(v) > 128 || !printable(v) {
+				ck.add(f+".tags."+name, "the value must be at most 128 printable bytes")
 			}
 		}
 	}

@@ -72,6 +72,10 @@ var rules = map[string]rule{
 	// The request is longer than the model's window: a candidate with a
 	// larger window may take it (the run skips those with no larger one).
 	audit.OutcomeContextLimit: {fallback: true},
+	// The adapter cannot send the request to this provider as it is (a
+	// remote image URL, a role it does not have): another target may take
+	// it. Neither the provider's fault nor, yet, the client's.
+	audit.OutcomeUnsupported: {fallback: true},
 }
 
 // Rule reports whether an attempt outcome lets the next candidate be tried,

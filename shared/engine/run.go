@@ -57,8 +57,11 @@ type run struct {
 	// candidate not tried.
 	notes []string
 	// hints are the Retry-After of rate-limited attempts.
-	hints  []time.Duration
-	winner *attempt
+	hints []time.Duration
+	// lastUnsupported is the last adapter refusal, answered when every
+	// target refused the request as it is.
+	lastUnsupported *llm.Error
+	winner          *attempt
 }
 
 // attempt is one try of one target.
@@ -216,8 +219,11 @@ func (r *run) race() *attempt {
 			r.res.Structured = audit.StructuredInvalid
 		}
 		r.ended(a, outcome, e.Status, time.Since(a.began))
-		if outcome == audit.OutcomeRateLimited {
+		switch outcome {
+		case audit.OutcomeRateLimited:
 			r.hints = append(r.hints, e.RetryAfter)
+		case audit.OutcomeUnsupported:
+			r.lastUnsupported = e
 		}
 		if outcome == audit.OutcomeContextLimit {
 			r.skipSmallerWindows(a.Target)
@@ -452,9 +458,13 @@ func Outcome(err error, provider string) (string, *llm.Error) {
 	switch {
 	case e.Kind == llm.KindUnavailable:
 		return audit.OutcomeUnavailable, e
+	case e.Kind == llm.KindUnsupported:
+		return audit.OutcomeUnsupported, e
 	case e.Code == llm.CodeContextLength:
 		return audit.OutcomeContextLimit, e
-	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Kind == llm.KindAuth:
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Status == http.StatusPaymentRequired ||
+		e.Kind == llm.KindAuth:
+		// The router's own key or account (402: its credit ran out).
 		return audit.OutcomeAuthFailed, e
 	case e.Status == http.StatusNotFound:
 		return audit.OutcomeModelNotFound, e
@@ -721,7 +731,7 @@ func (r *run) failure() *llm.Error {
 	for _, t := range r.skipped {
 		r.notes = append(r.notes, t.Model.ID+" ("+t.Provider.Name+"): not tried, its circuit breaker is testing it with another request")
 	}
-	var rateLimited, auth, tried int
+	var rateLimited, auth, tooLong, unsupported, tried int
 	for _, at := range r.res.Attempts {
 		tried++
 		switch at.Outcome {
@@ -729,7 +739,21 @@ func (r *run) failure() *llm.Error {
 			rateLimited++
 		case audit.OutcomeAuthFailed:
 			auth++
+		case audit.OutcomeContextLimit:
+			tooLong++
+		case audit.OutcomeUnsupported:
+			unsupported++
 		}
+	}
+	// Every target refused the request as it is: that is the client's to
+	// change, a 400, not an outage.
+	if tried > 0 && tooLong == tried {
+		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusBadRequest, Type: "invalid_request_error",
+			Code: llm.CodeContextLength, Param: "messages",
+			Message: "the request is longer than the context window of every target of route " + strconv.Quote(r.p.Route)}
+	}
+	if tried > 0 && unsupported+tooLong == tried && r.lastUnsupported != nil {
+		return r.lastUnsupported
 	}
 	if tried > 0 && rateLimited == tried {
 		return &llm.Error{Kind: llm.KindRateLimited, Status: http.StatusTooManyRequests, Type: "rate_limit_error",
@@ -786,6 +810,8 @@ func summary(e *llm.Error) string {
 		return e.Message
 	case e.Code == llm.CodeContextLength:
 		return "the request is longer than the model's context window"
+	case e.Kind == llm.KindUnsupported:
+		return "the provider cannot take this request as sent (" + e.Code + ")"
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
 		return "the provider refused the router's credentials (status " + strconv.Itoa(e.Status) + ")"
 	case e.Status == http.StatusNotFound:

@@ -120,21 +120,19 @@ func (c *call) servedBy(t *route.Target, attempts int) {
 const maxDetail = 1024
 
 // upstreamAnswer is the error returned to the client for a failure that ends
-// the request: the router's own, or a provider's about the request. An
-// upstream's text is never relayed as it came: the message is the router's,
-// and only for a client error about the request itself (400, 404, 413, 422)
-// does the provider's reason follow it, scrubbed of keys and secrets (by the
-// adapter) and of the request's own text (here), and cut short.
+// the request: the router's own, or a provider's about the request itself
+// (401, 403 and 404 never get here: they fall back, and end as
+// upstream_auth_failed or all_targets_failed). An upstream's text is never
+// relayed as it came: the message is the router's, and for a client error
+// about the request (400, 413, 422) the provider's reason follows it,
+// scrubbed of keys and secrets (by the adapter) and of the request's own
+// text (here), and cut short.
 func (c *call) upstreamAnswer(e *llm.Error) *llm.Error {
 	if e.Provider == "" {
 		return e
 	}
 	switch e.Status {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		// Never the client's 401: the caller's key was fine.
-		return &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error", Code: "upstream_auth_failed",
-			Message: "provider " + e.Provider + " refused the router's credentials (status " + strconv.Itoa(e.Status) + ")"}
-	case http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		detail := scrub.RequestText(e.Detail, c.body)
 		if strings.TrimSpace(detail) == "" {
 			return e

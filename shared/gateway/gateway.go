@@ -20,6 +20,7 @@ import (
 
 	"github.com/llm-router/router/shared/audit"
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/cost"
 	"github.com/llm-router/router/shared/engine"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/respcache"
@@ -52,13 +53,8 @@ type Observer = engine.Observer
 // starts (a circuit breaker).
 type AttemptGate = engine.Gate
 
-// Pricer prices a model: its configured price, else a list price, else nil;
-// and gives its output cap: its configured max_output_tokens, else the
-// catalog's, else 0 (cost.Catalog is one).
-type Pricer interface {
-	Price(p *config.Provider, m *config.Model) *config.Price
-	OutputCap(p *config.Provider, m *config.Model) int
-}
+// Pricer gives list prices and output caps (cost.Catalog is one).
+type Pricer = cost.Pricer
 
 // Gateway is the router's HTTP handler. Set the fields, then serve; the zero
 // values of optional fields disable what they provide.
@@ -292,64 +288,9 @@ func (g *Gateway) warnTimeouts(t *route.Table, cfg *config.Config) {
 	}
 }
 
-// priced is cfg with a price and an output cap for every model: its own,
-// else the catalog's (Prices); a price, failing both, only for the
-// simulated provider, zero (a simulator bills nothing). A model left without
-// a price is a configuration error that names it, never a silent $0: price:
-// {input: 0, output: 0} declares a free model (self-hosted). cfg itself is
-// the source's and is left as it is; when nothing was filled in it is
-// returned as it is.
+// priced is cfg with every model priced and capped (cost.Fill).
 func (g *Gateway) priced(cfg *config.Config) (*config.Config, error) {
-	var models []config.Model
-	var missing []string
-	for i := range cfg.Models {
-		m := &cfg.Models[i]
-		var p *config.Provider
-		for j := range cfg.Providers {
-			if cfg.Providers[j].Name == m.Provider {
-				p = &cfg.Providers[j]
-			}
-		}
-		// The catalog's output cap, where the configuration sets none, so
-		// max_tokens is clamped and reserved at what the model can write.
-		if m.MaxOutputTokens == 0 && p != nil && g.Prices != nil {
-			if n := g.Prices.OutputCap(p, m); n > 0 {
-				if models == nil {
-					models = slices.Clone(cfg.Models)
-				}
-				models[i].MaxOutputTokens = n
-			}
-		}
-		if m.Price != nil {
-			continue
-		}
-		var price *config.Price
-		switch {
-		case p == nil:
-		case g.Prices != nil && g.Prices.Price(p, m) != nil:
-			price = g.Prices.Price(p, m)
-		case p.Type == config.TypeMock:
-			price = &config.Price{}
-		}
-		if price == nil {
-			missing = append(missing, fmt.Sprintf("models[%d] (%s)", i, m.ID))
-			continue
-		}
-		if models == nil {
-			models = slices.Clone(cfg.Models)
-		}
-		models[i].Price = price
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%s: no price in the configuration or the pricing catalog; give each a price (price: {input: 0, output: 0} for a free model)",
-			strings.Join(missing, ", "))
-	}
-	if models == nil {
-		return cfg, nil
-	}
-	out := *cfg
-	out.Models = models
-	return &out, nil
+	return cost.Fill(cfg, g.Prices)
 }
 
 // ServeHTTP routes the API's paths. Paths are accepted with or without the
@@ -358,7 +299,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	if path == "/healthz" {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			g.methodNotAllowed(w, r, "GET")
+			g.methodNotAllowed(w, r, "GET, HEAD")
 			return
 		}
 		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
@@ -366,6 +307,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if e := checkHeaders(r.Header); e != nil {
 		w.Header()["X-Request-Id"] = []string{newRequestID()}
+		closeUnread(w, r)
 		writeError(w, e)
 		return
 	}
@@ -399,6 +341,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header()["X-Request-Id"] = []string{newRequestID()}
+		closeUnread(w, r)
 		writeError(w, &llm.Error{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
 			Message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"})
 		return
@@ -413,6 +356,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
 	w.Header()["X-Request-Id"] = []string{newRequestID()}
+	closeUnread(w, r)
 	writeError(w, &llm.Error{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
 		Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + allow})
 }

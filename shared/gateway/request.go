@@ -85,9 +85,9 @@ func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, endpoint strin
 	c.rec.Time = c.start
 	c.rec.Endpoint = endpoint
 	w.Header()["X-Request-Id"] = []string{c.rec.RequestID}
-	if g.Tracer != nil {
+	if g.Tracer != nil && endpoint != "" {
 		// The request's span: the routing decision's and each attempt's
-		// are its children.
+		// are its children. (Explain and count_tokens route nothing.)
 		ctx, span := g.Tracer.Start(r.Context(), "request")
 		span.Annotate("request_id", c.rec.RequestID)
 		c.r, c.span = r.WithContext(ctx), span
@@ -220,6 +220,25 @@ func (c *call) readBody() *llm.Error {
 	}
 	c.body = body
 	return nil
+}
+
+// unreadGrace is how long the server may still read a body the router
+// answered before reading it all: enough for a client sending it at network
+// speed, too little for one trickling it to hold anything.
+const unreadGrace = time.Second
+
+// closeUnread closes the connection after an answer given before the body
+// was read. net/http would otherwise read the rest to reuse the connection,
+// with no deadline, before writing the answer's head: a client trickling it
+// would hold the connection, and the answer, for as long as it liked. Only
+// the local server has a connection (and read deadlines).
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	if http.NewResponseController(w).SetReadDeadline(time.Now().Add(unreadGrace)) == nil {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // bodySlots counts the request bodies each key is sending.
@@ -524,6 +543,9 @@ func (c *call) finish(status int) {
 // attempts when they are known: the response that most needs explaining.
 func (c *call) fail(e *llm.Error) {
 	c.rec.ErrorCode = e.Code
+	if c.body == nil {
+		closeUnread(c.w, c.r)
+	}
 	h := c.w.Header()
 	if c.route != nil {
 		h[hdrRoute] = []string{c.route.Name}

@@ -258,3 +258,31 @@ routes:
 		t.Fatalf("%v; served by %q; open-zh calls %d", err, rec.Provider, f["open-zh"].Calls())
 	}
 }
+
+// When every target refuses the request as it is (each context window too
+// small, or nothing that can take it as sent), the client gets a 400 to fix
+// its request, not a 502 outage, and it counts as no error in the metrics.
+func TestEveryTargetRefusingTheRequestIsA400(t *testing.T) {
+	f := newFakes(t, "a", "b")
+	for _, n := range []string{"a", "b"} {
+		f[n].SetScript(func(openaitest.Received) openaitest.Reply {
+			return openaitest.Reply{Status: 400, ErrType: "invalid_request_error", ErrCode: "context_length_exceeded",
+				ErrMessage: "This model's maximum context length is 4000 tokens."}
+		})
+	}
+	h := routedHarness(t, f.providers(nil)+`
+models:
+  - {id: a-model, provider: a, price: {input: 1, output: 1}}
+  - {id: b-model, provider: b, price: {input: 1, output: 1}}
+routes:
+  - {name: notes, targets: [{model: a-model}, {model: b-model}]}
+`, time.Now)
+	rec, err := askRoute(t, h, "notes", "Summarise the attached record.")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest || apiErr.Code != llm.CodeContextLength {
+		t.Fatalf("err = %v; want 400 context_length_exceeded", err)
+	}
+	if len(rec.Attempts) != 2 || rec.Incomplete || rec.Failed() {
+		t.Errorf("attempts %+v incomplete %v; want both tried, no error counted", rec.Attempts, rec.Incomplete)
+	}
+}

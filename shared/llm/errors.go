@@ -32,10 +32,11 @@ const (
 	KindUpstream            // the upstream failed (5xx)
 	KindUnavailable         // the upstream could not be reached at all
 	KindCompliance          // no target may receive this request's data
+	KindUnsupported         // this provider cannot take the request as sent; another may (400)
 )
 
 var kindNames = [...]string{"unknown", "invalid_request", "auth", "permission", "not_found",
-	"too_large", "rate_limited", "overloaded", "timeout", "upstream", "unavailable", "compliance"}
+	"too_large", "rate_limited", "overloaded", "timeout", "upstream", "unavailable", "compliance", "unsupported"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -288,6 +289,15 @@ func isIndex(s string) bool {
 func InvalidRequest(param, code, message string) *Error {
 	return &Error{Kind: KindInvalidRequest, Status: http.StatusBadRequest,
 		Type: "invalid_request_error", Code: code, Param: param, Message: message}
+}
+
+// Unsupported is an adapter's refusal of something its provider cannot take
+// (a remote image URL, a role it does not know): a 400 naming the parameter
+// for this target, which another target may well serve, so the router tries
+// the next one before answering it.
+func Unsupported(param, code, message string) *Error {
+	return &Error{Kind: KindUnsupported, Status: http.StatusBadRequest, Type: "invalid_request_error", Code: code, Param: param,
+		Message: message}
 }
 
 // Unavailable wraps a transport failure to reach a provider (retryable).

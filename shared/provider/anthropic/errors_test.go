@@ -30,8 +30,9 @@ func TestParseError(t *testing.T) {
 			llm.KindInvalidRequest, 400, "invalid_request_error", "", "max_tokens: Field required", false},
 		{"authentication", 401, body("authentication_error", "invalid x-api-key"),
 			llm.KindAuth, 401, "authentication_error", "invalid_api_key", "invalid x-api-key", true},
-		{"billing is permanent", 402, body("billing_error", "Your credit balance is too low"),
-			llm.KindPermission, 402, "insufficient_quota", "insufficient_quota", "Your credit balance is too low", false},
+		// The router's own account cannot pay: another provider may.
+		{"billing falls back", 402, body("billing_error", "Your credit balance is too low"),
+			llm.KindPermission, 402, "insufficient_quota", "insufficient_quota", "Your credit balance is too low", true},
 		{"permission", 403, body("permission_error", "no access"),
 			llm.KindPermission, 403, "permission_error", "permission_error", "no access", true},
 		{"not found", 404, body("not_found_error", "model: claude-x"),

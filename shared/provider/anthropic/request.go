@@ -63,7 +63,7 @@ func toAnthropicRequest(req *llm.Request, stream bool) (*messagesRequest, error)
 			}
 			out.Messages = appendToolResult(out.Messages, block)
 		default:
-			return nil, llm.InvalidRequest("messages["+strconv.Itoa(i)+"].role", llm.CodeUnsupportedRole,
+			return nil, llm.Unsupported("messages["+strconv.Itoa(i)+"].role", llm.CodeUnsupportedRole,
 				"role must be system, developer, user, assistant or tool")
 		}
 	}

@@ -98,7 +98,7 @@ func convertMessages(msgs []llm.Message) (conversation, *llm.Error) {
 			blocks = []types.ContentBlock{toolResultBlock(m)}
 			conv.toolBlocks = true
 		default:
-			return conv, llm.InvalidRequest("messages["+strconv.Itoa(i)+"].role", llm.CodeUnsupportedRole,
+			return conv, llm.Unsupported("messages["+strconv.Itoa(i)+"].role", llm.CodeUnsupportedRole,
 				"role must be system, developer, user, assistant or tool")
 		}
 		if e != nil {
@@ -163,7 +163,7 @@ func userBlocks(i int, m *llm.Message) ([]types.ContentBlock, *llm.Error) {
 func imageBlock(field string, u *llm.ImageURL) (types.ContentBlock, *llm.Error) {
 	rest, ok := strings.CutPrefix(u.URL, "data:")
 	if !ok {
-		return nil, llm.InvalidRequest(field, llm.CodeInvalidValue,
+		return nil, llm.Unsupported(field, "unsupported_image_url",
 			"bedrock accepts images as data: URIs (data:image/png;base64,...), not remote URLs")
 	}
 	meta, data, ok := strings.Cut(rest, ",")

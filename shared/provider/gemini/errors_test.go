@@ -43,7 +43,7 @@ func TestErrorFromGoogle(t *testing.T) {
 			name: "prepaid credits exhausted", status: 402,
 			body:       `{"error":{"code":402,"message":"Your prepaid credits are depleted.","status":"RESOURCE_EXHAUSTED"}}`,
 			wantStatus: 402, wantKind: llm.KindInvalidRequest, wantType: "insufficient_quota", wantCode: "insufficient_quota",
-			wantDetail: "Your prepaid credits are depleted.",
+			wantDetail: "Your prepaid credits are depleted.", retryable: true,
 		},
 		{
 			name: "unavailable", status: 503,

@@ -77,7 +77,7 @@ func generateRequestFromChat(c *llm.ChatRequest, body []byte) (*generateContentR
 				g.Contents = append(g.Contents, content{Role: "user", Parts: []part{p}})
 			}
 		default:
-			return nil, llm.InvalidRequest(param(i, "role"), llm.CodeUnsupportedRole,
+			return nil, llm.Unsupported(param(i, "role"), llm.CodeUnsupportedRole,
 				"role must be system, developer, user, assistant or tool")
 		}
 	}
@@ -137,7 +137,7 @@ func userParts(m *llm.Message, i int) ([]part, error) {
 func inlineImage(url, field string) (*blob, error) {
 	rest, ok := strings.CutPrefix(url, "data:")
 	if !ok {
-		return nil, llm.InvalidRequest(field, "unsupported_image_url",
+		return nil, llm.Unsupported(field, "unsupported_image_url",
 			"Gemini models on this router accept images only as base64 data: URIs (data:image/png;base64,...); the router does not fetch image URLs")
 	}
 	meta, data, ok := strings.Cut(rest, ",")

@@ -383,9 +383,11 @@ func TestRouterErrors(t *testing.T) {
 		{name: "slow first byte falls back", route: "chat-impatient", reply: geminitest.Reply{Delay: time.Minute}, fallback: audit.OutcomeFirstByteTimeout, wantState: 504},
 		{name: "400 is the client's", route: "chat", reply: geminitest.Reply{Error: geminitest.NewError(400, "Request contains an invalid argument.")},
 			wantStatus: 400, wantType: "invalid_request_error", wantCode: "invalid_argument", wantMsg: "the provider rejected the request (status 400)"},
-		{name: "remote image refused", route: "chat", user: openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
+		// Gemini cannot take a remote image URL (the router does not fetch
+		// it); the backup can.
+		{name: "remote image falls back", route: "chat", user: openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
 			openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: "https://example.com/cat.png"})}),
-			wantStatus: 400, wantType: "invalid_request_error", wantCode: "unsupported_image_url", wantMsg: "data: URIs"},
+			fallback: audit.OutcomeUnsupported, wantState: 400},
 		// Gemini says 400 API_KEY_INVALID: the router's own key, not the
 		// client's, so the backup serves.
 		{name: "bad provider key falls back", route: "chat", key: "revoked-key", fallback: audit.OutcomeAuthFailed, wantState: 401},

@@ -16,6 +16,10 @@ const statusOverloaded = 529
 // clients act on both: the SDKs retry 408, 409, 429 and 5xx, and map each
 // status to an error class.
 func errorClass(e *llm.Error) (typ string, status int) {
+	if e.Status == http.StatusServiceUnavailable && e.Code == "router_not_configured" {
+		// Not an overloaded provider: the router has no configuration yet.
+		return "api_error", http.StatusServiceUnavailable
+	}
 	switch e.Kind {
 	case llm.KindInvalidRequest:
 		return "invalid_request_error", http.StatusBadRequest

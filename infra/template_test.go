@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/llm-router/router/shared/respcache/cachetable"
 )
 
 // These tests read template.yaml as CloudFormation receives it: after the
@@ -64,6 +66,7 @@ func TestTemplate(t *testing.T) {
 	t.Run("DashboardURL", func(t *testing.T) { checkDashboardURL(t, tpl) })
 	t.Run("AlarmsAreValidByConstruction", func(t *testing.T) { checkAlarmsAreValidByConstruction(t, tpl) })
 	t.Run("AlarmSet", func(t *testing.T) { checkAlarmSet(t, tpl) })
+	t.Run("ResponseCacheTable", func(t *testing.T) { checkResponseCacheTable(t, tpl) })
 }
 
 func transformed(t *testing.T) *template {
@@ -469,6 +472,57 @@ func checkDashboardURL(t *testing.T, tpl *template) {
 		if tpl.Mappings["Partition"][p]["Console"] == "" {
 			t.Errorf("no console host for partition %s", p)
 		}
+	}
+}
+
+// The response cache's table has the key and TTL attribute the code uses,
+// encryption at rest and no point-in-time recovery (backups would outlive
+// the answers' TTL); only the chat function is told its name, and the
+// router's role may only get and put its items.
+func checkResponseCacheTable(t *testing.T, tpl *template) {
+	p := tpl.res(t, "ResponseCacheTable").Properties
+	want := map[string]string{
+		"KeySchema":                        js([]any{map[string]any{"AttributeName": cachetable.AttrKey, "KeyType": "HASH"}}),
+		"AttributeDefinitions":             js([]any{map[string]any{"AttributeName": cachetable.AttrKey, "AttributeType": "S"}}),
+		"TimeToLiveSpecification":          js(map[string]any{"AttributeName": cachetable.AttrExpires, "Enabled": true}),
+		"SSESpecification":                 js(map[string]any{"SSEEnabled": true}),
+		"PointInTimeRecoverySpecification": js(map[string]any{"PointInTimeRecoveryEnabled": false}),
+		"BillingMode":                      js("PAY_PER_REQUEST"),
+	}
+	for k, v := range want {
+		if got := js(p[k]); got != v {
+			t.Errorf("ResponseCacheTable %s = %s, want %s", k, got, v)
+		}
+	}
+	for name, fn := range tpl.ofType("AWS::Lambda::Function") {
+		got, set := env(fn)["ROUTER_CACHE_TABLE"]
+		if name == "ChatFunction" && js(got) != ref("ResponseCacheTable") || name != "ChatFunction" && set {
+			t.Errorf("%s ROUTER_CACHE_TABLE = %s", name, js(got))
+		}
+	}
+	arn := getAtt("ResponseCacheTable", "Arn")
+	var grants []string
+	for _, role := range []string{"RouterRole", "HealthCheckRole"} {
+		var doc struct {
+			Policies []struct {
+				PolicyDocument struct{ Statement []json.RawMessage }
+			}
+		}
+		b, _ := json.Marshal(tpl.res(t, role).Properties)
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, pol := range doc.Policies {
+			for _, st := range pol.PolicyDocument.Statement {
+				if strings.Contains(string(st), arn) {
+					grants = append(grants, role+" "+string(st))
+				}
+			}
+		}
+	}
+	wantGrant := `RouterRole {"Action":["dynamodb:GetItem","dynamodb:PutItem"],"Effect":"Allow","Resource":` + arn + `,"Sid":"ResponseCache"}`
+	if len(grants) != 1 || grants[0] != wantGrant {
+		t.Errorf("grants on the cache table %v, want only %s", grants, wantGrant)
 	}
 }
 

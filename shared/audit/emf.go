@@ -23,6 +23,12 @@ const (
 	// own per failed attempt with the [Model, Provider] of the target that
 	// failed (which is not the one that served the request).
 	MetricFailedAttempts = "FailedAttempts"
+	// MetricCacheHits (0 or 1: its average is the hit rate) and
+	// MetricCacheSavedUSD (what hits saved) are on the lines of requests on
+	// routes that cache, in a directive of their own with [Route] only, so
+	// routes without a cache create no metric for them.
+	MetricCacheHits     = "CacheHits"
+	MetricCacheSavedUSD = "CacheSavedUSD"
 
 	DimRoute    = "Route"
 	DimModel    = "Model"
@@ -53,6 +59,15 @@ func RequestMetrics() []Metric {
 	}
 }
 
+// CacheMetrics lists the metrics of a request on a route that caches, with
+// their units, in the line's order.
+func CacheMetrics() []Metric {
+	return []Metric{{MetricCacheHits, "Count"}, {MetricCacheSavedUSD, "None"}}
+}
+
+// CacheDimensionSets are the dimension sets of the cache metrics.
+func CacheDimensionSets() [][]string { return [][]string{{DimRoute}} }
+
 // RequestDimensionSets are the dimension sets of a request's line: [Route],
 // [Model, Provider], then one per tag dimension, in that order.
 func RequestDimensionSets(tagDimensions []string) [][]string {
@@ -68,6 +83,8 @@ type EMF struct {
 	// directive is the constant "_aws" prefix up to the Timestamp value and the
 	// rest of the directive after it, precomputed once per configuration.
 	head, tail []byte
+	// cacheTail is tail with the cache metrics' directive too.
+	cacheTail []byte
 	// attemptTail is the directive of a failed attempt's line.
 	attemptTail []byte
 	tagDims     []string
@@ -126,6 +143,16 @@ func NewEMF(namespace string, tagDimensions []string) *EMF {
 		tail = append(tail, `"}`...)
 	}
 	e.tail = append(tail, `]}]}`...)
+	ct := append(tail[:len(tail):len(tail)], `]},{"Namespace":`...)
+	ct = rawjson.AppendString(ct, namespace)
+	ct = append(ct, `,"Dimensions":[["Route"]],"Metrics":[`...)
+	for i, m := range CacheMetrics() {
+		if i > 0 {
+			ct = append(ct, ',')
+		}
+		ct = append(ct, `{"Name":"`+m.Name+`","Unit":"`+m.Unit+`"}`...)
+	}
+	e.cacheTail = append(ct, `]}]}`...)
 	at := []byte(`,"CloudWatchMetrics":[{"Namespace":`)
 	at = rawjson.AppendString(at, namespace)
 	e.attemptTail = append(at, `,"Dimensions":[["Model","Provider"]],"Metrics":[{"Name":"`+MetricFailedAttempts+`","Unit":"Count"}]}]}`...)
@@ -145,11 +172,16 @@ const UntaggedValue = "untagged"
 // requests that did not get a complete answer (Record.Failed: 5xx, a stream
 // cut after it started, the client leaving before the end; not a request
 // refused as the caller's own fault); Fallbacks is 1 when more than one
-// target was tried.
+// target was tried. A request on a route that caches (Record.Cache set)
+// also counts CacheHits and CacheSavedUSD by [Route].
 func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = append(dst, e.head...)
 	dst = strconv.AppendInt(dst, r.Time.UnixMilli(), 10)
-	dst = append(dst, e.tail...)
+	if r.Cache != "" {
+		dst = append(dst, e.cacheTail...)
+	} else {
+		dst = append(dst, e.tail...)
+	}
 	dst = append(dst, `,"Route":`...)
 	dst = rawjson.AppendString(dst, dimensionValue(r.Route, NoValue))
 	dst = append(dst, `,"Model":`...)
@@ -183,6 +215,16 @@ func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = strconv.AppendInt(dst, int64(r.Usage.CompletionTokens), 10)
 	dst = append(dst, `,"CostUSD":`...)
 	dst = appendFloat(dst, r.CostUSD)
+	if r.Cache != "" {
+		hit, saved := 0, 0.0
+		if r.Cache == CacheHit {
+			hit, saved = 1, r.CacheSavedUSD
+		}
+		dst = append(dst, `,"CacheHits":`...)
+		dst = strconv.AppendInt(dst, int64(hit), 10)
+		dst = append(dst, `,"CacheSavedUSD":`...)
+		dst = appendFloat(dst, saved)
+	}
 	// High-cardinality context stays out of dimensions but searchable in Logs Insights.
 	dst = append(dst, `,"request_id":`...)
 	dst = rawjson.AppendString(dst, r.RequestID)

@@ -193,3 +193,52 @@ func TestBoundedTagValues(t *testing.T) {
 		t.Error("the configuration reserves other tag values than the metrics line uses")
 	}
 }
+
+// A request on a route that caches carries a second directive, [Route]
+// only, counting the hit and what it saved; other requests carry none.
+func TestCacheLine(t *testing.T) {
+	at := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	e := audit.NewEMF("NS", []string{"team"})
+	for _, tt := range []struct {
+		cache        string
+		hits, saved  float64
+		directives   int
+		costOnTheHit float64
+	}{
+		{"", 0, 0, 1, 0.002},
+		{audit.CacheMiss, 0, 0, 2, 0.002},
+		{audit.CacheBypass, 0, 0, 2, 0.002},
+		{audit.CacheHit, 1, 0.002, 2, 0},
+	} {
+		rec := &audit.Record{RequestID: "req_1", Time: at, Route: "faq", Model: "m", Provider: "p", Status: 200,
+			CostUSD: tt.costOnTheHit, Cache: tt.cache}
+		if tt.cache == audit.CacheHit {
+			rec.CacheSavedUSD = 0.002
+		}
+		line := e.AppendLine(nil, rec)
+		if err := audit.ValidateEMF(line, at); err != nil {
+			t.Fatalf("%q: %s\n%v", tt.cache, line, err)
+		}
+		var doc emfDoc
+		var m map[string]any
+		if json.Unmarshal(line, &doc) != nil || json.Unmarshal(line, &m) != nil {
+			t.Fatalf("%s", line)
+		}
+		if len(doc.AWS.CloudWatchMetrics) != tt.directives {
+			t.Fatalf("%q: %d directives in %s", tt.cache, len(doc.AWS.CloudWatchMetrics), line)
+		}
+		if tt.directives == 1 {
+			if _, ok := m[audit.MetricCacheHits]; ok {
+				t.Errorf("a route without a cache counts CacheHits: %s", line)
+			}
+			continue
+		}
+		d := doc.AWS.CloudWatchMetrics[1]
+		if d.Namespace != "NS" || !reflect.DeepEqual(d.Dimensions, audit.CacheDimensionSets()) || !reflect.DeepEqual(d.Metrics, audit.CacheMetrics()) {
+			t.Errorf("%q: cache directive %+v", tt.cache, d)
+		}
+		if m[audit.MetricCacheHits] != tt.hits || m[audit.MetricCacheSavedUSD] != tt.saved || m[audit.MetricCostUSD] != tt.costOnTheHit {
+			t.Errorf("%q: CacheHits %v CacheSavedUSD %v CostUSD %v", tt.cache, m[audit.MetricCacheHits], m[audit.MetricCacheSavedUSD], m[audit.MetricCostUSD])
+		}
+	}
+}

@@ -16,15 +16,21 @@ import (
 // Route takes the routes, the model ids (a key may call a model directly)
 // and none; [Model, Provider] the models and none; a tag dimension its
 // allowed values, other and untagged. FailedAttempts is per model,
-// HealthTargets per status, and the audit table and config refresh failure
-// counters one each.
+// HealthTargets per status, the audit table and config refresh failure
+// counters one each, and the cache metrics one each per route that caches.
 func metricCount(c *config.Config) (perName, total int) {
 	perName = len(c.Routes) + len(c.Models) + 1 // [Route]
 	perName += len(c.Models) + 1                // [Model, Provider]
 	for _, vals := range c.DimensionValues() {
 		perName += len(vals) + 2 // listed values, other, untagged
 	}
-	total = len(audit.RequestMetrics())*perName + len(c.Models) + 3 + 2
+	cached := 0
+	for _, r := range c.Routes {
+		if r.Cache != nil {
+			cached++
+		}
+	}
+	total = len(audit.RequestMetrics())*perName + len(c.Models) + 3 + 2 + len(audit.CacheMetrics())*cached
 	return perName, total
 }
 

@@ -58,6 +58,12 @@ type Record struct {
 	// a request that asked for JSON (Structured* constants); empty for
 	// other requests.
 	Structured string
+	// Cache is what the response cache did for a request on a route that
+	// caches (Cache* constants); empty for other routes.
+	Cache string
+	// CacheSavedUSD is, on a hit, what the answer served from the cache
+	// cost when it was made (CostUSD is 0).
+	CacheSavedUSD float64
 	// Incomplete is set when the client did not get a complete answer, for
 	// any reason but its own request being refused: every upstream failing,
 	// the deadline, a stream cut after it started, an idle timeout, the
@@ -125,6 +131,13 @@ const (
 	StructuredExtracted = "extracted" // the JSON was found in fences or prose, and matched
 	StructuredRepaired  = "repaired"  // the first answer failed; the repair attempt matched
 	StructuredInvalid   = "invalid"   // no answer matched: the client got an error
+)
+
+// What the response cache did for a request (Record.Cache).
+const (
+	CacheHit    = "hit"    // answered from the cache: no provider was called
+	CacheMiss   = "miss"   // asked of a provider; a complete answer was offered to the cache
+	CacheBypass = "bypass" // the cache was neither read nor written: Cache-Control: no-cache, or a data class the route does not cache
 )
 
 // AppendJSON appends the record's audit line (no newline) to dst.
@@ -239,6 +252,14 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	if r.Structured != "" {
 		dst = append(dst, `,"structured":`...)
 		dst = rawjson.AppendString(dst, r.Structured)
+	}
+	if r.Cache != "" {
+		dst = append(dst, `,"cache":`...)
+		dst = rawjson.AppendString(dst, r.Cache)
+	}
+	if r.Cache == CacheHit {
+		dst = append(dst, `,"cache_saved_usd":`...)
+		dst = appendFloat(dst, r.CacheSavedUSD)
 	}
 	return append(dst, '}')
 }

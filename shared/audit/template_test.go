@@ -37,6 +37,11 @@ func emitted() map[string][]string {
 	for _, set := range audit.RequestDimensionSets([]string{tagMarker}) {
 		out[setKey(set)] = request
 	}
+	for _, set := range audit.CacheDimensionSets() {
+		for _, m := range audit.CacheMetrics() {
+			out[setKey(set)] = append(out[setKey(set)], m.Name)
+		}
+	}
 	for _, set := range audit.AttemptDimensionSets() {
 		out[setKey(set)] = append(out[setKey(set)], audit.MetricFailedAttempts)
 	}
@@ -309,6 +314,7 @@ func TestDashboardUsesEmittedNames(t *testing.T) {
 		{audit.MetricPromptTokens, model}, {audit.MetricCompletionTokens, model},
 		{audit.MetricHealthTargets, audit.DimStatus},
 		{benchmark.MetricTTFTMs, model}, {benchmark.MetricP90Ms, model}, {benchmark.MetricPassRate, model},
+		{audit.MetricCacheHits, route}, {audit.MetricCacheSavedUSD, route},
 	} {
 		if !seen[want.metric][want.by] {
 			t.Errorf("the dashboard does not show %s by %s", want.metric, want.by)
@@ -319,7 +325,7 @@ func TestDashboardUsesEmittedNames(t *testing.T) {
 			t.Errorf("the dashboard shows %s with %v, want p50 and p99", m, slices.Sorted(maps.Keys(stats[m])))
 		}
 	}
-	for _, m := range append(audit.RequestMetrics(), benchmark.Metrics()...) {
+	for _, m := range slices.Concat(audit.RequestMetrics(), benchmark.Metrics(), audit.CacheMetrics()) {
 		if len(seen[m.Name]) == 0 {
 			t.Errorf("metric %s is emitted but not on the dashboard", m.Name)
 		}
@@ -405,7 +411,7 @@ func TestAlarmsUseEmittedNames(t *testing.T) {
 func auditLineFields(t *testing.T) map[string]bool {
 	t.Helper()
 	r := &audit.Record{Provider: "p", ErrorCode: "e", Endpoint: "x", ClientRequestID: "c", UsageMissing: true,
-		Usage: audit.Usage{CacheWriteTokens: 1}}
+		Usage: audit.Usage{CacheWriteTokens: 1}, Cache: audit.CacheHit}
 	var m map[string]any
 	if err := json.Unmarshal(r.AppendJSON(nil), &m); err != nil {
 		t.Fatal(err)

@@ -188,6 +188,9 @@ type Route struct {
 	// route: a request they match is routed and audited as that class too.
 	// Detection can only add a class, never remove one.
 	Detect []string `yaml:"detect,omitempty" json:"detect,omitempty"`
+	// Cache, when set, answers identical requests on the route from a
+	// cache for its TTL (cache.go).
+	Cache *Cache `yaml:"cache,omitempty" json:"cache,omitempty"`
 }
 
 // Target is one model of a route.

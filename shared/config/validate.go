@@ -45,7 +45,7 @@ var (
 // reservedDimensions are the names the EMF line already uses (dimensions,
 // metrics and context members); a tag dimension may not reuse them.
 var reservedDimensions = []string{"Route", "Model", "Provider", "Requests", "Errors", "Fallbacks",
-	"LatencyMs", "TimeToFirstByteMs", "PromptTokens", "CompletionTokens", "CostUSD", "request_id", "status"}
+	"LatencyMs", "TimeToFirstByteMs", "PromptTokens", "CompletionTokens", "CostUSD", "request_id", "status", "CacheHits", "CacheSavedUSD"}
 
 // MaxTagDimensions bounds metrics.tag_dimensions: each is one dimension set on
 // every metrics line, and CloudWatch bills every distinct combination.
@@ -246,6 +246,7 @@ func (c *Config) validateRoutes(ck *checker, providers map[string]*Provider, mod
 		}
 		c.validateStructured(ck, f, r)
 		c.validateDetect(ck, f+".detect", r.Detect)
+		validateCache(ck, f+".cache", r.Cache)
 		seen := map[string]bool{}
 		satisfiable := false
 		for j, t := range r.Targets {

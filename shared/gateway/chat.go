@@ -73,6 +73,9 @@ func (c *call) enginePlan(d *route.Decision) *engine.Plan {
 // run runs the plan and finishes the request from its result.
 func (c *call) run(p *engine.Plan) {
 	res := c.snap.engine.Run(c.r.Context(), p)
+	if c.cache != nil {
+		c.storeCached(res)
+	}
 	rec := &c.rec
 	rec.Attempts = res.Attempts
 	rec.CostUSD = res.CostUSD

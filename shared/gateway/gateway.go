@@ -23,6 +23,7 @@ import (
 	"github.com/llm-router/router/shared/cost"
 	"github.com/llm-router/router/shared/engine"
 	"github.com/llm-router/router/shared/llm"
+	"github.com/llm-router/router/shared/respcache"
 	"github.com/llm-router/router/shared/route"
 	"github.com/llm-router/router/shared/structured"
 	"github.com/llm-router/router/shared/trace"
@@ -92,6 +93,8 @@ type Gateway struct {
 	// Tracer, when set, records a span per request, routing decision and
 	// attempt (X-Ray on Lambda).
 	Tracer trace.Tracer
+	// Cache, when set, holds the answers of routes that set cache: (cache.go).
+	Cache respcache.Store
 
 	snap   atomic.Pointer[snapshot]
 	mu     sync.Mutex // serialises snapshot builds

@@ -73,6 +73,8 @@ type call struct {
 	// when something first asks (estimate.go); nil until then, so requests
 	// that need no estimate carry none.
 	tokens *tokens.Counter
+	// cache is a miss on a route that caches, to be stored (cache.go).
+	cache *cacheState
 }
 
 // newCall starts a request. endpoint names it in the audit record; an empty

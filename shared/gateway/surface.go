@@ -56,6 +56,9 @@ func (g *Gateway) serveChatLike(c *call, s *surface) {
 		return
 	}
 	c.shape = sh
+	if c.route.Cache != nil && c.lookupCache(s) {
+		return
+	}
 	p := c.enginePlan(&d)
 	n := 1
 	if c.chat.N != nil && *c.chat.N > 1 {
@@ -68,7 +71,7 @@ func (g *Gateway) serveChatLike(c *call, s *surface) {
 			}
 			return a.Provider.Stream(ctx, c.chatRequest(a.Target))
 		}
-		p.Sink = newSSESink(c, s.stream(c))
+		p.Sink = newSSESink(c, c.recordStream(s.stream(c)))
 	} else {
 		p.Do = func(ctx context.Context, a *engine.Attempt) (*llm.Response, error) {
 			if n > 1 && !multiChoice(a.Provider) {

@@ -44,6 +44,8 @@ type Route struct {
 	// Detect lists the data classes whose detectors scan the route's
 	// requests; each has a Set in Table.Detectors.
 	Detect []string
+	// Cache, when set, answers identical requests from the response cache.
+	Cache *config.Cache
 }
 
 // Rule is a compiled content rule of a route.
@@ -102,7 +104,7 @@ func Compile(c *config.Config) *Table {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		cr := &Route{Name: r.Name, Strategy: r.Strategy, Require: r.Require, Timeout: r.Timeout.D(),
-			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D(), Detect: r.Detect}
+			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D(), Detect: r.Detect, Cache: r.Cache}
 		if cr.Strategy == "" {
 			cr.Strategy = config.StrategyOrdered
 		}

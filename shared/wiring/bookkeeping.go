@@ -10,11 +10,12 @@ import (
 // bookkeeping is what a Lambda invocation owes once its answer has been
 // sent (lambdaapi.Answer.Close runs it before the runtime polls again): a
 // frozen execution environment runs no background goroutine, so the audit
-// lines, the audit table, the health view and the limit counters are written
-// now. The stdout lines go first, always: they are the record of last
-// resort. The DynamoDB writes then run side by side, each within its own
-// bound and ctx (the invocation's remaining time), so slow DynamoDB costs
-// the invocation the slowest of them, never the client.
+// lines, the audit table, the response cache's new answers, the health view
+// and the limit counters are written now. The stdout lines go first, always:
+// they are the record of last resort. The DynamoDB writes then run side by
+// side, each within its own bound and ctx (the invocation's remaining time),
+// so slow DynamoDB costs the invocation the slowest of them, never the
+// client.
 func (r *Router) bookkeeping(ctx context.Context) error {
 	err := r.Audit.Flush()
 	var (
@@ -39,6 +40,10 @@ func (r *Router) bookkeeping(ctx context.Context) error {
 		// The sink bounds its own write (audittable.DefaultFlushTimeout).
 		run(auditTableFlushLimit, func(context.Context) error { return r.AuditTable.Flush() })
 	}
+	if r.ResponseCache != nil {
+		// The table bounds its own writes (cachetable.DefaultFlushTimeout).
+		run(auditTableFlushLimit, func(context.Context) error { return r.ResponseCache.Flush() })
+	}
 	run(healthFlushTimeout, r.Health.Flush)
 	run(limitsFlushTimeout, r.Limits.Flush)
 	done := make(chan struct{})
@@ -58,6 +63,6 @@ func (r *Router) bookkeeping(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// auditTableFlushLimit is only for the wait: the audit table sink bounds its
-// writes itself.
+// auditTableFlushLimit is only for the wait: the audit table sink and the
+// cache table bound their writes themselves.
 const auditTableFlushLimit = time.Minute

@@ -59,6 +59,13 @@ func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		close(tableFlushed)
 	}()
+	cacheFlushed := make(chan struct{})
+	go func() {
+		if r.ResponseCache != nil {
+			r.ResponseCache.Run(flushCtx, time.Second)
+		}
+		close(cacheFlushed)
+	}()
 	limitsFlushed := make(chan struct{})
 	go func() { r.Limits.Run(flushCtx, time.Second); close(limitsFlushed) }()
 	r.Log.Info("router listening", "addr", ln.Addr().String(), "config", r.configName())
@@ -76,6 +83,7 @@ func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 	stopFlush()
 	<-flushed
 	<-tableFlushed
+	<-cacheFlushed
 	<-limitsFlushed
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

@@ -33,6 +33,8 @@ import (
 	"github.com/llm-router/router/shared/limits"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/provider"
+	"github.com/llm-router/router/shared/respcache"
+	"github.com/llm-router/router/shared/respcache/cachetable"
 	"github.com/llm-router/router/shared/secret"
 	"github.com/llm-router/router/shared/store/dynamo"
 	"github.com/llm-router/router/shared/store/file"
@@ -76,6 +78,10 @@ type Settings struct {
 	// AuditTable, when set, is the DynamoDB table that also receives every
 	// audit record (ROUTER_AUDIT_TABLE).
 	AuditTable string
+	// ResponseCacheTable, when set, is the DynamoDB table of the response
+	// cache (ROUTER_CACHE_TABLE); unset, routes that cache keep answers in
+	// an in-memory LRU of the instance.
+	ResponseCacheTable string
 	// HealthInterval is the time between health probe rounds
 	// (ROUTER_HEALTH_INTERVAL; 0: health.DefaultInterval, 30s).
 	HealthInterval time.Duration
@@ -110,14 +116,15 @@ func ParseSettings(env func(string) (string, bool)) (Settings, error) {
 		return def
 	}
 	s := Settings{
-		ConfigPath:  get("ROUTER_CONFIG", ""),
-		ConfigTable: get("ROUTER_CONFIG_TABLE", dynamo.DefaultConfigTable),
-		StateTable:  get("ROUTER_STATE_TABLE", dynamo.DefaultStateTable),
-		Namespace:   get("ROUTER_METRICS_NAMESPACE", ""),
-		Port:        get("PORT", ""),
-		SecretID:    get("ROUTER_SECRET_ID", secret.DefaultSecretID),
-		AuditTable:  get("ROUTER_AUDIT_TABLE", ""),
-		XRayDaemon:  get("AWS_XRAY_DAEMON_ADDRESS", ""),
+		ConfigPath:         get("ROUTER_CONFIG", ""),
+		ConfigTable:        get("ROUTER_CONFIG_TABLE", dynamo.DefaultConfigTable),
+		StateTable:         get("ROUTER_STATE_TABLE", dynamo.DefaultStateTable),
+		Namespace:          get("ROUTER_METRICS_NAMESPACE", ""),
+		Port:               get("PORT", ""),
+		SecretID:           get("ROUTER_SECRET_ID", secret.DefaultSecretID),
+		AuditTable:         get("ROUTER_AUDIT_TABLE", ""),
+		ResponseCacheTable: get("ROUTER_CACHE_TABLE", ""),
+		XRayDaemon:         get("AWS_XRAY_DAEMON_ADDRESS", ""),
 	}
 	if s.Namespace != "" {
 		if err := audit.CheckNamespace(s.Namespace); err != nil {
@@ -219,6 +226,9 @@ type Router struct {
 	// AuditTable writes audit records to ROUTER_AUDIT_TABLE (nil when unset);
 	// flushed with Audit.
 	AuditTable *audittable.Sink
+	// ResponseCache is the response cache in ROUTER_CACHE_TABLE (nil when
+	// unset: the cache is in memory); flushed with Audit.
+	ResponseCache *cachetable.Table
 	// Health is the gateway's health view (probes, breakers, latency);
 	// flushed at the end of each Lambda invocation (healthcheck.go).
 	Health *health.View
@@ -308,6 +318,17 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 		Log:         log,
 		RequireKeys: s.OnLambda,
 		MaxDuration: s.maxDuration(),
+	}
+	if s.ResponseCacheTable != "" {
+		cfg, err := loadAWS()
+		if err != nil {
+			return nil, err
+		}
+		r.ResponseCache = cachetable.New(dynamodb.NewFromConfig(cfg), s.ResponseCacheTable)
+		r.ResponseCache.Log = log
+		r.Gateway.Cache = r.ResponseCache
+	} else {
+		r.Gateway.Cache = &respcache.Memory{}
 	}
 	if s.Tracing {
 		tr, err := xray.New(s.XRayDaemon)

@@ -439,13 +439,16 @@ func Item(r *audit.Record, expires int64) map[string]types.AttributeValue {
 		item["cache_write_tokens"] = num(int64(r.Usage.CacheWriteTokens))
 	}
 	for k, v := range map[string]string{"endpoint": r.Endpoint, "client_request_id": r.ClientRequestID, "error_code": r.ErrorCode,
-		"downgraded_from": r.DowngradedFrom, "limit": r.Limit, "structured": r.Structured, "rule": r.Rule} {
+		"downgraded_from": r.DowngradedFrom, "limit": r.Limit, "structured": r.Structured, "rule": r.Rule, "cache": r.Cache} {
 		if v != "" {
 			item[k] = str(v)
 		}
 	}
 	if r.Provider != "" {
 		item["provider_compliance"] = strList(r.ProviderCompliance)
+	}
+	if r.Cache == audit.CacheHit {
+		item["cache_saved_usd"] = flt(r.CacheSavedUSD)
 	}
 	if r.UsageMissing {
 		item["usage_missing"] = &types.AttributeValueMemberBOOL{Value: true}

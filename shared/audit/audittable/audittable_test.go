@@ -52,7 +52,7 @@ func full() *audit.Record {
 		CostUSD: 0.003375, Tags: map[string]string{"team": "triage", "feature": "notes"}, Stream: true,
 		ErrorCode: "", Endpoint: "chat.completions", ClientRequestID: "client-7", ProviderCompliance: []string{"hipaa"},
 		UsageMissing: true, DowngradedFrom: "triage-high", Limit: "budget:team=triage",
-		Structured: audit.StructuredRepaired, Incomplete: true, Rule: "triage.rules[0]"}
+		Structured: audit.StructuredRepaired, Incomplete: true, Rule: "triage.rules[0]", Cache: audit.CacheHit, CacheSavedUSD: 0.0042}
 }
 
 // Every field of the record is set in full, so a field added to the audit

@@ -101,6 +101,8 @@ func Record(item map[string]types.AttributeValue) (*audit.Record, error) {
 		Structured:         d.str("structured"),
 		Incomplete:         d.bool("incomplete"),
 		Rule:               d.str("rule"),
+		Cache:              d.str("cache"),
+		CacheSavedUSD:      d.num("cache_saved_usd"),
 	}
 	if m, ok := item["require_from"].(*types.AttributeValueMemberM); ok {
 		// Grouped by tag in require's order, as the audit line shows it.

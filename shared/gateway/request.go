@@ -196,9 +196,8 @@ func (c *call) readBody() *llm.Error {
 	// A body trickled slower than the deadline is cut (the local server;
 	// the Lambda adapters hand the router a body already in memory, which
 	// does not support deadlines and needs none).
-	rc := http.NewResponseController(c.w)
-	if rc.SetReadDeadline(time.Now().Add(c.snap.bodyTimeout)) == nil {
-		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	if rd, ok := c.w.(readDeadliner); ok && rd.SetReadDeadline(time.Now().Add(c.snap.bodyTimeout)) == nil {
+		defer func() { _ = rd.SetReadDeadline(time.Time{}) }()
 	}
 	// Memory follows what arrives, not what Content-Length promises.
 	size := int64(1024)
@@ -239,6 +238,14 @@ func closeUnread(w http.ResponseWriter, r *http.Request) {
 	if http.NewResponseController(w).SetReadDeadline(time.Now().Add(unreadGrace)) == nil {
 		w.Header().Set("Connection", "close")
 	}
+}
+
+// readDeadliner is net/http's own response writer (the local server); the
+// Lambda adapters' writers, whose bodies are in memory already, are not.
+// Asserted directly rather than through http.ResponseController, whose
+// refusal costs an error allocation per request.
+type readDeadliner interface {
+	SetReadDeadline(time.Time) error
 }
 
 // bodySlots counts the request bodies each key is sending.
@@ -290,7 +297,9 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 // in every x-router-data-class field line. A header can add a class, never
 // remove one.
 func (c *call) classify() *llm.Error {
-	c.need.add(c.route.Require, "route:"+c.route.Name, &c.rec)
+	if len(c.route.Require) > 0 {
+		c.need.add(c.route.Require, "route:"+c.route.Name, &c.rec)
+	}
 	if c.key.DataClass != "" {
 		c.addClass(c.key.DataClass, "key")
 	}
@@ -485,12 +494,16 @@ func (c *call) parseChat() (string, *llm.Error) {
 // plan makes the routing decision; explain and the attempt loop share it.
 // capable, when set, leaves out targets that cannot serve the endpoint.
 func (c *call) plan(capable func(*route.Target) (bool, string)) route.Decision {
+	check := capable
+	if c.route.Fitted {
+		check = c.check(capable)
+	}
 	if c.g.Tracer != nil {
 		_, span := c.g.Tracer.Start(c.r.Context(), "route")
 		span.Annotate("route", c.route.Name)
 		defer span.End(nil)
 	}
-	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4, Check: c.check(capable)}
+	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4, Check: check}
 	if c.chat != nil {
 		in.OutputTokens = c.chat.MaxOutputTokens()
 	}

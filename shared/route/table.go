@@ -44,6 +44,10 @@ type Route struct {
 	// Detect lists the data classes whose detectors scan the route's
 	// requests; each has a Set in Table.Detectors.
 	Detect []string
+	// Fitted is set when a target has a context window or conditions: the
+	// plan then checks each target against the request. Routes without
+	// either skip that check altogether.
+	Fitted bool
 	// Cache, when set, answers identical requests from the response cache.
 	Cache *config.Cache
 }
@@ -117,6 +121,7 @@ func Compile(c *config.Config) *Table {
 		for j := range r.Targets {
 			if tg := t.target(&r.Targets[j]); tg != nil {
 				cr.Targets = append(cr.Targets, tg)
+				cr.Fitted = cr.Fitted || tg.When != nil || tg.Model.ContextWindow > 0
 			}
 		}
 		t.routes[r.Name] = cr
@@ -139,7 +144,7 @@ func Compile(c *config.Config) *Table {
 			continue
 		}
 		t.routes[m.ID] = &Route{Name: m.ID, Strategy: config.StrategyOrdered, Timeout: config.DefaultRouteTimeout,
-			StreamIdle: config.DefaultStreamIdle, Targets: []*Target{tg}, Implicit: true}
+			StreamIdle: config.DefaultStreamIdle, Targets: []*Target{tg}, Implicit: true, Fitted: m.ContextWindow > 0}
 		t.Names = append(t.Names, m.ID)
 	}
 	return t

@@ -15,7 +15,10 @@ type Usage struct {
 	CompletionTokens int
 	CachedTokens     int // prompt tokens read from a cache
 	CacheWriteTokens int // prompt tokens written to a cache (Anthropic, Bedrock)
-	ReasoningTokens  int
+	// CacheWrite1hTokens is the part of CacheWriteTokens written to the
+	// one-hour cache, which Anthropic bills at a higher rate.
+	CacheWrite1hTokens int
+	ReasoningTokens    int
 }
 
 // Total is prompt plus completion tokens.
@@ -138,6 +141,9 @@ type ResponseMessage struct {
 	Refusal          *string    `json:"refusal"`
 	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
 	ReasoningContent string     `json:"reasoning_content,omitempty"`
+	// ThinkingBlocks are the signed thinking blocks to send back with this
+	// turn in a tool loop (Anthropic, Bedrock).
+	ThinkingBlocks []ThinkingBlock `json:"thinking_blocks,omitempty"`
 }
 
 // ChunkResponse is a chat.completion.chunk object.
@@ -164,6 +170,8 @@ type Delta struct {
 	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
 	ReasoningContent string     `json:"reasoning_content,omitempty"`
 	Refusal          *string    `json:"refusal,omitempty"`
+	// ThinkingBlocks carries each complete signed thinking block once.
+	ThinkingBlocks []ThinkingBlock `json:"thinking_blocks,omitempty"`
 }
 
 // Finish reasons of OpenAI's vocabulary.

@@ -138,8 +138,13 @@ type Price struct {
 	Output float64 `yaml:"output" json:"output"`
 	// CachedInput prices prompt tokens read from a cache (default: Input).
 	CachedInput *float64 `yaml:"cached_input,omitempty" json:"cached_input,omitempty"`
-	// CacheWrite prices prompt tokens written to a cache (default: Input).
+	// CacheWrite prices prompt tokens written to a cache (default: Input);
+	// for Anthropic and Bedrock, the five-minute cache.
 	CacheWrite *float64 `yaml:"cache_write,omitempty" json:"cache_write,omitempty"`
+	// CacheWrite1h prices prompt tokens written to the one-hour cache
+	// (default: twice Input, Anthropic's rate; the only providers with that
+	// cache, Anthropic and Bedrock, bill it so).
+	CacheWrite1h *float64 `yaml:"cache_write_1h,omitempty" json:"cache_write_1h,omitempty"`
 }
 
 // Routing strategies.

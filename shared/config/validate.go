@@ -198,7 +198,8 @@ func (c *Config) validateModels(ck *checker, providers map[string]*Provider) map
 			ck.add(f+".provider", "unknown provider %q", m.Provider)
 		}
 		if p := m.Price; p != nil {
-			if p.Input < 0 || p.Output < 0 || (p.CachedInput != nil && *p.CachedInput < 0) || (p.CacheWrite != nil && *p.CacheWrite < 0) {
+			if p.Input < 0 || p.Output < 0 || (p.CachedInput != nil && *p.CachedInput < 0) || (p.CacheWrite != nil && *p.CacheWrite < 0) ||
+				(p.CacheWrite1h != nil && *p.CacheWrite1h < 0) {
 				ck.add(f+".price", "prices must not be negative")
 			}
 		}

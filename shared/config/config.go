@@ -188,6 +188,13 @@ type Route struct {
 	// route: a request they match is routed and audited as that class too.
 	// Detection can only add a class, never remove one.
 	Detect []string `yaml:"detect,omitempty" json:"detect,omitempty"`
+	// PromptCache is the route's prompt-caching policy (cache.go): empty
+	// sends the client's cache markers as they are, auto marks the stable
+	// prefix as well, off sends none.
+	PromptCache string `yaml:"prompt_cache,omitempty" json:"prompt_cache,omitempty"`
+	// Reasoning sets a default reasoning effort and a ceiling on the
+	// client's (cache.go).
+	Reasoning *Reasoning `yaml:"reasoning,omitempty" json:"reasoning,omitempty"`
 }
 
 // Target is one model of a route.

@@ -45,14 +45,15 @@ var (
 // reservedDimensions are the names the EMF line already uses (dimensions,
 // metrics and context members); a tag dimension may not reuse them.
 var reservedDimensions = []string{"Route", "Model", "Provider", "Requests", "Errors", "Fallbacks",
-	"LatencyMs", "TimeToFirstByteMs", "PromptTokens", "CompletionTokens", "CostUSD", "request_id", "status"}
+	"LatencyMs", "TimeToFirstByteMs", "PromptTokens", "CompletionTokens", "CachedTokens", "CacheWriteTokens",
+	"CostUSD", "CacheSavingsUSD", "request_id", "status"}
 
 // MaxTagDimensions bounds metrics.tag_dimensions: each is one dimension set on
 // every metrics line, and CloudWatch bills every distinct combination.
 const MaxTagDimensions = 10
 
 // MaxTagValues bounds metrics.tag_values per dimension: each value is one
-// CloudWatch metric per metric name (8 of them) at list price.
+// CloudWatch metric per metric name (11 of them) at list price.
 const MaxTagValues = 50
 
 type checker struct{ errs []*FieldError }
@@ -246,6 +247,7 @@ func (c *Config) validateRoutes(ck *checker, providers map[string]*Provider, mod
 		}
 		c.validateStructured(ck, f, r)
 		c.validateDetect(ck, f+".detect", r.Detect)
+		validateCaching(ck, f, r)
 		seen := map[string]bool{}
 		satisfiable := false
 		for j, t := range r.Targets {

@@ -44,6 +44,9 @@ type Route struct {
 	// Detect lists the data classes whose detectors scan the route's
 	// requests; each has a Set in Table.Detectors.
 	Detect []string
+	// Policy is what the route changes in each attempt's request
+	// (prompt caching, reasoning effort).
+	Policy Policy
 }
 
 // Rule is a compiled content rule of a route.
@@ -102,7 +105,7 @@ func Compile(c *config.Config) *Table {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		cr := &Route{Name: r.Name, Strategy: r.Strategy, Require: r.Require, Timeout: r.Timeout.D(),
-			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D(), Detect: r.Detect}
+			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D(), Detect: r.Detect, Policy: compilePolicy(r)}
 		if cr.Strategy == "" {
 			cr.Strategy = config.StrategyOrdered
 		}

@@ -1,6 +1,10 @@
 package llm
 
-import "github.com/llm-router/router/shared/rawjson"
+import (
+	"bytes"
+
+	"github.com/llm-router/router/shared/rawjson"
+)
 
 // Members of the router's vocabulary that OpenAI's API does not know, which
 // Strip removes from a chat body.
@@ -90,6 +94,7 @@ func dropMember(name string) func(dst, v []byte) ([]byte, error) {
 // value (appended to dst) or leaves it out (keep false). A value that is not
 // an object is appended as it is.
 func filterObject(dst, obj []byte, member func(dst []byte, name, value []byte) ([]byte, bool, error)) ([]byte, error) {
+	obj = bytes.TrimLeft(obj, " \t\r\n") // answers may start with blank lines (DeepSeek's while queued)
 	if len(obj) == 0 || obj[0] != '{' {
 		return append(dst, obj...), nil
 	}
@@ -143,3 +148,56 @@ func filterArray(dst, arr []byte, each func(dst, el []byte) ([]byte, error)) ([]
 	}
 	return append(dst, ']'), nil
 }
+
+// HasReasoning reports whether a chat.completion or chunk may carry the
+// model's reasoning (reasoning_content, OpenRouter's reasoning and
+// reasoning_details, thinking_blocks): a scan for the names, which answers
+// without any cost the stream's hot path notices.
+func HasReasoning(data []byte) bool {
+	return bytes.Contains(data, reasoningName) || bytes.Contains(data, thinkingBlocksName)
+}
+
+var (
+	reasoningName      = []byte(`"reasoning`)
+	thinkingBlocksName = []byte(`"thinking_blocks"`)
+)
+
+// AppendWithoutReasoning appends to dst a chat.completion (member
+// "message") or chat.completion.chunk (member "delta") without the
+// reasoning of its choices. empty reports a chunk left with nothing for the
+// client: every delta emptied, no finish_reason, no usage.
+func AppendWithoutReasoning(dst, data []byte, member string) (out []byte, empty bool, err error) {
+	empty = member == "delta"
+	out, err = filterObject(dst, data, func(dst []byte, name, v []byte) ([]byte, bool, error) {
+		switch string(name) {
+		case "usage":
+			empty = empty && bytes.Equal(v, null)
+		case "choices":
+			out, err := filterArray(dst, v, func(dst, choice []byte) ([]byte, error) {
+				return filterObject(dst, choice, func(dst []byte, name, v []byte) ([]byte, bool, error) {
+					switch string(name) {
+					case "finish_reason":
+						empty = empty && bytes.Equal(v, null)
+					case member:
+						start := len(dst)
+						out, err := filterObject(dst, v, func(dst []byte, name, v []byte) ([]byte, bool, error) {
+							switch string(name) {
+							case "reasoning_content", "reasoning", "reasoning_details", "thinking_blocks":
+								return dst, false, nil
+							}
+							return append(dst, v...), true, nil
+						})
+						empty = empty && (err != nil || string(out[start:]) == "{}")
+						return out, true, err
+					}
+					return append(dst, v...), true, nil
+				})
+			})
+			return out, true, err
+		}
+		return append(dst, v...), true, nil
+	})
+	return out, empty, err
+}
+
+var null = []byte("null")

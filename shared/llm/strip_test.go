@@ -70,3 +70,38 @@ func TestStrip(t *testing.T) {
 		t.Errorf("StripCache: %+v, %v\n%s", r, err, cacheOnly)
 	}
 }
+
+func TestAppendWithoutReasoning(t *testing.T) {
+	for _, tt := range []struct {
+		name, in, member, want string
+		empty                  bool
+	}{
+		{"reasoning delta", `{"id":"x","choices":[{"index":0,"delta":{"reasoning_content":"hm"},"finish_reason":null}]}`, "delta",
+			`{"id":"x","choices":[{"index":0,"delta":{},"finish_reason":null}]}`, true},
+		{"openrouter reasoning", `{"choices":[{"delta":{"reasoning":"hm","reasoning_details":[{"type":"reasoning.text"}]}}],"usage":null}`, "delta",
+			`{"choices":[{"delta":{}}],"usage":null}`, true},
+		{"thinking block", `{"choices":[{"index":0,"delta":{"thinking_blocks":[{"type":"thinking","thinking":"t","signature":"s"}]}}]}`, "delta",
+			`{"choices":[{"index":0,"delta":{}}]}`, true},
+		{"role kept", `{"choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":""},"finish_reason":null}]}`, "delta",
+			`{"choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}`, false},
+		{"content kept", `{"choices":[{"index":0,"delta":{"reasoning_content":"a","content":"b"}}]}`, "delta",
+			`{"choices":[{"index":0,"delta":{"content":"b"}}]}`, false},
+		{"finish kept", `{"choices":[{"index":0,"delta":{"reasoning_content":"a"},"finish_reason":"stop"}]}`, "delta",
+			`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, false},
+		{"usage kept", `{"choices":[{"index":0,"delta":{"reasoning_content":"a"}}],"usage":{"prompt_tokens":1}}`, "delta",
+			`{"choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1}}`, false},
+		{"answer after blank lines", "\n\n" + `{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"42","reasoning_content":"r","thinking_blocks":[]},"finish_reason":"stop"}]}`, "message",
+			`{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"42"},"finish_reason":"stop"}]}`, false},
+	} {
+		if !HasReasoning([]byte(tt.in)) {
+			t.Errorf("%s: HasReasoning false", tt.name)
+		}
+		out, empty, err := AppendWithoutReasoning(nil, []byte(tt.in), tt.member)
+		if err != nil || string(out) != tt.want || empty != tt.empty {
+			t.Errorf("%s:\n got %s empty %v (%v)\nwant %s empty %v", tt.name, out, empty, err, tt.want, tt.empty)
+		}
+	}
+	if HasReasoning([]byte(`{"choices":[{"index":0,"delta":{"content":"no thoughts"}}]}`)) {
+		t.Error("HasReasoning on a plain chunk")
+	}
+}

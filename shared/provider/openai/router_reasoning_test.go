@@ -134,7 +134,7 @@ func TestRouterPolicyOnOpenAI(t *testing.T) {
 	rt := routerWith(t, policyYAML, fake)
 	ctx := context.Background()
 	for _, tt := range []struct {
-		route, effort, key   string
+		route, effort, key  string
 		wantEffort, wantKey string
 	}{
 		{"agent", "", "", "low", "agent"},

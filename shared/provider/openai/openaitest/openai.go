@@ -29,7 +29,7 @@ func openAITop(k string) bool {
 		"stop", "n", "seed", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "logit_bias", "tools",
 		"tool_choice", "parallel_tool_calls", "response_format", "user", "reasoning_effort", "verbosity", "modalities",
 		"audio", "store", "metadata", "prediction", "service_tier", "web_search_options", "prompt_cache_key",
-		"safety_identifier", "functions", "function_call":
+		"safety_identifier", "prompt_cache_options", "functions", "function_call":
 		return true
 	}
 	return false

@@ -36,11 +36,11 @@ type wireBlock struct {
 	Signature    string            `json:"signature"`
 	Data         string            `json:"data"`
 	CacheControl *wireCacheControl `json:"cache_control"`
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Input     json.RawMessage `json:"input"`
-	ToolUseID string          `json:"tool_use_id"`
-	Source    *struct {
+	ID           string            `json:"id"`
+	Name         string            `json:"name"`
+	Input        json.RawMessage   `json:"input"`
+	ToolUseID    string            `json:"tool_use_id"`
+	Source       *struct {
 		Type      string `json:"type"`
 		MediaType string `json:"media_type"`
 		Data      string `json:"data"`

@@ -73,8 +73,9 @@ func (d *dialect) reasoningEffort(body []byte, model, effort string) ([]byte, er
 // whether it takes one at all:
 //
 //   - openai (and Azure): the o-series and gpt-5 take it; the models known
-//     to refuse it (gpt-4o, gpt-4.1, gpt-4, gpt-3.5, chatgpt-4o) do not, and
-//     newer names are given it;
+//     to refuse it (the gpt-4 family, gpt-4o and gpt-4.1 included, gpt-3.5,
+//     chatgpt-4o, gpt-5-chat) do not, and other names are given it (an
+//     Azure deployment is known by its name);
 //   - deepseek: none of its models takes it (the reasoner thinks at one
 //     level);
 //   - groq: gpt-oss takes low, medium and high; qwen3 takes none or
@@ -86,8 +87,8 @@ func (d *dialect) reasoningEffort(body []byte, model, effort string) ([]byte, er
 func effortFor(dialect, model, effort string) (string, bool) {
 	switch dialect {
 	case DialectOpenAI:
-		for _, p := range []string{"gpt-4o", "gpt-4.1", "gpt-4-", "gpt-3.5", "chatgpt-4o"} {
-			if strings.HasPrefix(model, p) || model == "gpt-4" {
+		for _, p := range []string{"gpt-4", "gpt-3.5", "gpt-35", "chatgpt-", "gpt-5-chat"} {
+			if strings.HasPrefix(model, p) {
 				return "", false
 			}
 		}

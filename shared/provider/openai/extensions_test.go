@@ -97,6 +97,7 @@ func TestReasoningEffortPerDialect(t *testing.T) {
 		{DialectOpenAI, "gpt-5", "minimal", `"reasoning_effort":"minimal"`},
 		{DialectOpenAI, "gpt-4o-mini", "low", ""},
 		{DialectOpenAI, "gpt-4.1", "low", ""},
+		{DialectOpenAI, "gpt-5-chat-latest", "low", ""},
 		{DialectDeepSeek, "deepseek-reasoner", "high", ""},
 		{DialectMistral, "magistral-medium-latest", "high", `"reasoning_effort":"high"`},
 		{DialectMistral, "magistral-medium-latest", "low", ""},

@@ -400,11 +400,3 @@ func sameJSON(got json.RawMessage, want string) bool {
 	var a, b any
 	return json.Unmarshal(got, &a) == nil && json.Unmarshal([]byte(want), &b) == nil && reflect.DeepEqual(a, b)
 }
-
-func asAPIError(err error, target **openai.Error) bool {
-	e, ok := err.(*openai.Error)
-	if ok {
-		*target = e
-	}
-	return ok
-}

@@ -18,7 +18,16 @@ const (
 	MetricTTFBMs           = "TimeToFirstByteMs"
 	MetricPromptTokens     = "PromptTokens"
 	MetricCompletionTokens = "CompletionTokens"
+	// MetricCachedTokens counts prompt tokens read from a provider's
+	// prompt cache, MetricCacheWriteTokens those written to it; both are
+	// part of PromptTokens.
+	MetricCachedTokens     = "CachedTokens"
+	MetricCacheWriteTokens = "CacheWriteTokens"
 	MetricCostUSD          = "CostUSD"
+	// MetricCacheSavingsUSD is what prompt caching saved: what the cached
+	// and cache-written tokens would have cost at the input price, less
+	// what they cost (negative for a request that only wrote).
+	MetricCacheSavingsUSD = "CacheSavingsUSD"
 	// MetricFailedAttempts counts attempts that failed, on a line of its
 	// own per failed attempt with the [Model, Provider] of the target that
 	// failed (which is not the one that served the request).
@@ -55,7 +64,10 @@ func RequestMetrics() []Metric {
 		{MetricTTFBMs, "Milliseconds"},
 		{MetricPromptTokens, "Count"},
 		{MetricCompletionTokens, "Count"},
+		{MetricCachedTokens, "Count"},
+		{MetricCacheWriteTokens, "Count"},
 		{MetricCostUSD, "None"},
+		{MetricCacheSavingsUSD, "None"},
 	}
 }
 
@@ -213,8 +225,14 @@ func (e *EMF) AppendLine(dst []byte, r *Record) []byte {
 	dst = strconv.AppendInt(dst, int64(r.Usage.PromptTokens), 10)
 	dst = append(dst, `,"CompletionTokens":`...)
 	dst = strconv.AppendInt(dst, int64(r.Usage.CompletionTokens), 10)
+	dst = append(dst, `,"CachedTokens":`...)
+	dst = strconv.AppendInt(dst, int64(r.Usage.CachedTokens), 10)
+	dst = append(dst, `,"CacheWriteTokens":`...)
+	dst = strconv.AppendInt(dst, int64(r.Usage.CacheWriteTokens), 10)
 	dst = append(dst, `,"CostUSD":`...)
 	dst = appendFloat(dst, r.CostUSD)
+	dst = append(dst, `,"CacheSavingsUSD":`...)
+	dst = appendFloat(dst, r.CacheSavingsUSD)
 	if r.Cache != "" {
 		hit, saved := 0, 0.0
 		if r.Cache == CacheHit {

@@ -45,8 +45,8 @@ func TestRequestLine(t *testing.T) {
 	at := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
 	e := audit.NewEMF("Team/Router", []string{"team", "feature", "site"})
 	rec := &audit.Record{RequestID: "req_1", Time: at, Route: "triage-low", Model: "deepseek-v4-flash", Provider: "deepseek",
-		Status: 200, LatencyMs: 812.5, TTFBMs: 120, CostUSD: 0.00042,
-		Usage: audit.Usage{PromptTokens: 1000, CompletionTokens: 50},
+		Status: 200, LatencyMs: 812.5, TTFBMs: 120, CostUSD: 0.00042, CacheSavingsUSD: 0.000108,
+		Usage: audit.Usage{PromptTokens: 1000, CompletionTokens: 50, CachedTokens: 800, CacheWriteTokens: 100},
 		Tags:  map[string]string{"team": "triage", "feature": "Überweisung", "other": "kept out"},
 		Attempts: []audit.Attempt{{Model: "mistral-large", Outcome: audit.OutcomeError, Status: 503},
 			{Model: "deepseek-v4-flash", Outcome: audit.OutcomeOK, Status: 200}}}
@@ -70,7 +70,8 @@ func TestRequestLine(t *testing.T) {
 		// would refuse is made ASCII; a tag that is no dimension stays out.
 		"team": "triage", "feature": "_berweisung", "site": "untagged",
 		"Requests": 1.0, "Errors": 0.0, "Fallbacks": 1.0, "LatencyMs": 812.5, "TimeToFirstByteMs": 120.0,
-		"PromptTokens": 1000.0, "CompletionTokens": 50.0, "CostUSD": 0.00042, "request_id": "req_1", "status": 200.0}
+		"PromptTokens": 1000.0, "CompletionTokens": 50.0, "CachedTokens": 800.0, "CacheWriteTokens": 100.0,
+		"CostUSD": 0.00042, "CacheSavingsUSD": 0.000108, "request_id": "req_1", "status": 200.0}
 	delete(m, "_aws")
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("members\n got %v\nwant %v", m, want)

@@ -194,7 +194,7 @@ func TestEMFLinesOfARealRun(t *testing.T) {
 			attemptLines = append(attemptLines, m)
 			continue
 		}
-		if d.Namespace != "LLMRouterTest" || len(d.Dimensions) != 4 || len(d.Metrics) != 8 {
+		if d.Namespace != "LLMRouterTest" || len(d.Dimensions) != 4 || len(d.Metrics) != len(audit.RequestMetrics()) {
 			t.Errorf("directive %+v", d)
 		}
 		emf = append(emf, m)

@@ -32,8 +32,11 @@ type Record struct {
 	TTFBMs        float64
 	Usage         Usage
 	CostUSD       float64
-	Tags          map[string]string
-	Stream        bool
+	// CacheSavingsUSD is what prompt caching saved on the served answer
+	// (cost.CacheSavings): a metric only, not an audit line field.
+	CacheSavingsUSD float64
+	Tags            map[string]string
+	Stream          bool
 	// ErrorCode is the error code answered, if any.
 	ErrorCode string
 	// ProviderCompliance is the serving provider's compliance tags.

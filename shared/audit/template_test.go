@@ -35,7 +35,7 @@ func emitted() map[string][]string {
 	}
 	out := map[string][]string{}
 	for _, set := range audit.RequestDimensionSets([]string{tagMarker}) {
-		out[setKey(set)] = request
+		out[setKey(set)] = slices.Clone(request)
 	}
 	for _, set := range audit.CacheDimensionSets() {
 		for _, m := range audit.CacheMetrics() {
@@ -214,6 +214,9 @@ func check(t *testing.T, u use) {
 	}
 }
 
+// ratio is a metric-math percentage of two expressions, by id.
+var ratio = regexp.MustCompile(`^100 \* (\w+) / (\w+)$`)
+
 type dashboard struct {
 	Widgets []struct {
 		Type       string
@@ -253,6 +256,8 @@ func TestDashboardUsesEmittedNames(t *testing.T) {
 
 	seen := map[string]map[string]bool{}  // metric -> dimension sets (and "GROUP BY x") it is shown by
 	stats := map[string]map[string]bool{} // metric -> statistics
+	idMetric := map[string]string{}       // an expression's id -> the one metric it reads
+	var ratios []string                   // percentages of two expressions, "a/b"
 	lineFields := auditLineFields(t)
 	for _, w := range d.Widgets {
 		where := "widget " + w.Properties.Title
@@ -262,10 +267,16 @@ func TestDashboardUsesEmittedNames(t *testing.T) {
 				t.Errorf("%s has no metrics", where)
 			}
 			for _, row := range w.Properties.Metrics {
-				var q struct{ Expression string }
+				var q struct{ Expression, ID string }
 				if len(row) != 1 || json.Unmarshal(row[0], &q) != nil || q.Expression == "" {
 					t.Errorf("%s: a metrics row that is not one expression: %s", where, row)
 					continue
+				}
+				if r := ratio.FindStringSubmatch(q.Expression); r != nil {
+					ratios = append(ratios, r[1]+"/"+r[2])
+				}
+				if us := uses(t, where, q.Expression); len(us) == 1 {
+					idMetric[q.ID] = us[0].metric
 				}
 				for _, u := range uses(t, where, q.Expression) {
 					check(t, u)
@@ -304,7 +315,7 @@ func TestDashboardUsesEmittedNames(t *testing.T) {
 		}
 	}
 
-	// What the issue asks the dashboard to show.
+	// What operators need the dashboard to show.
 	route, model, tag := setKey([]string{audit.DimRoute}), setKey([]string{audit.DimModel, audit.DimProvider}), tagMarker
 	for _, want := range []struct{ metric, by string }{
 		{audit.MetricCostUSD, model}, {audit.MetricCostUSD, "GROUP BY " + audit.DimProvider},
@@ -315,10 +326,22 @@ func TestDashboardUsesEmittedNames(t *testing.T) {
 		{audit.MetricHealthTargets, audit.DimStatus},
 		{benchmark.MetricTTFTMs, model}, {benchmark.MetricP90Ms, model}, {benchmark.MetricPassRate, model},
 		{audit.MetricCacheHits, route}, {audit.MetricCacheSavedUSD, route},
+		// cache hit rate (cached over prompt tokens) and savings per route
+		{audit.MetricCachedTokens, route}, {audit.MetricPromptTokens, route}, {audit.MetricCacheWriteTokens, route},
+		{audit.MetricCacheSavingsUSD, route},
 	} {
 		if !seen[want.metric][want.by] {
 			t.Errorf("the dashboard does not show %s by %s", want.metric, want.by)
 		}
+	}
+	// The cache hit rate is cached over prompt tokens.
+	hitRate := false
+	for _, r := range ratios {
+		num, den, _ := strings.Cut(r, "/")
+		hitRate = hitRate || idMetric[num] == audit.MetricCachedTokens && idMetric[den] == audit.MetricPromptTokens
+	}
+	if !hitRate {
+		t.Errorf("no widget shows the cache hit rate, 100 * CachedTokens / PromptTokens (ratios: %v)", ratios)
 	}
 	for _, m := range []string{audit.MetricLatencyMs, audit.MetricTTFBMs} {
 		if !stats[m]["p50"] || !stats[m]["p99"] {

@@ -143,8 +143,13 @@ type Price struct {
 	Output float64 `yaml:"output" json:"output"`
 	// CachedInput prices prompt tokens read from a cache (default: Input).
 	CachedInput *float64 `yaml:"cached_input,omitempty" json:"cached_input,omitempty"`
-	// CacheWrite prices prompt tokens written to a cache (default: Input).
+	// CacheWrite prices prompt tokens written to a cache (default: Input);
+	// for Anthropic and Bedrock, the five-minute cache.
 	CacheWrite *float64 `yaml:"cache_write,omitempty" json:"cache_write,omitempty"`
+	// CacheWrite1h prices prompt tokens written to the one-hour cache
+	// (default: twice Input, Anthropic's rate; the only providers with that
+	// cache, Anthropic and Bedrock, bill it so).
+	CacheWrite1h *float64 `yaml:"cache_write_1h,omitempty" json:"cache_write_1h,omitempty"`
 }
 
 // Routing strategies.
@@ -191,6 +196,13 @@ type Route struct {
 	// Cache, when set, answers identical requests on the route from a
 	// cache for its TTL (cache.go).
 	Cache *Cache `yaml:"cache,omitempty" json:"cache,omitempty"`
+	// PromptCache is the route's prompt-caching policy (promptcache.go): empty
+	// sends the client's cache markers as they are, auto marks the stable
+	// prefix as well, off sends none.
+	PromptCache string `yaml:"prompt_cache,omitempty" json:"prompt_cache,omitempty"`
+	// Reasoning sets a default reasoning effort and a ceiling on the
+	// client's (promptcache.go).
+	Reasoning *Reasoning `yaml:"reasoning,omitempty" json:"reasoning,omitempty"`
 }
 
 // Target is one model of a route.

@@ -81,6 +81,12 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"type error", "{id: m2, provider: p2}", "{id: m2, provider: p2, max_tokens: lots}", "models[1].max_tokens", "cannot unmarshal"},
 		{"default above the output cap", "{id: m2, provider: p2}", "{id: m2, provider: p2, max_tokens: 20000, max_output_tokens: 16384}", "models[1].max_tokens", "above the model's max_output_tokens"},
 		{"negative output cap", "{id: m2, provider: p2}", "{id: m2, provider: p2, max_output_tokens: -1}", "models[1].max_output_tokens", "negative"},
+		{"unknown cache policy", "name: r1\n", "name: r1\n    prompt_cache: always\n", "routes[0].prompt_cache", `unknown policy "always"`},
+		{"unknown default effort", "name: r1\n", "name: r1\n    reasoning: {default: extreme}\n", "routes[0].reasoning.default", `unknown effort "extreme"`},
+		{"unknown max effort", "name: r1\n", "name: r1\n    reasoning: {max: xhigh}\n", "routes[0].reasoning.max", `unknown effort "xhigh"`},
+		{"default above max", "name: r1\n", "name: r1\n    reasoning: {default: high, max: low}\n", "routes[0].reasoning.default", `above the route's max "low"`},
+		{"unknown reasoning field", "name: r1\n", "name: r1\n    reasoning: {ceiling: low}\n", "routes[0].reasoning.ceiling", "not found"},
+		{"negative one-hour write price", "price: {input: 1, output: 2}", "price: {input: 1, output: 2, cache_write_1h: -1}", "models[0].price", "negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,6 +105,16 @@ func TestParseErrorsNameTheField(t *testing.T) {
 			}
 			t.Errorf("errors = %v; want field %s with %q", err, tt.wantField, tt.wantSubstr)
 		})
+	}
+}
+
+func TestParseCachingPolicies(t *testing.T) {
+	c, err := Parse([]byte(strings.Replace(base, "name: r1\n", "name: r1\n    prompt_cache: auto\n    reasoning: {default: low, max: medium}\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Routes[0]; r.PromptCache != PromptCacheAuto || r.Reasoning == nil || r.Reasoning.Default != "low" || r.Reasoning.Max != "medium" {
+		t.Errorf("route = %+v, %+v", r, r.Reasoning)
 	}
 }
 

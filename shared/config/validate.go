@@ -45,14 +45,15 @@ var (
 // reservedDimensions are the names the EMF line already uses (dimensions,
 // metrics and context members); a tag dimension may not reuse them.
 var reservedDimensions = []string{"Route", "Model", "Provider", "Requests", "Errors", "Fallbacks",
-	"LatencyMs", "TimeToFirstByteMs", "PromptTokens", "CompletionTokens", "CostUSD", "request_id", "status", "CacheHits", "CacheSavedUSD"}
+	"LatencyMs", "TimeToFirstByteMs", "PromptTokens", "CompletionTokens", "CachedTokens", "CacheWriteTokens",
+	"CostUSD", "CacheSavingsUSD", "request_id", "status", "CacheHits", "CacheSavedUSD"}
 
 // MaxTagDimensions bounds metrics.tag_dimensions: each is one dimension set on
 // every metrics line, and CloudWatch bills every distinct combination.
 const MaxTagDimensions = 10
 
 // MaxTagValues bounds metrics.tag_values per dimension: each value is one
-// CloudWatch metric per metric name (8 of them) at list price.
+// CloudWatch metric per metric name (11 of them) at list price.
 const MaxTagValues = 50
 
 type checker struct{ errs []*FieldError }
@@ -199,7 +200,8 @@ func (c *Config) validateModels(ck *checker, providers map[string]*Provider) map
 			ck.add(f+".provider", "unknown provider %q", m.Provider)
 		}
 		if p := m.Price; p != nil {
-			if p.Input < 0 || p.Output < 0 || (p.CachedInput != nil && *p.CachedInput < 0) || (p.CacheWrite != nil && *p.CacheWrite < 0) {
+			if p.Input < 0 || p.Output < 0 || (p.CachedInput != nil && *p.CachedInput < 0) || (p.CacheWrite != nil && *p.CacheWrite < 0) ||
+				(p.CacheWrite1h != nil && *p.CacheWrite1h < 0) {
 				ck.add(f+".price", "prices must not be negative")
 			}
 		}
@@ -247,6 +249,7 @@ func (c *Config) validateRoutes(ck *checker, providers map[string]*Provider, mod
 		c.validateStructured(ck, f, r)
 		c.validateDetect(ck, f+".detect", r.Detect)
 		validateCache(ck, f+".cache", r.Cache)
+		validateCaching(ck, f, r)
 		seen := map[string]bool{}
 		satisfiable := false
 		for j, t := range r.Targets {

@@ -46,6 +46,8 @@ type Entry struct {
 	Output      float64  `yaml:"output"`
 	CachedInput *float64 `yaml:"cached_input,omitempty"`
 	CacheWrite  *float64 `yaml:"cache_write,omitempty"`
+	// CacheWrite1h prices writes to the one-hour cache (Anthropic, Bedrock).
+	CacheWrite1h *float64 `yaml:"cache_write_1h,omitempty"`
 	// Source says where the figure was read; Date when (YYYY-MM or YYYY-MM-DD).
 	Source string `yaml:"source"`
 	Date   string `yaml:"date"`
@@ -99,7 +101,7 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 		if e.Provider == "" || e.Model == "" {
 			errs = append(errs, fmt.Errorf("%s: provider and model are required", at))
 		}
-		for _, v := range []*float64{&e.Input, &e.Output, e.CachedInput, e.CacheWrite} {
+		for _, v := range []*float64{&e.Input, &e.Output, e.CachedInput, e.CacheWrite, e.CacheWrite1h} {
 			if v != nil && (*v < 0 || math.IsNaN(*v) || math.IsInf(*v, 0)) {
 				errs = append(errs, fmt.Errorf("%s: prices must be finite and not negative", at))
 				break
@@ -114,7 +116,8 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 		if e.MaxOutputTokens <= 0 || strings.TrimSpace(e.MaxOutputSource) == "" {
 			errs = append(errs, fmt.Errorf("%s: max_output_tokens (positive) and max_output_source are required", at))
 		}
-		e.price = config.Price{Input: e.Input, Output: e.Output, CachedInput: e.CachedInput, CacheWrite: e.CacheWrite}
+		e.price = config.Price{Input: e.Input, Output: e.Output, CachedInput: e.CachedInput, CacheWrite: e.CacheWrite,
+			CacheWrite1h: e.CacheWrite1h}
 		for _, name := range append([]string{e.Model}, e.Aliases...) {
 			k := catalogKey{e.Provider, name}
 			if _, dup := c.byName[k]; dup {

@@ -201,7 +201,7 @@ func (c *call) serveHit(s *surface, e *respcache.Entry, t *route.Target, chunks 
 	rec.ProviderCompliance = t.Provider.Compliance
 	c.w.Header()[hdrCache] = cacheHitValue
 	if chunks == nil {
-		c.render = s.render
+		// c.render is the surface's, set before the lookup.
 		c.deliver(&engine.Result{Served: t, Response: &llm.Response{Body: e.Body, Usage: e.Usage}})
 		rec.TTFBMs = ms(c.g.now().Sub(c.start))
 		if c.rendered != nil {

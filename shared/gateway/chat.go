@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/cost"
 	"github.com/llm-router/router/shared/engine"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/route"
@@ -27,20 +28,55 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request) {
 }
 
 // chatSurface is OpenAI Chat Completions: the router's own vocabulary, so
-// answers go out as they came.
+// answers go out as they came, less the model's reasoning unless the client
+// asked for it with include_reasoning: true.
 var chatSurface = surface{
-	parse:  func(c *call) (string, *llm.Error) { return c.parseChat() },
-	stream: func(c *call) streamWriter { return &chatWriter{wantUsage: c.chat.WantsUsage()} },
+	parse: func(c *call) (string, *llm.Error) {
+		model, e := c.parseChat()
+		if e == nil && !c.chat.WantsReasoning() {
+			c.render = withoutReasoning
+		}
+		return model, e
+	},
+	stream: func(c *call) streamWriter {
+		return &chatWriter{wantUsage: c.chat.WantsUsage(), wantReasoning: c.chat.WantsReasoning()}
+	},
+}
+
+// withoutReasoning renders a chat.completion without its choices'
+// reasoning (reasoning_content, reasoning, thinking_blocks).
+func withoutReasoning(dst, completion []byte, _ llm.Usage) ([]byte, error) {
+	if !llm.HasReasoning(completion) {
+		return completion, nil
+	}
+	out, _, err := llm.AppendWithoutReasoning(dst, completion, "message")
+	return out, err
 }
 
 // chatWriter writes chat.completion.chunk events. The usage-only chunk, which
 // the router asks every upstream for to meter the request, reaches only
-// clients that asked for it themselves.
-type chatWriter struct{ wantUsage bool }
+// clients that asked for it themselves; reasoning deltas likewise (a
+// reasoning chunk still commits the stream: the engine decides that before
+// the chunk gets here).
+type chatWriter struct {
+	wantUsage, wantReasoning bool
+	scratch                  []byte
+}
 
 func (w *chatWriter) chunk(dst []byte, c llm.Chunk) ([]byte, error) {
 	if c.UsageOnly && !w.wantUsage {
 		return dst, nil
+	}
+	if !w.wantReasoning && llm.HasReasoning(c.Data) {
+		out, empty, err := llm.AppendWithoutReasoning(w.scratch[:0], c.Data, "delta")
+		if err != nil {
+			return dst, err
+		}
+		w.scratch = out
+		if empty {
+			return dst, nil
+		}
+		return appendEvent(dst, out), nil
 	}
 	return appendEvent(dst, c.Data), nil
 }
@@ -89,6 +125,7 @@ func (c *call) run(p *engine.Plan) {
 		rec.Usage = audit.Usage{PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens,
 			CachedTokens: res.Usage.CachedTokens, CacheWriteTokens: res.Usage.CacheWriteTokens}
 		rec.UsageMissing = !res.UsageKnown
+		rec.CacheSavingsUSD = cost.CacheSavings(t.Model.Price, res.Usage)
 	}
 	rec.Incomplete = res.Incomplete()
 	switch {

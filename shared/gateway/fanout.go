@@ -199,7 +199,7 @@ func (f *fanStream) Next() (llm.Chunk, error) {
 	saw := false
 	for _, su := range f.usages {
 		if su != nil {
-			u, saw = addUsage(u, *su), true
+			u, saw = u.Add(*su), true
 		}
 	}
 	if f.done || !saw {

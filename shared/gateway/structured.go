@@ -193,7 +193,7 @@ func (c *call) checked(sh *shape, do func(context.Context, *engine.Attempt) (*ll
 		if err != nil {
 			return nil, err
 		}
-		total := addUsage(resp.Usage, again.Usage)
+		total := resp.Usage.Add(again.Usage)
 		body, _, _, problems = sh.normalize(again.Body)
 		if problems != nil {
 			return nil, fail(problems, total, true, true)
@@ -201,12 +201,6 @@ func (c *call) checked(sh *shape, do func(context.Context, *engine.Attempt) (*ll
 		a.Structured = audit.StructuredRepaired
 		return &llm.Response{Body: body, Usage: total}, nil
 	}
-}
-
-func addUsage(a, b llm.Usage) llm.Usage {
-	return llm.Usage{PromptTokens: a.PromptTokens + b.PromptTokens, CompletionTokens: a.CompletionTokens + b.CompletionTokens,
-		CachedTokens: a.CachedTokens + b.CachedTokens, CacheWriteTokens: a.CacheWriteTokens + b.CacheWriteTokens,
-		ReasoningTokens: a.ReasoningTokens + b.ReasoningTokens}
 }
 
 // errNoJSON is the problem of an answer with no JSON in it.

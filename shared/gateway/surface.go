@@ -56,6 +56,10 @@ func (g *Gateway) serveChatLike(c *call, s *surface) {
 		return
 	}
 	c.shape = sh
+	// A hit is rendered as a miss is.
+	if s.render != nil {
+		c.render = s.render
+	}
 	if c.route.Cache != nil && c.lookupCache(s) {
 		return
 	}
@@ -82,9 +86,6 @@ func (g *Gateway) serveChatLike(c *call, s *surface) {
 		if sh != nil {
 			p.Do = c.checked(sh, p.Do)
 		}
-		if s.render != nil {
-			c.render = s.render
-		}
 	}
 	c.run(p)
 }
@@ -97,12 +98,16 @@ func multiChoice(p llm.Provider) bool {
 
 // chatRequest is one attempt's input on target t, its max_tokens clamped to
 // what t's model can write (the client's figure beyond it would be refused
-// upstream, and reserved against limits for nothing).
+// upstream, and reserved against limits for nothing), then as the route's
+// policy has it for t (cache markers, reasoning effort).
 func (c *call) chatRequest(t *route.Target) *llm.Request {
 	req := &llm.Request{Chat: c.chat, Body: c.body, Model: t.Model.ID, Upstream: t.Model.UpstreamName(),
 		MaxTokens: t.Model.OutputLimit()}
 	if capped, err := req.ClampOutput(t.Model.OutputCap()); err == nil {
 		req = capped
+	}
+	if adjusted, err := c.route.Policy.Apply(req, t); err == nil {
+		req = adjusted
 	}
 	return req
 }

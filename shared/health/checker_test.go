@@ -36,12 +36,13 @@ health: {unhealthy_after: 3}
 	a, b := f.checker(cfg, keys), f.checker(cfg, keys)
 	ctx := context.Background()
 	overlap := func() (health.Report, health.Report) {
-		gate.Store(newBarrier(2)) // neither probe answers before both were sent
+		g := newBarrier(2) // neither probe answers before both were sent
+		gate.Store(g)
 		var ra, rb health.Report
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); ra, _ = a.Round(ctx) }()
-		go func() { defer wg.Done(); rb, _ = b.Round(ctx) }()
+		go func() { defer wg.Done(); ra, _ = a.Round(ctx); g.firstDone() }()
+		go func() { defer wg.Done(); rb, _ = b.Round(ctx); g.firstDone() }()
 		wg.Wait()
 		return ra, rb
 	}

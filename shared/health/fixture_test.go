@@ -103,16 +103,32 @@ type barrier struct {
 	n       int
 	arrived int
 	release chan struct{}
+	// later holds every arrival but the first after the release until
+	// firstDone: the first answer's round then writes before any other
+	// round's answer is in, so the emulator sees the writes one after the
+	// other (moto serves requests on threads and does not make a
+	// condition check and its write atomic).
+	later    chan struct{}
+	doneOnce sync.Once
 }
 
-func newBarrier(n int) *barrier { return &barrier{n: n, release: make(chan struct{})} }
+func newBarrier(n int) *barrier {
+	return &barrier{n: n, release: make(chan struct{}), later: make(chan struct{})}
+}
 
 func (b *barrier) wait() {
 	b.mu.Lock()
 	b.arrived++
+	me := b.arrived
 	if b.arrived == b.n {
 		close(b.release)
 	}
 	b.mu.Unlock()
 	<-b.release
+	if me > 1 {
+		<-b.later
+	}
 }
+
+// firstDone lets the later arrivals answer.
+func (b *barrier) firstDone() { b.doneOnce.Do(func() { close(b.later) }) }

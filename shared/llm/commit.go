@@ -8,7 +8,7 @@ import (
 )
 
 // HasContent reports whether a chat.completion.chunk carries content: text,
-// a tool-call delta, a refusal or reasoning. A stream commits to its target
+// a tool-call delta, a refusal or reasoning (thinking blocks included). A stream commits to its target
 // at its first such chunk; chunks before it (the role-only first chunk,
 // Anthropic's message_start, Bedrock's messageStart, pings) carry nothing a
 // client could not get from another target, so a failure before it may
@@ -32,7 +32,7 @@ func HasContent(chunk []byte) bool {
 				if len(v) > 2 && v[0] == '"' {
 					return true
 				}
-			case "tool_calls":
+			case "tool_calls", "thinking_blocks":
 				if len(v) > 2 && v[0] == '[' {
 					return true
 				}

@@ -270,7 +270,8 @@ func isRequestField(name string) bool {
 		"service_tier", "web_search_options", "verbosity", "input", "encoding_format", "dimensions",
 		"role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content", "refusal", "type",
 		"text", "image_url", "url", "detail", "function", "description", "parameters", "strict", "id",
-		"arguments", "json_schema", "schema", "properties", "items", "required", "prompt", "body":
+		"arguments", "json_schema", "schema", "properties", "items", "required", "prompt", "body",
+		"cache_control", "ttl", "prompt_cache_key", "thinking_blocks", "include_reasoning":
 		return true
 	}
 	return false

@@ -198,13 +198,18 @@ func (r *ChatRequest) decodeMember(k, v []byte, cased bool) *Error {
 		return readString(v, &r.User, "user")
 	case "reasoning_effort":
 		return readString(v, &r.ReasoningEffort, "reasoning_effort")
+	case "prompt_cache_key":
+		return readString(v, &r.PromptCacheKey, "prompt_cache_key")
+	case "include_reasoning":
+		return readInto(v, &r.IncludeReasoning, "include_reasoning")
 	}
 	if !cased {
 		return nil
 	}
 	if f := caseVariant(k, "model", "messages", "stream", "temperature", "top_p", "presence_penalty",
 		"frequency_penalty", "max_tokens", "max_completion_tokens", "n", "seed", "stream_options", "stop", "tools",
-		"tool_choice", "parallel_tool_calls", "response_format", "user", "reasoning_effort"); f != "" {
+		"tool_choice", "parallel_tool_calls", "response_format", "user", "reasoning_effort", "prompt_cache_key",
+		"include_reasoning"); f != "" {
 		return errMemberCase(string(k), string(k), f)
 	}
 	return nil
@@ -269,11 +274,16 @@ func (m *Message) decode(v []byte, i int, cased bool) *Error {
 			e = readString(val, &m.ReasoningContent, "reasoning_content")
 		case "tool_calls":
 			e = readNested(val, &m.ToolCalls, "tool_calls", cased)
+		case "cache_control":
+			e = readNested(val, &m.CacheControl, "cache_control", cased)
+		case "thinking_blocks":
+			e = readNested(val, &m.ThinkingBlocks, "thinking_blocks", cased)
 		default:
 			if !cased {
 				break
 			}
-			if f := caseVariant(name, "role", "content", "name", "tool_call_id", "reasoning_content", "tool_calls"); f != "" {
+			if f := caseVariant(name, "role", "content", "name", "tool_call_id", "reasoning_content", "tool_calls",
+				"cache_control", "thinking_blocks"); f != "" {
 				e = errMemberCase(string(name), string(name), f)
 			}
 		}
@@ -405,7 +415,8 @@ func foldedMember(v []byte) (path, name, field string, found bool) {
 		for m.Next() {
 			n := m.Name()
 			if f := caseVariant(n, "type", "function", "name", "description", "parameters", "strict", "include_usage",
-				"json_schema", "schema", "id", "index", "arguments", "text", "image_url", "url", "detail", "refusal"); f != "" {
+				"json_schema", "schema", "id", "index", "arguments", "text", "image_url", "url", "detail", "refusal",
+				"cache_control", "ttl", "thinking", "signature", "data"); f != "" {
 				return "." + string(n), string(n), f, true
 			}
 			if string(n) == "parameters" || string(n) == "schema" {
@@ -540,6 +551,12 @@ func (r *ChatRequest) Validate() error {
 		if t.Function.Name == "" {
 			return InvalidRequest(fmt.Sprintf("tools[%d].function.name", i), CodeMissingParam, "a tool needs a function name")
 		}
+		if err := t.CacheControl.validate(func() string { return fmt.Sprintf("tools[%d].cache_control", i) }); err != nil {
+			return err
+		}
+		if err := t.Function.CacheControl.validate(func() string { return fmt.Sprintf("tools[%d].function.cache_control", i) }); err != nil {
+			return err
+		}
 	}
 	if _, err := ParseToolChoice(r.ToolChoice); err != nil {
 		return InvalidRequest("tool_choice", CodeInvalidValue, err.Error())
@@ -567,10 +584,7 @@ func (m *Message) validate(i int) error {
 			return InvalidRequest(param("content"), CodeMissingParam, "a "+m.Role+" message needs content")
 		}
 	case "assistant":
-		if !m.Content.IsParts && m.Content.Text == "" && len(m.ToolCalls) == 0 {
-			// An empty assistant turn is allowed by OpenAI; keep it.
-			return nil
-		}
+		// An empty assistant turn is allowed by OpenAI; keep it.
 		for j, tc := range m.ToolCalls {
 			if tc.ID == "" || tc.Function.Name == "" {
 				return InvalidRequest(param("tool_calls["+strconv.Itoa(j)+"]"), CodeMissingParam,
@@ -597,6 +611,31 @@ func (m *Message) validate(i int) error {
 		case "":
 			return InvalidRequest(param("content["+strconv.Itoa(j)+"].type"), CodeMissingParam, "every content part needs a type")
 		}
+		if err := p.CacheControl.validate(func() string { return param("content[" + strconv.Itoa(j) + "].cache_control") }); err != nil {
+			return err
+		}
+	}
+	if err := m.CacheControl.validate(func() string { return param("cache_control") }); err != nil {
+		return err
+	}
+	for j, b := range m.ThinkingBlocks {
+		if b.Type != "thinking" && b.Type != "redacted_thinking" {
+			return InvalidRequest(param("thinking_blocks["+strconv.Itoa(j)+"].type"), CodeInvalidValue,
+				`a thinking block's type is "thinking" or "redacted_thinking"`)
+		}
+	}
+	return nil
+}
+
+// validate checks a cache breakpoint; param names it, built only for an error.
+func (c *CacheControl) validate(param func() string) error {
+	switch {
+	case c == nil:
+		return nil
+	case c.Type != "ephemeral":
+		return InvalidRequest(param()+".type", CodeInvalidValue, `cache_control.type must be "ephemeral"`)
+	case c.TTL != "" && c.TTL != TTL5m && c.TTL != TTL1h:
+		return InvalidRequest(param()+".ttl", CodeInvalidValue, `cache_control.ttl must be "5m" or "1h"`)
 	}
 	return nil
 }

@@ -150,6 +150,13 @@ func FuzzParseChat(f *testing.F) {
 		`{"model":"a","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"INCLUDE_USAGE":true}}`,
 		`{"model":"a","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","Name":"g","parameters":{"Type":"object"}}}]}`,
 		`{"model":"a","messages":[{"role":"user","content":"x"}],"Unknown":1,"unknown":2}`,
+		// prompt caching and reasoning
+		`{"model":"m","messages":[{"role":"system","content":[{"type":"text","text":"long","cache_control":{"type":"ephemeral","ttl":"1h"}}]},{"role":"user","content":"q","cache_control":{"type":"ephemeral"}}],"tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral"}}],"prompt_cache_key":"k","include_reasoning":true}`,
+		`{"model":"m","messages":[{"role":"assistant","content":null,"thinking_blocks":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"d"}],"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c","content":"x"}],"include_reasoning":null}`,
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"persistent"}}]}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x","Cache_Control":{"type":"ephemeral"}}]}`,
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"ephemeral","TTL":"1h"}}]}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","cache_control":{"type":"ephemeral","ttl":"2h"}}}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -237,7 +244,8 @@ func caseVariantNames(body []byte) bool {
 	known := strings.Fields(`model messages stream temperature top_p presence_penalty frequency_penalty max_tokens
 		max_completion_tokens n seed stream_options stop tools tool_choice parallel_tool_calls response_format user
 		reasoning_effort role content name tool_call_id reasoning_content tool_calls type function description
-		parameters strict include_usage json_schema schema id index arguments text image_url url detail refusal`)
+		parameters strict include_usage json_schema schema id index arguments text image_url url detail refusal
+		prompt_cache_key include_reasoning cache_control ttl thinking_blocks thinking signature data`)
 	found := false
 	names(body, func(name string, _ map[string]bool) {
 		for _, k := range known {

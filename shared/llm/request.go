@@ -32,6 +32,12 @@ type ChatRequest struct {
 	ResponseFormat      *ResponseFormat `json:"response_format,omitempty"`
 	User                string          `json:"user,omitempty"`
 	ReasoningEffort     string          `json:"reasoning_effort,omitempty"`
+	// PromptCacheKey is OpenAI's prompt_cache_key: requests sharing it and a
+	// prefix are routed to the same cache.
+	PromptCacheKey string `json:"prompt_cache_key,omitempty"`
+	// IncludeReasoning is the router's extension (OpenRouter's name): the
+	// model's reasoning reaches the client only when it is true.
+	IncludeReasoning *bool `json:"include_reasoning,omitempty"`
 }
 
 // StreamOptions is OpenAI's stream_options object.
@@ -51,6 +57,12 @@ func (r *ChatRequest) MaxOutputTokens() int {
 	return 0
 }
 
+// WantsReasoning reports whether the client asked for the model's reasoning
+// (include_reasoning: true).
+func (r *ChatRequest) WantsReasoning() bool {
+	return r.IncludeReasoning != nil && *r.IncludeReasoning
+}
+
 // WantsUsage reports whether a streaming client asked for the final usage chunk.
 func (r *ChatRequest) WantsUsage() bool {
 	return r.StreamOptions != nil && r.StreamOptions.IncludeUsage
@@ -65,7 +77,38 @@ type Message struct {
 	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID       string     `json:"tool_call_id,omitempty"`
 	ReasoningContent string     `json:"reasoning_content,omitempty"`
+	// ThinkingBlocks are an assistant turn's signed thinking blocks
+	// (LiteLLM's name), which Anthropic and Bedrock need back in tool loops.
+	ThinkingBlocks []ThinkingBlock `json:"thinking_blocks,omitempty"`
+	// CacheControl marks the message's last content block (LiteLLM's
+	// message-level form).
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
 }
+
+// ThinkingBlock is one block of a model's thinking as Anthropic issued it:
+// type thinking with its text and signature, or redacted_thinking with its
+// opaque data. Either goes back unchanged.
+type ThinkingBlock struct {
+	Type      string `json:"type"`
+	Thinking  string `json:"thinking,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	Data      string `json:"data,omitempty"`
+}
+
+// CacheControl is a prompt-cache breakpoint in Anthropic's terms, as
+// LiteLLM and OpenRouter take it in OpenAI-shaped requests: the prompt up to
+// and including the marked item is to be cached. TTL is "5m" (the default)
+// or "1h".
+type CacheControl struct {
+	Type string `json:"type"`
+	TTL  string `json:"ttl,omitempty"`
+}
+
+// Cache TTLs.
+const (
+	TTL5m = "5m"
+	TTL1h = "1h"
+)
 
 // Content is a message's content: Text when the client sent a string, Parts when
 // it sent an array. Null leaves both empty.
@@ -82,6 +125,8 @@ type Part struct {
 	Text     string    `json:"text,omitempty"`
 	ImageURL *ImageURL `json:"image_url,omitempty"`
 	Refusal  string    `json:"refusal,omitempty"`
+	// CacheControl marks the end of a cached prefix.
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
 }
 
 // ImageURL is an image part's payload: an https URL or a data: URI.
@@ -165,6 +210,18 @@ func (s *Stop) UnmarshalJSON(data []byte) error {
 type Tool struct {
 	Type     string       `json:"type"`
 	Function FunctionDecl `json:"function"`
+	// CacheControl marks the end of a cached prefix (tools come first in
+	// the prefix Anthropic and Bedrock cache).
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
+}
+
+// Marker is the tool's cache breakpoint: the tool's own, else the one
+// LiteLLM also accepts inside function.
+func (t *Tool) Marker() *CacheControl {
+	if t.CacheControl != nil {
+		return t.CacheControl
+	}
+	return t.Function.CacheControl
 }
 
 // FunctionDecl declares a function tool.
@@ -173,6 +230,8 @@ type FunctionDecl struct {
 	Description string          `json:"description,omitempty"`
 	Parameters  json.RawMessage `json:"parameters,omitempty"`
 	Strict      *bool           `json:"strict,omitempty"`
+	// CacheControl is the tool's breakpoint written inside function.
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
 }
 
 // ToolCall is a tool invocation in an assistant message or a stream delta.

@@ -15,7 +15,17 @@ type Usage struct {
 	CompletionTokens int
 	CachedTokens     int // prompt tokens read from a cache
 	CacheWriteTokens int // prompt tokens written to a cache (Anthropic, Bedrock)
-	ReasoningTokens  int
+	// CacheWrite1hTokens is the part of CacheWriteTokens written to the
+	// one-hour cache, which Anthropic bills at a higher rate.
+	CacheWrite1hTokens int
+	ReasoningTokens    int
+}
+
+// Add is the usage of two calls together.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{PromptTokens: u.PromptTokens + v.PromptTokens, CompletionTokens: u.CompletionTokens + v.CompletionTokens,
+		CachedTokens: u.CachedTokens + v.CachedTokens, CacheWriteTokens: u.CacheWriteTokens + v.CacheWriteTokens,
+		CacheWrite1hTokens: u.CacheWrite1hTokens + v.CacheWrite1hTokens, ReasoningTokens: u.ReasoningTokens + v.ReasoningTokens}
 }
 
 // Total is prompt plus completion tokens.
@@ -138,6 +148,9 @@ type ResponseMessage struct {
 	Refusal          *string    `json:"refusal"`
 	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
 	ReasoningContent string     `json:"reasoning_content,omitempty"`
+	// ThinkingBlocks are the signed thinking blocks to send back with this
+	// turn in a tool loop (Anthropic, Bedrock).
+	ThinkingBlocks []ThinkingBlock `json:"thinking_blocks,omitempty"`
 }
 
 // ChunkResponse is a chat.completion.chunk object.
@@ -164,6 +177,8 @@ type Delta struct {
 	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
 	ReasoningContent string     `json:"reasoning_content,omitempty"`
 	Refusal          *string    `json:"refusal,omitempty"`
+	// ThinkingBlocks carries each complete signed thinking block once.
+	ThinkingBlocks []ThinkingBlock `json:"thinking_blocks,omitempty"`
 }
 
 // Finish reasons of OpenAI's vocabulary.

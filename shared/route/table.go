@@ -50,6 +50,9 @@ type Route struct {
 	Fitted bool
 	// Cache, when set, answers identical requests from the response cache.
 	Cache *config.Cache
+	// Policy is what the route changes in each attempt's request
+	// (prompt caching, reasoning effort).
+	Policy Policy
 }
 
 // Rule is a compiled content rule of a route.
@@ -108,7 +111,7 @@ func Compile(c *config.Config) *Table {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		cr := &Route{Name: r.Name, Strategy: r.Strategy, Require: r.Require, Timeout: r.Timeout.D(),
-			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D(), Detect: r.Detect, Cache: r.Cache}
+			StreamIdle: r.StreamIdleTimeout.D(), MaxDuration: r.MaxDuration.D(), Detect: r.Detect, Cache: r.Cache, Policy: compilePolicy(r)}
 		if cr.Strategy == "" {
 			cr.Strategy = config.StrategyOrdered
 		}

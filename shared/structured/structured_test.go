@@ -118,7 +118,7 @@ func TestCache(t *testing.T) {
 	}
 }
 
-// benchSchema is a 20-field extraction schema, the shape the issue names.
+// benchSchema is a 20-field extraction schema, a typical extraction shape.
 func benchSchema() string {
 	var props []string
 	var req []string

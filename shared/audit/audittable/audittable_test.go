@@ -49,7 +49,7 @@ func full() *audit.Record {
 			{Model: "claude-sonnet-bedrock", Provider: "bedrock", Outcome: audit.OutcomeOK, Status: 200, LatencyMs: 812.5}},
 		LatencyMs: 3813.75, TTFBMs: 3400.5,
 		Usage:   audit.Usage{PromptTokens: 2600, CompletionTokens: 40, CachedTokens: 2000, CacheWriteTokens: 500},
-		CostUSD: 0.003375, Tags: map[string]string{"team": "triage", "feature": "notes"}, Stream: true,
+		CostUSD: 0.003375, CacheSavingsUSD: 0.005025, Tags: map[string]string{"team": "triage", "feature": "notes"}, Stream: true,
 		ErrorCode: "", Endpoint: "chat.completions", ClientRequestID: "client-7", ProviderCompliance: []string{"hipaa"},
 		UsageMissing: true, DowngradedFrom: "triage-high", Limit: "budget:team=triage",
 		Structured: audit.StructuredRepaired, Incomplete: true, Rule: "triage.rules[0]", Cache: audit.CacheHit, CacheSavedUSD: 0.0042}

@@ -30,32 +30,28 @@ func toAnthropicRequest(req *llm.Request, stream bool) (*messagesRequest, error)
 	}
 	out := &messagesRequest{Model: req.Upstream, MaxTokens: maxTokens(req), Stream: stream,
 		Messages: make([]message, 0, len(c.Messages))}
+	budget := thinkingBudget(req, out.MaxTokens)
 
-	var system strings.Builder
+	var system systemBlocks
 	for i := range c.Messages {
 		m := &c.Messages[i]
 		switch m.Role {
 		case "system", "developer":
 			// Anthropic has one top-level system prompt; mid-conversation
 			// instructions lose their position but not their text.
-			if s := m.Content.String(); s != "" {
-				if system.Len() > 0 {
-					system.WriteByte('\n')
-				}
-				system.WriteString(s)
-			}
+			system.add(m)
 		case "user":
 			blocks, err := toAnthropicUserBlocks(i, m.Content)
 			if err != nil {
 				return nil, err
 			}
-			out.Messages = appendTurn(out.Messages, "user", blocks)
+			out.Messages = appendTurn(out.Messages, "user", markLast(blocks, m.CacheControl))
 		case "assistant":
-			blocks, err := toAnthropicAssistantBlocks(i, m)
+			blocks, err := toAnthropicAssistantBlocks(i, m, budget > 0)
 			if err != nil {
 				return nil, err
 			}
-			out.Messages = appendTurn(out.Messages, "assistant", blocks)
+			out.Messages = appendTurn(out.Messages, "assistant", markLast(blocks, m.CacheControl))
 		case "tool":
 			block, err := toAnthropicToolResult(i, m)
 			if err != nil {
@@ -93,16 +89,152 @@ func toAnthropicRequest(req *llm.Request, stream bool) (*messagesRequest, error)
 	if err := toAnthropicTools(c, out); err != nil {
 		return nil, err
 	}
-	sys := []byte(system.String())
+	sys := []byte(system.text())
 	out.answerTool = toAnthropicResponseFormat(c, out, &sys)
-	out.System = string(sys)
-	if len(out.Messages) == 0 && out.System != "" {
+	if instruction := sys[len(system.text()):]; system.marked() && len(instruction) > 0 {
+		// The response format's instruction follows the marked blocks.
+		system.blocks = append(system.blocks, contentBlock{Type: "text", Text: strings.TrimPrefix(string(instruction), "\n")})
+	}
+	switch {
+	case len(sys) == 0:
+	case len(out.Messages) == 0:
 		// OpenAI answers a conversation of instructions only; Anthropic needs a
 		// message, so the instructions become the user's turn.
-		out.Messages = append(out.Messages, message{Role: "user", Content: []contentBlock{{Type: "text", Text: out.System}}})
-		out.System = ""
+		content := []contentBlock{{Type: "text", Text: string(sys)}}
+		if system.marked() {
+			content = system.blocks
+		}
+		out.Messages = append(out.Messages, message{Role: "user", Content: content})
+	case system.marked():
+		out.System = system.blocks
+	default:
+		out.System = string(sys)
+	}
+	limitMarkers(out)
+	if budget > 0 && thinkingAllowed(c, out) {
+		// Thinking takes temperature 1 (unset) and, here, no top_p: Anthropic
+		// refuses other values with thinking on.
+		out.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
+		out.Temperature, out.TopP = nil, nil
+	} else if budget > 0 {
+		stripThinking(out)
 	}
 	return out, nil
+}
+
+// systemBlocks collects the system and developer messages, hoisted into the
+// system prompt: a string joined with "\n", or text blocks when one carries
+// a cache breakpoint (each block a part, or a message; the "\n" between
+// messages kept at the end of a block, so the text is the same).
+type systemBlocks struct {
+	blocks []contentBlock
+	mark   bool
+}
+
+func (s *systemBlocks) add(m *llm.Message) {
+	start := len(s.blocks)
+	if m.Content.IsParts && m.Marked() {
+		for _, p := range m.Content.Parts {
+			if p.Type == "text" && p.Text != "" {
+				s.blocks = append(s.blocks, contentBlock{Type: "text", Text: p.Text, CacheControl: copyMarker(p.CacheControl)})
+			}
+		}
+	} else if text := m.Content.String(); text != "" {
+		s.blocks = append(s.blocks, contentBlock{Type: "text", Text: text})
+	}
+	if len(s.blocks) == start {
+		return
+	}
+	if start > 0 {
+		s.blocks[start-1].Text += "\n"
+	}
+	if m.CacheControl != nil {
+		s.blocks[len(s.blocks)-1].CacheControl = copyMarker(m.CacheControl)
+	}
+	s.mark = s.mark || m.Marked()
+}
+
+func (s *systemBlocks) marked() bool { return s.mark }
+
+func (s *systemBlocks) text() string {
+	if len(s.blocks) == 1 {
+		return s.blocks[0].Text
+	}
+	var b strings.Builder
+	for _, blk := range s.blocks {
+		b.WriteString(blk.Text)
+	}
+	return b.String()
+}
+
+// copyMarker copies a breakpoint of the shared request, which the adapter
+// may change (TTL order).
+func copyMarker(c *llm.CacheControl) *llm.CacheControl {
+	if c == nil {
+		return nil
+	}
+	cc := *c
+	return &cc
+}
+
+// markLast puts a message's breakpoint on its last block, as LiteLLM does:
+// the prefix to cache ends with the message.
+func markLast(blocks []contentBlock, c *llm.CacheControl) []contentBlock {
+	for i := len(blocks) - 1; c != nil && i >= 0; i-- {
+		if blocks[i].Type != "thinking" && blocks[i].Type != "redacted_thinking" {
+			blocks[i].CacheControl = copyMarker(c)
+			break
+		}
+	}
+	return blocks
+}
+
+// limitMarkers holds the request to Anthropic's rules on breakpoints. At
+// most four are taken: the earliest extras are dropped, since a later
+// breakpoint's prefix contains the earlier ones' and a read there reads
+// them all, while dropping the last would stop caching the longest prefix.
+// And a one-hour breakpoint may not follow a five-minute one: such a
+// one-hour marker is sent as five minutes, the cheaper write.
+func limitMarkers(out *messagesRequest) {
+	var all []**llm.CacheControl
+	for i := range out.Tools {
+		all = append(all, &out.Tools[i].CacheControl)
+	}
+	if blocks, ok := out.System.([]contentBlock); ok {
+		for i := range blocks {
+			all = append(all, &blocks[i].CacheControl)
+		}
+	}
+	for i := range out.Messages {
+		for j := range out.Messages[i].Content {
+			b := &out.Messages[i].Content[j]
+			if inner, ok := b.Content.([]contentBlock); ok {
+				for k := range inner {
+					all = append(all, &inner[k].CacheControl)
+				}
+			}
+			all = append(all, &b.CacheControl)
+		}
+	}
+	n := 0
+	for _, m := range all {
+		if *m != nil {
+			n++
+		}
+	}
+	shorter := false
+	for _, m := range all {
+		switch {
+		case *m == nil:
+		case n > llm.MaxCacheMarkers:
+			*m = nil
+			n--
+		case (*m).TTL == llm.TTL1h && shorter:
+			(*m).TTL = ""
+		case (*m).TTL != llm.TTL1h:
+			shorter = true
+		}
+	}
 }
 
 // trimPrefill drops trailing whitespace from a final assistant turn, which
@@ -209,13 +341,14 @@ func toAnthropicUserBlocks(i int, c llm.Content) ([]contentBlock, error) {
 		switch p.Type {
 		case "text":
 			if p.Text != "" {
-				blocks = append(blocks, contentBlock{Type: "text", Text: p.Text})
+				blocks = append(blocks, contentBlock{Type: "text", Text: p.Text, CacheControl: copyMarker(p.CacheControl)})
 			}
 		case "image_url":
 			b, err := toAnthropicImage(partParam(i, j), p.ImageURL)
 			if err != nil {
 				return nil, err
 			}
+			b.CacheControl = copyMarker(p.CacheControl)
 			blocks = append(blocks, b)
 		default:
 			// Audio and file parts have no translation here; dropping user
@@ -264,11 +397,24 @@ func toAnthropicImage(param string, img *llm.ImageURL) (contentBlock, error) {
 	return contentBlock{Type: "image", Source: &imageSource{Type: "base64", MediaType: mediaType, Data: data}}, nil
 }
 
-// toAnthropicAssistantBlocks translates an assistant turn: its text, then a
-// tool_use block per tool call. Reasoning text is not sent back: Anthropic
-// accepts thinking blocks only with the signature it issued.
-func toAnthropicAssistantBlocks(i int, m *llm.Message) ([]contentBlock, error) {
-	blocks := make([]contentBlock, 0, 1+len(m.ToolCalls))
+// toAnthropicAssistantBlocks translates an assistant turn: its signed
+// thinking blocks when thinking is on (Anthropic requires them back, first,
+// in a tool loop), its text, then a tool_use block per tool call. Reasoning
+// text without a signature is not sent back: Anthropic accepts thinking
+// blocks only with the signature it issued.
+func toAnthropicAssistantBlocks(i int, m *llm.Message, thinkingOn bool) ([]contentBlock, error) {
+	blocks := make([]contentBlock, 0, 1+len(m.ToolCalls)+len(m.ThinkingBlocks))
+	if thinkingOn {
+		for _, tb := range m.ThinkingBlocks {
+			switch {
+			case tb.Type == "thinking" && tb.Signature != "":
+				text := tb.Thinking
+				blocks = append(blocks, contentBlock{Type: "thinking", Thinking: &text, Signature: tb.Signature})
+			case tb.Type == "redacted_thinking" && tb.Data != "":
+				blocks = append(blocks, contentBlock{Type: "redacted_thinking", Data: tb.Data})
+			}
+		}
+	}
 	if m.Content.IsParts {
 		for _, p := range m.Content.Parts {
 			text := p.Text
@@ -276,7 +422,7 @@ func toAnthropicAssistantBlocks(i int, m *llm.Message) ([]contentBlock, error) {
 				text = p.Refusal
 			}
 			if text != "" {
-				blocks = append(blocks, contentBlock{Type: "text", Text: text})
+				blocks = append(blocks, contentBlock{Type: "text", Text: text, CacheControl: copyMarker(p.CacheControl)})
 			}
 		}
 	} else if m.Content.Text != "" {
@@ -328,12 +474,13 @@ func idChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
-// toAnthropicToolResult translates a tool message into a tool_result block.
+// toAnthropicToolResult translates a tool message into a tool_result block,
+// which carries the message's breakpoint.
 func toAnthropicToolResult(i int, m *llm.Message) (contentBlock, error) {
-	b := contentBlock{Type: "tool_result", ToolUseID: toolID(m.ToolCallID)}
+	b := contentBlock{Type: "tool_result", ToolUseID: toolID(m.ToolCallID), CacheControl: copyMarker(m.CacheControl)}
 	if !m.Content.IsParts {
 		if m.Content.Text != "" {
-			b.Content, _ = json.Marshal(m.Content.Text)
+			b.Content = m.Content.Text
 		}
 		return b, nil
 	}
@@ -342,7 +489,7 @@ func toAnthropicToolResult(i int, m *llm.Message) (contentBlock, error) {
 		return contentBlock{}, err
 	}
 	if len(blocks) > 0 {
-		b.Content, _ = json.Marshal(blocks)
+		b.Content = blocks
 	}
 	return b, nil
 }
@@ -356,7 +503,7 @@ func toAnthropicTools(c *llm.ChatRequest, out *messagesRequest) error {
 	out.Tools = make([]tool, len(c.Tools))
 	for i, t := range c.Tools {
 		out.Tools[i] = tool{Name: t.Function.Name, Description: t.Function.Description,
-			InputSchema: inputSchema(t.Function.Parameters), Strict: t.Function.Strict}
+			InputSchema: inputSchema(t.Function.Parameters), Strict: t.Function.Strict, CacheControl: copyMarker(t.Marker())}
 	}
 	choice, err := llm.ParseToolChoice(c.ToolChoice)
 	if err != nil {

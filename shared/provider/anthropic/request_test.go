@@ -114,7 +114,7 @@ func TestToAnthropicRequest(t *testing.T) {
 		{
 			name: "sampling: temperature clamped, top_p kept, stop, user; unsupported fields dropped",
 			openai: `{"model":"claude","temperature":1.7,"top_p":0.9,"stop":"END","user":"u-42","seed":7,"presence_penalty":0.5,` +
-				`"frequency_penalty":0.1,"reasoning_effort":"low","n":1,"messages":[{"role":"user","content":"Hi"}]}`,
+				`"frequency_penalty":0.1,"n":1,"messages":[{"role":"user","content":"Hi"}]}`,
 			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"temperature":1,"top_p":0.9,"stop_sequences":["END"],` +
 				`"metadata":{"user_id":"u-42"},"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
 		},
@@ -151,6 +151,72 @@ func TestToAnthropicRequest(t *testing.T) {
 			name:   "a final assistant turn of whitespace is dropped",
 			openai: `{"model":"claude","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"  "}]}`,
 			want:   `{"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
+		},
+		{
+			name: "cache markers on parts, messages, tool results and tools; system blocks keep their text",
+			openai: `{"model":"claude","messages":[{"role":"system","content":"Be terse."},` +
+				`{"role":"system","content":[{"type":"text","text":"Rules:"},{"type":"text","text":" long.","cache_control":{"type":"ephemeral","ttl":"1h"}}]},` +
+				`{"role":"user","content":[{"type":"text","text":"Look"},{"type":"image_url","image_url":{"url":"https://x.test/a.png"},"cache_control":{"type":"ephemeral"}}]},` +
+				`{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},` +
+				`{"role":"tool","tool_call_id":"c1","content":"42","cache_control":{"type":"ephemeral"}}],` +
+				`"tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral","ttl":"1h"}}]}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,` +
+				`"system":[{"type":"text","text":"Be terse.\n"},{"type":"text","text":"Rules:"},{"type":"text","text":" long.","cache_control":{"type":"ephemeral","ttl":"1h"}}],` +
+				`"messages":[{"role":"user","content":[{"type":"text","text":"Look"},{"type":"image","source":{"type":"url","url":"https://x.test/a.png"},"cache_control":{"type":"ephemeral"}}]},` +
+				`{"role":"assistant","content":[{"type":"tool_use","id":"c1","name":"f","input":{}}]},` +
+				`{"role":"user","content":[{"type":"tool_result","tool_use_id":"c1","content":"42","cache_control":{"type":"ephemeral"}}]}],` +
+				`"tools":[{"name":"f","input_schema":{"type":"object","properties":{}},"cache_control":{"type":"ephemeral","ttl":"1h"}}]}`,
+		},
+		{
+			name: "a message's marker goes on its last block; more than four keep the last four; a one-hour marker after a five-minute one is five minutes",
+			openai: `{"model":"claude","messages":[{"role":"system","content":"S","cache_control":{"type":"ephemeral"}},` +
+				`{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}},{"type":"text","text":"b","cache_control":{"type":"ephemeral"}}]},` +
+				`{"role":"assistant","content":"c","cache_control":{"type":"ephemeral"}},` +
+				`{"role":"user","content":"d","cache_control":{"type":"ephemeral","ttl":"1h"}}]}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"system":[{"type":"text","text":"S"}],` +
+				`"messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}},{"type":"text","text":"b","cache_control":{"type":"ephemeral"}}]},` +
+				`{"role":"assistant","content":[{"type":"text","text":"c","cache_control":{"type":"ephemeral"}}]},` +
+				`{"role":"user","content":[{"type":"text","text":"d","cache_control":{"type":"ephemeral"}}]}]}`,
+		},
+		{
+			name:   "reasoning_effort is thinking: the effort's budget, no temperature or top_p",
+			openai: `{"model":"claude","max_tokens":16000,"temperature":0.3,"top_p":0.9,"reasoning_effort":"medium","messages":[{"role":"user","content":"Hi"}]}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":16000,"thinking":{"type":"enabled","budget_tokens":8192},` +
+				`"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
+		},
+		{
+			name:   "the budget stays under max_tokens",
+			openai: `{"model":"claude","max_tokens":4000,"reasoning_effort":"high","messages":[{"role":"user","content":"Hi"}]}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":4000,"thinking":{"type":"enabled","budget_tokens":3000},` +
+				`"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
+		},
+		{
+			name:   "no room for thinking: none",
+			openai: `{"model":"claude","max_tokens":1000,"temperature":0.3,"reasoning_effort":"high","messages":[{"role":"user","content":"Hi"}]}`,
+			want:   `{"model":"claude-sonnet-4-5","max_tokens":1000,"temperature":0.3,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
+		},
+		{
+			name: "signed thinking goes back first in a tool loop",
+			openai: `{"model":"claude","reasoning_effort":"low","messages":[{"role":"user","content":"Weather?"},` +
+				`{"role":"assistant","content":null,"reasoning_content":"Use the tool.","thinking_blocks":[{"type":"thinking","thinking":"Use the tool.","signature":"c2ln"},{"type":"redacted_thinking","data":"ZW5j"}],` +
+				`"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"sun"}]}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":[{"type":"text","text":"Weather?"}]},` +
+				`{"role":"assistant","content":[{"type":"thinking","thinking":"Use the tool.","signature":"c2ln"},{"type":"redacted_thinking","data":"ZW5j"},{"type":"tool_use","id":"c1","name":"f","input":{}}]},` +
+				`{"role":"user","content":[{"type":"tool_result","tool_use_id":"c1","content":"sun"}]}]}`,
+		},
+		{
+			name: "a tool loop whose thinking blocks were dropped goes on without thinking",
+			openai: `{"model":"claude","reasoning_effort":"low","messages":[{"role":"user","content":"Weather?"},` +
+				`{"role":"assistant","content":null,"reasoning_content":"Use the tool.","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"sun"}]}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"Weather?"}]},` +
+				`{"role":"assistant","content":[{"type":"tool_use","id":"c1","name":"f","input":{}}]},` +
+				`{"role":"user","content":[{"type":"tool_result","tool_use_id":"c1","content":"sun"}]}]}`,
+		},
+		{
+			name:   "a forced tool, or a model without thinking: no thinking, thinking blocks not sent",
+			openai: `{"model":"claude","reasoning_effort":"low","tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"ok","thinking_blocks":[{"type":"thinking","thinking":"t","signature":"s"}]},{"role":"user","content":"Go"}]}`,
+			want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]},{"role":"assistant","content":[{"type":"text","text":"ok"}]},{"role":"user","content":[{"type":"text","text":"Go"}]}],` +
+				`"tools":[{"name":"f","input_schema":{"type":"object","properties":{}}}],"tool_choice":{"type":"any"}}`,
 		},
 		{
 			name:   "json_schema to a forced tool named after the schema",
@@ -195,6 +261,22 @@ func TestToAnthropicRequest(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// Thinking is for the models that think: Claude 3.7 and Claude 4 on, and
+// names the router does not know.
+func TestThinks(t *testing.T) {
+	for model, want := range map[string]bool{"claude-sonnet-4-5": true, "claude-opus-4-1-20250805": true, "claude-3-7-sonnet-latest": true,
+		"claude-haiku-4-5": true, "claude-3-5-haiku-latest": false, "claude-3-opus-20240229": false, "claude-sonnet-5": true} {
+		if got := thinks(model); got != want {
+			t.Errorf("thinks(%q) = %v, want %v", model, got, want)
+		}
+	}
+	req := chatRequest(t, `{"model":"claude","reasoning_effort":"high","messages":[{"role":"user","content":"Hi"}]}`, 0)
+	req.Upstream = "claude-3-5-haiku-latest"
+	if mr, err := toAnthropicRequest(req, false); err != nil || mr.Thinking != nil {
+		t.Errorf("Claude 3.5 Haiku got thinking %+v (%v)", mr.Thinking, err)
 	}
 }
 

@@ -29,8 +29,12 @@ func toOpenAIFinishReason(stopReason string) string {
 // three are added up.
 func toOpenAIUsage(u usage) llm.Usage {
 	in, cacheWrite, cacheRead := deref(u.InputTokens), deref(u.CacheCreationInputTokens), deref(u.CacheReadInputTokens)
-	return llm.Usage{PromptTokens: in + cacheWrite + cacheRead, CompletionTokens: u.OutputTokens,
+	out := llm.Usage{PromptTokens: in + cacheWrite + cacheRead, CompletionTokens: u.OutputTokens,
 		CachedTokens: cacheRead, CacheWriteTokens: cacheWrite}
+	if cc := u.CacheCreation; cc != nil {
+		out.CacheWrite1hTokens = min(cc.Ephemeral1h, cacheWrite)
+	}
+	return out
 }
 
 func deref(p *int) int {
@@ -49,7 +53,8 @@ func badResponse(msg string) *llm.Error {
 // toOpenAIResponse translates a Messages API answer into a chat.completion
 // whose model is model: text blocks joined into content, tool_use blocks into
 // tool_calls (content null when there is only tool use), thinking into
-// reasoning_content.
+// reasoning_content, and thinking and redacted_thinking blocks, signed, into
+// thinking_blocks, for the client to send back in a tool loop.
 func toOpenAIResponse(data []byte, model string, created int64) ([]byte, llm.Usage, error) {
 	return toOpenAIAnswer(data, model, created, "")
 }
@@ -72,6 +77,9 @@ func toOpenAIAnswer(data []byte, model string, created int64, answerTool string)
 			text.WriteString(b.Text)
 		case "thinking":
 			reasoning.WriteString(b.Thinking)
+			msg.ThinkingBlocks = append(msg.ThinkingBlocks, llm.ThinkingBlock{Type: "thinking", Thinking: b.Thinking, Signature: b.Signature})
+		case "redacted_thinking":
+			msg.ThinkingBlocks = append(msg.ThinkingBlocks, llm.ThinkingBlock{Type: "redacted_thinking", Data: b.Data})
 		case "tool_use":
 			if answerTool != "" && b.Name == answerTool && !answered {
 				answer, answered = toOpenAIArguments(b.Input), true

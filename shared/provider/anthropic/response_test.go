@@ -40,6 +40,9 @@ func TestToOpenAIUsage(t *testing.T) {
 			llm.Usage{PromptTokens: 2310, CompletionTokens: 5, CachedTokens: 2000, CacheWriteTokens: 300}},
 		{"null counts are zero", usage{OutputTokens: 3},
 			llm.Usage{CompletionTokens: 3}},
+		{"one-hour writes counted apart", usage{InputTokens: n(10), OutputTokens: 5, CacheCreationInputTokens: n(300),
+			CacheCreation: &cacheCreation{Ephemeral5m: 100, Ephemeral1h: 200}},
+			llm.Usage{PromptTokens: 310, CompletionTokens: 5, CacheWriteTokens: 300, CacheWrite1hTokens: 200}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,12 +79,12 @@ func TestToOpenAIResponse(t *testing.T) {
 				`{"id":"toolu_01B","type":"function","function":{"name":"now","arguments":"{}"}}]},"finish_reason":"tool_calls","logprobs":null}],` + usageOut + `}`,
 		},
 		{
-			name: "thinking, text and tool use",
-			answer: `{"id":"msg_3","type":"message","content":[{"type":"thinking","thinking":"Need data.","signature":"sig"},{"type":"text","text":"Checking."},` +
+			name: "thinking, text and tool use; signed blocks kept to send back",
+			answer: `{"id":"msg_3","type":"message","content":[{"type":"thinking","thinking":"Need data.","signature":"sig"},{"type":"redacted_thinking","data":"ZW5j"},{"type":"text","text":"Checking."},` +
 				`{"type":"tool_use","id":"t","name":"f","input":{"a":1}}],"stop_reason":"tool_use",` + usageIn + `}`,
 			want: `{"id":"msg_3","object":"chat.completion","created":1700000000,"model":"claude","choices":[{"index":0,` +
 				`"message":{"role":"assistant","content":"Checking.","refusal":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}],` +
-				`"reasoning_content":"Need data."},"finish_reason":"tool_calls","logprobs":null}],` + usageOut + `}`,
+				`"reasoning_content":"Need data.","thinking_blocks":[{"type":"thinking","thinking":"Need data.","signature":"sig"},{"type":"redacted_thinking","data":"ZW5j"}]},"finish_reason":"tool_calls","logprobs":null}],` + usageOut + `}`,
 		},
 		{
 			name:   "no content at all: empty string",

@@ -81,10 +81,16 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, configYAML)
+}
+
+// newHarnessWith serves a router on yaml, whose %s is the fake's URL.
+func newHarnessWith(t *testing.T, yaml string) *harness {
+	t.Helper()
 	fake := anthropictest.NewServer()
 	t.Cleanup(fake.Close)
 	fake.SetAPIKey(upstreamKey)
-	cfg, err := config.Parse(fmt.Appendf(nil, configYAML, fake.URL))
+	cfg, err := config.Parse(fmt.Appendf(nil, yaml, fake.URL))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

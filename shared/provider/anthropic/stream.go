@@ -23,6 +23,8 @@ import (
 //	content_block_delta text_delta    -> {"content":…}
 //	content_block_delta input_json    -> tool_calls[{index:k,function{arguments:…}}]
 //	content_block_delta thinking      -> {"reasoning_content":…}
+//	content_block_stop (thinking)     -> {"thinking_blocks":[the whole block, signed]}
+//	content_block_start (redacted)    -> {"thinking_blocks":[{"type":"redacted_thinking","data":…}]}
 //	message_delta                     -> finish chunk (Usage set, from cumulative counts)
 //	message_stop                      -> usage-only chunk, then io.EOF
 //	error                             -> *llm.Error with the status its type stands for
@@ -47,6 +49,10 @@ type stream struct {
 
 	toolOf []int // tool call index of each content block, -1 for other blocks
 	tools  int   // tool_use blocks seen
+
+	// The thinking block being streamed, kept whole for the client to send
+	// back: its text and signature as the upstream escaped them.
+	thinkText, thinkSig []byte
 
 	// answerTool is the tool forced for structured output: its input is
 	// streamed as content, not as a tool call (structured.go).
@@ -112,6 +118,8 @@ func (s *stream) translate(name, data []byte) (llm.Chunk, bool, error) {
 		e.Provider = s.provider
 		e.Detail = scrub.Secrets(e.Detail, s.key)
 		return llm.Chunk{}, false, e
+	case "content_block_stop":
+		return s.blockStop(data)
 	case "message_start", "content_block_start", "message_delta":
 	case "message_stop":
 		s.done = true
@@ -197,6 +205,9 @@ func (s *stream) addUsage(u *usage) {
 	if u.CacheReadInputTokens != nil {
 		s.u.CacheReadInputTokens = u.CacheReadInputTokens
 	}
+	if u.CacheCreation != nil {
+		s.u.CacheCreation = u.CacheCreation
+	}
 }
 
 // usageChunk is the final chunk: no choices, the whole usage.
@@ -246,17 +257,49 @@ func (s *stream) blockStart(index int, b *responseBlock) (llm.Chunk, bool, error
 			s.buf = append(s.buf, `},"finish_reason":null}]}`...)
 			return llm.Chunk{Data: s.buf}, true, nil
 		}
+	case "thinking":
+		s.toolOf[index] = thinkingBlock
+		s.thinkText, s.thinkSig = rawjson.AppendStringBody(s.thinkText[:0], b.Thinking), rawjson.AppendStringBody(s.thinkSig[:0], b.Signature)
+	case "redacted_thinking":
+		s.open()
+		s.buf = append(s.buf, `{"index":0,"delta":{"thinking_blocks":[{"type":"redacted_thinking","data":`...)
+		s.buf = rawjson.AppendString(s.buf, b.Data)
+		s.buf = append(s.buf, `}]},"finish_reason":null}]}`...)
+		return llm.Chunk{Data: s.buf}, true, nil
 	}
 	return llm.Chunk{}, false, nil
 }
 
-// answerBlock marks, in toolOf, the content block of the answer tool.
-const answerBlock = -2
+// blockStop ends a content block: a thinking block goes out whole, with
+// its signature, once.
+func (s *stream) blockStop(data []byte) (llm.Chunk, bool, error) {
+	raw, _ := rawjson.Find(data, "index")
+	index := atoi(raw)
+	if index < 0 || index >= len(s.toolOf) || s.toolOf[index] != thinkingBlock {
+		return llm.Chunk{}, false, nil
+	}
+	s.toolOf[index] = -1
+	s.open()
+	s.buf = append(s.buf, `{"index":0,"delta":{"thinking_blocks":[{"type":"thinking","thinking":"`...)
+	s.buf = append(s.buf, s.thinkText...)
+	s.buf = append(s.buf, `","signature":"`...)
+	s.buf = append(s.buf, s.thinkSig...)
+	s.buf = append(s.buf, `"}]},"finish_reason":null}]}`...)
+	return llm.Chunk{Data: s.buf}, true, nil
+}
+
+// answerBlock marks, in toolOf, the content block of the answer tool;
+// thinkingBlock a thinking block.
+const (
+	answerBlock   = -2
+	thinkingBlock = -3
+)
 
 var (
 	textDelta      = []byte(`"text_delta"`)
 	inputJSONDelta = []byte(`"input_json_delta"`)
 	thinkingDelta  = []byte(`"thinking_delta"`)
+	signatureDelta = []byte(`"signature_delta"`)
 	emptyString    = []byte(`""`)
 )
 
@@ -283,7 +326,7 @@ func (s *stream) blockDelta(data []byte) (llm.Chunk, bool, error) {
 		switch string(d.Key()) {
 		case "type":
 			typ = d.Value()
-		case "text", "partial_json", "thinking":
+		case "text", "partial_json", "thinking", "signature":
 			value = d.Value()
 		}
 	}
@@ -291,7 +334,17 @@ func (s *stream) blockDelta(data []byte) (llm.Chunk, bool, error) {
 		return llm.Chunk{}, false, s.malformed()
 	}
 	if len(value) < 2 || value[0] != '"' || bytes.Equal(value, emptyString) {
-		return llm.Chunk{}, false, nil // signature and citations deltas, empty pieces
+		return llm.Chunk{}, false, nil // citations deltas, empty pieces
+	}
+	thinking := index >= 0 && index < len(s.toolOf) && s.toolOf[index] == thinkingBlock
+	if bytes.Equal(typ, signatureDelta) {
+		if thinking {
+			s.thinkSig = append(s.thinkSig, value[1:len(value)-1]...)
+		}
+		return llm.Chunk{}, false, nil
+	}
+	if thinking && bytes.Equal(typ, thinkingDelta) {
+		s.thinkText = append(s.thinkText, value[1:len(value)-1]...)
 	}
 	switch {
 	case bytes.Equal(typ, textDelta):

@@ -123,13 +123,20 @@ func TestStream(t *testing.T) {
 			wantUsage: wantUsage,
 		},
 		{
-			name: "thinking to reasoning_content, signature dropped",
+			name: "thinking to reasoning_content, then the whole block signed; a redacted block as it is",
 			sse: ev("message_start", evStart) +
 				ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`) +
-				ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Hmm."}}`) +
+				ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Hmm, \"x\""}}`) +
+				ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":" and y."}}`) +
 				ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}}`) +
-				ev("content_block_stop", evStop0) + ev("message_delta", evDelta("max_tokens", 7)) + ev("message_stop", evMsgStop),
-			want: []string{roleChunk, chunkPrefix + `{"index":0,"delta":{"reasoning_content":"Hmm."},"finish_reason":null}]}`,
+				ev("content_block_stop", evStop0) +
+				ev("content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"ZW5j"}}`) +
+				ev("content_block_stop", `{"type":"content_block_stop","index":1}`) +
+				ev("message_delta", evDelta("max_tokens", 7)) + ev("message_stop", evMsgStop),
+			want: []string{roleChunk, chunkPrefix + `{"index":0,"delta":{"reasoning_content":"Hmm, \"x\""},"finish_reason":null}]}`,
+				chunkPrefix + `{"index":0,"delta":{"reasoning_content":" and y."},"finish_reason":null}]}`,
+				chunkPrefix + `{"index":0,"delta":{"thinking_blocks":[{"type":"thinking","thinking":"Hmm, \"x\" and y.","signature":"EqQB"}]},"finish_reason":null}]}`,
+				chunkPrefix + `{"index":0,"delta":{"thinking_blocks":[{"type":"redacted_thinking","data":"ZW5j"}]},"finish_reason":null}]}`,
 				finishChunk("length"), usageChunk(7)},
 			wantUsage: wantUsage,
 		},

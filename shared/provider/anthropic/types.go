@@ -1,6 +1,10 @@
 package anthropic
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/llm-router/router/shared/llm"
+)
 
 // Wire types of the Anthropic Messages API (anthropic-version 2023-06-01),
 // holding only the fields the adapter sends or reads. Unknown fields in
@@ -8,9 +12,11 @@ import "encoding/json"
 
 // messagesRequest is the body of POST /v1/messages.
 type messagesRequest struct {
-	Model         string      `json:"model"`
-	MaxTokens     int         `json:"max_tokens"`
-	System        string      `json:"system,omitempty"`
+	Model     string `json:"model"`
+	MaxTokens int    `json:"max_tokens"`
+	// System is the system prompt: a string, or text blocks when one
+	// carries a cache breakpoint (nil: none).
+	System        any         `json:"system,omitempty"`
 	Messages      []message   `json:"messages"`
 	Temperature   *float64    `json:"temperature,omitempty"`
 	TopP          *float64    `json:"top_p,omitempty"`
@@ -19,6 +25,7 @@ type messagesRequest struct {
 	Metadata      *metadata   `json:"metadata,omitempty"`
 	Tools         []tool      `json:"tools,omitempty"`
 	ToolChoice    *toolChoice `json:"tool_choice,omitempty"`
+	Thinking      *thinking   `json:"thinking,omitempty"`
 
 	// answerTool names the tool forced for structured output (structured.go),
 	// whose input is the answer; it is not sent.
@@ -32,8 +39,8 @@ type message struct {
 }
 
 // contentBlock is the union of the request blocks the adapter writes: text,
-// image, tool_use and tool_result. Fields of other types stay empty and are
-// omitted.
+// image, tool_use, tool_result, thinking and redacted_thinking. Fields of
+// other types stay empty and are omitted.
 type contentBlock struct {
 	Type      string          `json:"type"`
 	Text      string          `json:"text,omitempty"`
@@ -42,8 +49,21 @@ type contentBlock struct {
 	Name      string          `json:"name,omitempty"`
 	Input     json.RawMessage `json:"input,omitempty"`
 	ToolUseID string          `json:"tool_use_id,omitempty"`
-	// Content is a tool_result's content: a JSON string or an array of blocks.
-	Content json.RawMessage `json:"content,omitempty"`
+	// Content is a tool_result's content: a string or blocks.
+	Content any `json:"content,omitempty"`
+	// Thinking is a thinking block's text, sent back with its Signature;
+	// Data is a redacted_thinking block's.
+	Thinking  *string `json:"thinking,omitempty"`
+	Signature string  `json:"signature,omitempty"`
+	Data      string  `json:"data,omitempty"`
+	// CacheControl marks the end of a cached prefix.
+	CacheControl *llm.CacheControl `json:"cache_control,omitempty"`
+}
+
+// thinking is extended thinking's setting: {type: enabled, budget_tokens}.
+type thinking struct {
+	Type         string `json:"type"`
+	BudgetTokens int    `json:"budget_tokens"`
 }
 
 // imageSource is an image block's source: base64 data or a URL.
@@ -60,10 +80,11 @@ type metadata struct {
 
 // tool declares a client tool.
 type tool struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	InputSchema json.RawMessage `json:"input_schema"`
-	Strict      *bool           `json:"strict,omitempty"`
+	Name         string            `json:"name"`
+	Description  string            `json:"description,omitempty"`
+	InputSchema  json.RawMessage   `json:"input_schema"`
+	Strict       *bool             `json:"strict,omitempty"`
+	CacheControl *llm.CacheControl `json:"cache_control,omitempty"`
 }
 
 // toolChoice is {type: auto|any|tool|none, name?, disable_parallel_tool_use?}.
@@ -83,15 +104,16 @@ type messageResponse struct {
 }
 
 // responseBlock is a content block of an answer or a content_block_start
-// event. Types the adapter does not translate (server tools, redacted
-// thinking) are skipped.
+// event. Types the adapter does not translate (server tools) are skipped.
 type responseBlock struct {
-	Type     string          `json:"type"`
-	Text     string          `json:"text"`
-	ID       string          `json:"id"`
-	Name     string          `json:"name"`
-	Input    json.RawMessage `json:"input"`
-	Thinking string          `json:"thinking"`
+	Type      string          `json:"type"`
+	Text      string          `json:"text"`
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Input     json.RawMessage `json:"input"`
+	Thinking  string          `json:"thinking"`
+	Signature string          `json:"signature"`
+	Data      string          `json:"data"`
 }
 
 // usage is Anthropic's token count. input_tokens excludes cached tokens. In a
@@ -102,6 +124,13 @@ type usage struct {
 	OutputTokens             int  `json:"output_tokens"`
 	CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
+	// CacheCreation splits the writes by TTL; the one-hour ones cost more.
+	CacheCreation *cacheCreation `json:"cache_creation"`
+}
+
+type cacheCreation struct {
+	Ephemeral5m int `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1h int `json:"ephemeral_1h_input_tokens"`
 }
 
 // streamEvent is the decoded form of message_start, content_block_start and

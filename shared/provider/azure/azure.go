@@ -179,7 +179,7 @@ func (p *Provider) Probe(ctx context.Context, upstream string) error {
 // route names need not reach Azure) and, for a stream on an api-version that
 // accepts it, include_usage turned on so the router can meter the stream.
 func (p *Provider) chatBody(req *llm.Request, stream bool) ([]byte, error) {
-	return openai.RequestBody(req, stream && p.modern)
+	return openai.AzureBody(req, stream && p.modern)
 }
 
 // stream is OpenAI's stream reader without the chunks that carry neither a

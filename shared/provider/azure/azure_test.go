@@ -108,6 +108,14 @@ func TestRequest(t *testing.T) {
 			`{"model":"gpt-4o","stream":true,"stream_options":{"include_obfuscation":false},"messages":[{"role":"user","content":"Hi"}]}`, true,
 			"/openai/v1/chat/completions", "",
 			`{"model":"gpt4o-prod","stream":true,"stream_options":{"include_obfuscation":false,"include_usage":true},"messages":[{"role":"user","content":"Hi"}]}`, nil},
+		{"the router's extensions removed, OpenAI's prompt_cache_key and reasoning_effort kept",
+			config.Provider{APIVersion: "v1"},
+			`{"model":"gpt-4o","messages":[{"role":"system","content":[{"type":"text","text":"Rules.","cache_control":{"type":"ephemeral"}}]},` +
+				`{"role":"assistant","content":"x","thinking_blocks":[{"type":"thinking","thinking":"t","signature":"s"}]},{"role":"user","content":"Hi","cache_control":{"type":"ephemeral"}}],` +
+				`"tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral"}}],"include_reasoning":true,"prompt_cache_key":"k","reasoning_effort":"low"}`, false,
+			"/openai/v1/chat/completions", "",
+			`{"model":"gpt4o-prod","messages":[{"role":"system","content":[{"type":"text","text":"Rules."}]},{"role":"assistant","content":"x"},{"role":"user","content":"Hi"}],` +
+				`"tools":[{"type":"function","function":{"name":"f"}}],"prompt_cache_key":"k","reasoning_effort":"low"}`, nil},
 		{"stream on an api-version without stream_options",
 			config.Provider{APIVersion: "2024-06-01"},
 			`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hi"}]}`, true,
@@ -148,6 +156,44 @@ func TestRequest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A route's prompt_cache_key (set in the parsed request by its auto policy)
+// reaches Azure; the client's own wins. A deployment named after a model
+// that refuses reasoning_effort is not sent one.
+func TestRequestRouteCacheKey(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{`{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}`, "route"},
+		{`{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}],"prompt_cache_key":"mine"}`, "mine"},
+	} {
+		p, fake := newAdapter(t, config.Provider{})
+		req := chatRequest(t, tt.body)
+		chat := *req.Chat
+		if chat.PromptCacheKey == "" {
+			chat.PromptCacheKey = "route"
+		}
+		req.Chat = &chat
+		if _, err := p.Chat(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		if got := decode(t, fake.Last(t).Body)["prompt_cache_key"]; got != tt.want {
+			t.Errorf("prompt_cache_key = %v, want %q", got, tt.want)
+		}
+	}
+	fake := azuretest.New(t, key, "gpt-4o-mini")
+	p, err := azure.New(&config.Provider{Name: "aoai", Type: config.TypeAzure, BaseURL: fake.URL, Key: "env:AZURE_OPENAI_KEY"},
+		llm.Deps{HTTP: &http.Client{}, Keys: keys()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := chatRequest(t, `{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}],"reasoning_effort":"low"}`)
+	req.Upstream = "gpt-4o-mini"
+	if _, err := p.Chat(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if _, sent := decode(t, fake.Last(t).Body)["reasoning_effort"]; sent {
+		t.Error("reasoning_effort sent to a gpt-4o-mini deployment")
 	}
 }
 

@@ -43,19 +43,26 @@ func converseRequest(req *llm.Request) (*bedrockruntime.ConverseInput, string, *
 		return nil, "", llm.InvalidRequest("n", llm.CodeInvalidValue, "bedrock returns one choice; n must be 1")
 	}
 	in := &bedrockruntime.ConverseInput{ModelId: aws.String(req.Upstream)}
-	conv, e := convertMessages(c.Messages)
+	// Signed reasoning goes back only to a Claude model about to think.
+	wantThinking := isClaude(req.Upstream) && thinks(req.Upstream) && llm.ThinkingBudget(c.ReasoningEffort) > 0
+	conv, e := convertMessages(c.Messages, req.Upstream, wantThinking)
 	if e != nil {
 		return nil, "", e
 	}
 	in.Messages, in.System = conv.messages, conv.system
 	in.InferenceConfig = inferenceConfig(c)
-	if in.ToolConfig, e = toolConfig(c, conv); e != nil {
+	if in.ToolConfig, e = toolConfig(c, conv, req.Upstream); e != nil {
 		return nil, "", e
 	}
 	answerTool, e := applyResponseFormat(in, c, req.Upstream)
 	if e != nil {
 		return nil, "", e
 	}
+	reasoning(in, c, req.Upstream, req.MaxTokens)
+	if wantThinking && in.AdditionalModelRequestFields == nil {
+		withoutReasoning(in)
+	}
+	limitCachePoints(in)
 	return in, answerTool, nil
 }
 
@@ -73,9 +80,12 @@ type conversation struct {
 // turns tool messages into toolResult blocks of a user turn, and merges
 // consecutive turns of the same role, since Bedrock wants roles to alternate
 // starting with user.
-func convertMessages(msgs []llm.Message) (conversation, *llm.Error) {
+// modelID decides where cache points go (caches); with thinking, an
+// assistant turn's signed reasoning goes back first.
+func convertMessages(msgs []llm.Message, modelID string, thinking bool) (conversation, *llm.Error) {
 	var conv conversation
 	conv.messages = make([]types.Message, 0, len(msgs))
+	cache := caches(modelID)
 	for i := range msgs {
 		m := &msgs[i]
 		var role types.ConversationRole
@@ -83,16 +93,17 @@ func convertMessages(msgs []llm.Message) (conversation, *llm.Error) {
 		var e *llm.Error
 		switch m.Role {
 		case "system", "developer":
-			if text := m.Content.String(); text != "" {
-				conv.system = append(conv.system, &types.SystemContentBlockMemberText{Value: text})
-			}
+			conv.system = appendSystem(conv.system, m, cache, modelID)
 			continue
 		case "user":
 			role = types.ConversationRoleUser
-			blocks, e = userBlocks(i, m)
+			blocks, e = userBlocks(i, m, cache, modelID)
 		case "assistant":
 			role = types.ConversationRoleAssistant
 			blocks, e = assistantBlocks(i, m, &conv)
+			if thinking {
+				blocks = append(reasoningBlocks(m), blocks...)
+			}
 		case "tool":
 			role = types.ConversationRoleUser
 			blocks = []types.ContentBlock{toolResultBlock(m)}
@@ -103,6 +114,9 @@ func convertMessages(msgs []llm.Message) (conversation, *llm.Error) {
 		}
 		if e != nil {
 			return conv, e
+		}
+		if c := m.CacheControl; c != nil && cache && len(blocks) > 0 {
+			blocks = append(blocks, &types.ContentBlockMemberCachePoint{Value: cachePoint(c, modelID)})
 		}
 		if len(blocks) == 0 {
 			continue // an empty assistant turn, for instance
@@ -129,7 +143,32 @@ func param(i int, field string) string {
 	return "messages[" + strconv.Itoa(i) + "]." + field
 }
 
-func userBlocks(i int, m *llm.Message) ([]types.ContentBlock, *llm.Error) {
+// appendSystem adds a system or developer message: one text block, or,
+// when its parts carry markers the model caches for, a block per part with
+// a cache point after each marked one.
+func appendSystem(system []types.SystemContentBlock, m *llm.Message, cache bool, modelID string) []types.SystemContentBlock {
+	if cache && m.Content.IsParts && m.Marked() {
+		for _, p := range m.Content.Parts {
+			if p.Type != "text" || p.Text == "" {
+				continue
+			}
+			system = append(system, &types.SystemContentBlockMemberText{Value: p.Text})
+			if p.CacheControl != nil {
+				system = append(system, &types.SystemContentBlockMemberCachePoint{Value: cachePoint(p.CacheControl, modelID)})
+			}
+		}
+	} else if text := m.Content.String(); text != "" {
+		system = append(system, &types.SystemContentBlockMemberText{Value: text})
+	} else {
+		return system
+	}
+	if m.CacheControl != nil && cache {
+		system = append(system, &types.SystemContentBlockMemberCachePoint{Value: cachePoint(m.CacheControl, modelID)})
+	}
+	return system
+}
+
+func userBlocks(i int, m *llm.Message, cache bool, modelID string) ([]types.ContentBlock, *llm.Error) {
 	if !m.Content.IsParts {
 		if m.Content.Text == "" {
 			return nil, nil
@@ -140,9 +179,10 @@ func userBlocks(i int, m *llm.Message) ([]types.ContentBlock, *llm.Error) {
 	for j, part := range m.Content.Parts {
 		switch part.Type {
 		case "text":
-			if part.Text != "" {
-				blocks = append(blocks, &types.ContentBlockMemberText{Value: part.Text})
+			if part.Text == "" {
+				continue
 			}
+			blocks = append(blocks, &types.ContentBlockMemberText{Value: part.Text})
 		case "image_url":
 			img, e := imageBlock(param(i, "content["+strconv.Itoa(j)+"].image_url.url"), part.ImageURL)
 			if e != nil {
@@ -152,6 +192,9 @@ func userBlocks(i int, m *llm.Message) ([]types.ContentBlock, *llm.Error) {
 		default:
 			return nil, llm.InvalidRequest(param(i, "content["+strconv.Itoa(j)+"].type"), llm.CodeInvalidValue,
 				"bedrock accepts text and image_url content parts, not "+strconv.Quote(part.Type))
+		}
+		if part.CacheControl != nil && cache {
+			blocks = append(blocks, &types.ContentBlockMemberCachePoint{Value: cachePoint(part.CacheControl, modelID)})
 		}
 	}
 	return blocks, nil
@@ -278,7 +321,7 @@ func inferenceConfig(c *llm.ChatRequest) *types.InferenceConfiguration {
 // so then the tools are declared (with no choice) even for "none", and tools
 // the history names but the request no longer declares get a permissive
 // schema.
-func toolConfig(c *llm.ChatRequest, conv conversation) (*types.ToolConfiguration, *llm.Error) {
+func toolConfig(c *llm.ChatRequest, conv conversation, modelID string) (*types.ToolConfiguration, *llm.Error) {
 	choice, err := llm.ParseToolChoice(c.ToolChoice)
 	if err != nil {
 		return nil, llm.InvalidRequest("tool_choice", llm.CodeInvalidValue, err.Error())
@@ -305,6 +348,10 @@ func toolConfig(c *llm.ChatRequest, conv conversation) (*types.ToolConfiguration
 		}
 		tc.Tools = append(tc.Tools, &types.ToolMemberToolSpec{Value: spec})
 		declared = append(declared, t.Function.Name)
+		if m := t.Marker(); m != nil && isClaude(modelID) && caches(modelID) {
+			// Bedrock caches tools for Claude only.
+			tc.Tools = append(tc.Tools, &types.ToolMemberCachePoint{Value: cachePoint(m, modelID)})
+		}
 	}
 	for _, name := range conv.toolNames {
 		if !contains(declared, name) {

@@ -1,6 +1,7 @@
 package bedrock
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -16,7 +17,9 @@ var errTrailingData = errors.New("trailing data after the JSON value")
 
 // chatCompletion builds the OpenAI chat.completion for a Converse answer:
 // text blocks concatenated into content, toolUse blocks as tool_calls (content
-// null when there is no text), reasoning text as reasoning_content. When the
+// null when there is no text), reasoning text as reasoning_content, and
+// signed or redacted reasoning as thinking_blocks (Claude needs them back in
+// a tool loop; redacted bytes go as base64). When the
 // request forced answerTool for structured output, that tool's input is the
 // content (text beside it is the model's preamble), and the call is not the
 // client's.
@@ -44,8 +47,16 @@ func chatCompletion(out *bedrockruntime.ConverseOutput, model, id string, create
 			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: aws.ToString(b.Value.ToolUseId), Type: "function",
 				Function: llm.FunctionCall{Name: aws.ToString(b.Value.Name), Arguments: args}})
 		case *types.ContentBlockMemberReasoningContent:
-			if r, ok := b.Value.(*types.ReasoningContentBlockMemberReasoningText); ok {
+			switch r := b.Value.(type) {
+			case *types.ReasoningContentBlockMemberReasoningText:
 				reasoning.WriteString(aws.ToString(r.Value.Text))
+				if sig := aws.ToString(r.Value.Signature); sig != "" {
+					msg.ThinkingBlocks = append(msg.ThinkingBlocks, llm.ThinkingBlock{Type: "thinking",
+						Thinking: aws.ToString(r.Value.Text), Signature: sig})
+				}
+			case *types.ReasoningContentBlockMemberRedactedContent:
+				msg.ThinkingBlocks = append(msg.ThinkingBlocks, llm.ThinkingBlock{Type: "redacted_thinking",
+					Data: base64.StdEncoding.EncodeToString(r.Value)})
 			}
 		}
 	}
@@ -123,5 +134,12 @@ func usageOf(u *types.TokenUsage) llm.Usage {
 	if total := int(aws.ToInt32(u.TotalTokens)); read+write > 0 && total == in+out {
 		prompt = in
 	}
-	return llm.Usage{PromptTokens: prompt, CompletionTokens: out, CachedTokens: read, CacheWriteTokens: write}
+	u2 := llm.Usage{PromptTokens: prompt, CompletionTokens: out, CachedTokens: read, CacheWriteTokens: write}
+	for _, d := range u.CacheDetails {
+		if d.Ttl == types.CacheTTLOneHour {
+			u2.CacheWrite1hTokens += int(aws.ToInt32(d.InputTokens))
+		}
+	}
+	u2.CacheWrite1hTokens = min(u2.CacheWrite1hTokens, write)
+	return u2
 }

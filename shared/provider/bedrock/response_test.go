@@ -31,7 +31,7 @@ func TestChatAnswer(t *testing.T) {
 		{"text, reasoning and two tool calls",
 			bedrocktest.Reply{Text: "Checking.", Reasoning: "Need both.", ToolUses: []bedrocktest.ToolUse{
 				{ID: "a", Name: "f", Input: `{"x":1}`}, {ID: "b", Name: "g", Input: `{}`}}},
-			`{"role":"assistant","content":"Checking.","refusal":null,"reasoning_content":"Need both.","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}},{"id":"b","type":"function","function":{"name":"g","arguments":"{}"}}]}`,
+			`{"role":"assistant","content":"Checking.","refusal":null,"reasoning_content":"Need both.","thinking_blocks":[{"type":"thinking","thinking":"Need both.","signature":"` + bedrocktest.Sign("Need both.") + `"}],"tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}},{"id":"b","type":"function","function":{"name":"g","arguments":"{}"}}]}`,
 			"tool_calls", llm.Usage{}},
 		{"cache tokens count in prompt tokens",
 			bedrocktest.Reply{Text: "ok", Usage: bedrocktest.Usage{Input: 5, Output: 2, CacheRead: 100, CacheWrite: 20}},

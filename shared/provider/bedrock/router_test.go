@@ -80,9 +80,15 @@ type router struct {
 
 func newRouter(t *testing.T) *router {
 	t.Helper()
+	return newRouterWith(t, routerConfig)
+}
+
+// newRouterWith serves a router on yaml, whose %s is the fake's URL.
+func newRouterWith(t *testing.T, yaml string) *router {
+	t.Helper()
 	awsEnv(t)
 	fake := bedrocktest.New(t)
-	cfg, err := config.Parse(fmt.Appendf(nil, routerConfig, fake.URL))
+	cfg, err := config.Parse(fmt.Appendf(nil, yaml, fake.URL))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package bedrock
 
 import (
+	"encoding/base64"
 	"io"
 	"net/http"
 	"strconv"
@@ -22,9 +23,10 @@ type eventSource interface {
 
 // stream translates ConverseStream events into OpenAI chunks, one event at a
 // time: messageStart -> the role chunk, text and toolUse deltas -> content
-// and tool_calls deltas, messageStop -> the finish chunk, metadata -> the
-// usage-only chunk. Events that carry nothing for OpenAI (contentBlockStop,
-// reasoning signatures, unknown events) are skipped.
+// and tool_calls deltas, reasoning -> reasoning_content deltas and, at the
+// block's stop, the whole signed block as thinking_blocks (redacted
+// reasoning at once), messageStop -> the finish chunk, metadata -> the
+// usage-only chunk. Events that carry nothing for OpenAI are skipped.
 type stream struct {
 	provider string
 	creds    aws.Credentials // removed from exceptions that quote them
@@ -43,6 +45,8 @@ type stream struct {
 	finished    bool // messageStop was seen
 	done        bool
 	usage       llm.Usage
+	// reasoning and signature are the reasoning block being streamed.
+	reasoning, signature []byte
 }
 
 func newStream(provider string, src eventSource, events <-chan types.ConverseStreamOutput, id, model string, created int64) *stream {
@@ -116,13 +120,22 @@ func (s *stream) chunk(ev types.ConverseStreamOutput) (c llm.Chunk, ok bool) {
 			b = rawjson.AppendString(b, aws.ToString(d.Value.Input))
 			b = append(b, `}}]}`...)
 		case *types.ContentBlockDeltaMemberReasoningContent:
-			r, isText := d.Value.(*types.ReasoningContentBlockDeltaMemberText)
-			if !isText {
-				return c, false // signatures and redacted reasoning mean nothing to OpenAI clients
+			switch r := d.Value.(type) {
+			case *types.ReasoningContentBlockDeltaMemberText:
+				s.reasoning = append(s.reasoning, r.Value...)
+				b = append(b, `{"reasoning_content":`...)
+				b = rawjson.AppendString(b, r.Value)
+				b = append(b, '}')
+			case *types.ReasoningContentBlockDeltaMemberSignature:
+				s.signature = append(s.signature, r.Value...)
+				return c, false // the block goes out whole at its stop
+			case *types.ReasoningContentBlockDeltaMemberRedactedContent:
+				b = append(b, `{"thinking_blocks":[{"type":"redacted_thinking","data":"`...)
+				b = base64.StdEncoding.AppendEncode(b, r.Value)
+				b = append(b, `"}]}`...)
+			default:
+				return c, false
 			}
-			b = append(b, `{"reasoning_content":`...)
-			b = rawjson.AppendString(b, r.Value)
-			b = append(b, '}')
 		default:
 			return c, false
 		}
@@ -166,8 +179,23 @@ func (s *stream) chunk(ev types.ConverseStreamOutput) (c llm.Chunk, ok bool) {
 		b = append(b, '}')
 		s.buf = b
 		return llm.Chunk{Data: b, Usage: &s.usage, UsageOnly: true}, true
+	case *types.ConverseStreamOutputMemberContentBlockStop:
+		// A reasoning block with its signature goes out whole, once, for
+		// the client to send back in a tool loop.
+		if len(s.signature) == 0 {
+			s.reasoning = s.reasoning[:0]
+			return c, false
+		}
+		b = s.open(b)
+		b = append(b, `{"thinking_blocks":[{"type":"thinking","thinking":`...)
+		b = rawjson.AppendString(b, s.reasoning)
+		b = append(b, `,"signature":`...)
+		b = rawjson.AppendString(b, s.signature)
+		b = append(b, `}]}`...)
+		s.reasoning, s.signature = s.reasoning[:0], s.signature[:0]
+		b = closeChoice(b, "")
 	default:
-		return c, false // contentBlockStop, and events added to the API later
+		return c, false // events added to the API later
 	}
 	s.buf = b
 	return llm.Chunk{Data: b}, true

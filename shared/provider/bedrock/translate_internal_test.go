@@ -56,6 +56,9 @@ func TestUsageOf(t *testing.T) {
 			llm.Usage{PromptTokens: 1000, CompletionTokens: 10, CachedTokens: 800}},
 		{"no total reported", &types.TokenUsage{InputTokens: i(5), OutputTokens: i(1), CacheReadInputTokens: i(50)},
 			llm.Usage{PromptTokens: 55, CompletionTokens: 1, CachedTokens: 50}},
+		{"one-hour writes from cacheDetails", &types.TokenUsage{InputTokens: i(5), OutputTokens: i(1), TotalTokens: i(306), CacheWriteInputTokens: i(300),
+			CacheDetails: []types.CacheDetail{{InputTokens: i(200), Ttl: types.CacheTTLOneHour}, {InputTokens: i(100), Ttl: types.CacheTTLFiveMinutes}}},
+			llm.Usage{PromptTokens: 305, CompletionTokens: 1, CacheWriteTokens: 300, CacheWrite1hTokens: 200}},
 		{"nil", nil, llm.Usage{}},
 	}
 	for _, tt := range tests {
@@ -121,7 +124,12 @@ func TestStreamEvents(t *testing.T) {
 			head + `[{"index":0,"delta":{"reasoning_content":"hmm"},"finish_reason":null}]}`},
 		{"reasoning signature", &types.ConverseStreamOutputMemberContentBlockDelta{Value: types.ContentBlockDeltaEvent{ContentBlockIndex: idx(0),
 			Delta: &types.ContentBlockDeltaMemberReasoningContent{Value: &types.ReasoningContentBlockDeltaMemberSignature{Value: "sig"}}}}, ""},
-		{"contentBlockStop", &types.ConverseStreamOutputMemberContentBlockStop{Value: types.ContentBlockStopEvent{ContentBlockIndex: idx(0)}}, ""},
+		{"a reasoning block's stop sends it whole, signed", &types.ConverseStreamOutputMemberContentBlockStop{Value: types.ContentBlockStopEvent{ContentBlockIndex: idx(0)}},
+			head + `[{"index":0,"delta":{"thinking_blocks":[{"type":"thinking","thinking":"hmm","signature":"sig"}]},"finish_reason":null}]}`},
+		{"another block's stop sends nothing", &types.ConverseStreamOutputMemberContentBlockStop{Value: types.ContentBlockStopEvent{ContentBlockIndex: idx(1)}}, ""},
+		{"redacted reasoning as it comes", &types.ConverseStreamOutputMemberContentBlockDelta{Value: types.ContentBlockDeltaEvent{ContentBlockIndex: idx(2),
+			Delta: &types.ContentBlockDeltaMemberReasoningContent{Value: &types.ReasoningContentBlockDeltaMemberRedactedContent{Value: []byte("enc")}}}},
+			head + `[{"index":0,"delta":{"thinking_blocks":[{"type":"redacted_thinking","data":"ZW5j"}]},"finish_reason":null}]}`},
 		{"tool start at block 3 is tool 0", &types.ConverseStreamOutputMemberContentBlockStart{Value: types.ContentBlockStartEvent{ContentBlockIndex: idx(3),
 			Start: &types.ContentBlockStartMemberToolUse{Value: types.ToolUseBlockStart{ToolUseId: aws.String("tu1"), Name: aws.String("get_weather")}}}},
 			head + `[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"tu1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}`},

@@ -123,6 +123,11 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if e != nil {
 		return nil, p.own(e)
 	}
+	if !wantsThoughts(req) {
+		for i := range out.Choices {
+			out.Choices[i].Message.ReasoningContent = ""
+		}
+	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, p.own(badResponse("the provider's answer could not be re-encoded"))
@@ -143,8 +148,13 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) (llm.Stream, er
 	}
 	s := newStream(p.name, resp.Body, req.Model, p.now().Unix())
 	s.key = p.api.SentKey(resp)
+	s.thoughts = wantsThoughts(req)
 	return s, nil
 }
+
+// wantsThoughts reports whether the request asked for thought summaries
+// (includeThoughts): only then are thought parts passed on, as reasoning.
+func wantsThoughts(req *llm.Request) bool { return req.Chat != nil && req.Chat.WantsReasoning() }
 
 // Probe lists one model: it proves the endpoint answers and accepts the key
 // without spending tokens.
@@ -162,7 +172,7 @@ func (p *Provider) requestBody(req *llm.Request) ([]byte, error) {
 		}
 		chat = c
 	}
-	g, err := generateRequestFromChat(chat, req.Body)
+	g, err := generateRequestFromChat(chat, req.Body, req.Upstream)
 	if err != nil {
 		if e := llm.AsError(err); e != nil {
 			return nil, p.own(e)

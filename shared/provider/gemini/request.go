@@ -17,9 +17,10 @@ import (
 const skipSignature = "skip_thought_signature_validator"
 
 // generateRequestFromChat translates an OpenAI chat request into Gemini's
-// generateContent body. body is the client's raw JSON, read only for the
-// thought signatures that the parsed request does not keep.
-func generateRequestFromChat(c *llm.ChatRequest, body []byte) (*generateContentRequest, error) {
+// generateContent body for model (its thinking settings depend on it).
+// body is the client's raw JSON, read only for the thought signatures that
+// the parsed request does not keep.
+func generateRequestFromChat(c *llm.ChatRequest, body []byte, model string) (*generateContentRequest, error) {
 	g := &generateContentRequest{Contents: make([]content, 0, len(c.Messages))}
 	sigs := thoughtSignatures(body)
 	var names map[string]string // tool_call_id -> function name, from the assistant turns
@@ -93,6 +94,12 @@ func generateRequestFromChat(c *llm.ChatRequest, body []byte) (*generateContentR
 		return nil, err
 	}
 	g.GenerationConfig = generationConfigFromChat(c)
+	if tc := thinkingConfigFor(c, model); tc != nil {
+		if g.GenerationConfig == nil {
+			g.GenerationConfig = &generationConfig{}
+		}
+		g.GenerationConfig.ThinkingConfig = tc
+	}
 	return g, nil
 }
 

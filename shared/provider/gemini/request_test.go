@@ -147,7 +147,7 @@ func TestGenerateRequestFromChat(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseChat: %v", err)
 			}
-			g, err := generateRequestFromChat(chat, []byte(tt.in))
+			g, err := generateRequestFromChat(chat, []byte(tt.in), "gemini-2.0-flash")
 			if err != nil {
 				t.Fatalf("generateRequestFromChat: %v", err)
 			}
@@ -207,7 +207,7 @@ func TestGenerateRequestFromChatErrors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseChat: %v", err)
 			}
-			_, err = generateRequestFromChat(chat, []byte(tt.in))
+			_, err = generateRequestFromChat(chat, []byte(tt.in), "gemini-2.0-flash")
 			e := llm.AsError(err)
 			if e == nil {
 				t.Fatalf("err = %v, want an *llm.Error", err)

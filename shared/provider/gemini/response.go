@@ -33,13 +33,15 @@ func chatFromGemini(r *generateContentResponse, model string, created int64) (*c
 	for i := range r.Candidates {
 		c := &r.Candidates[i]
 		msg := chatMessage{Role: "assistant"}
-		var text strings.Builder
+		var text, thoughts strings.Builder
 		if c.Content != nil {
 			for _, p := range c.Content.Parts {
 				switch {
 				case p.Thought:
-					// Thoughts are only sent with includeThoughts, which the
-					// adapter never sets; they are not the answer either way.
+					// Thought summaries, sent with includeThoughts: the
+					// reasoning, not the answer (Chat keeps them only
+					// for a client that asked).
+					thoughts.WriteString(p.Text)
 				case p.FunctionCall != nil:
 					msg.ToolCalls = append(msg.ToolCalls,
 						toolCallFromGemini(p, r.ResponseID, c.Index, len(msg.ToolCalls)))
@@ -54,6 +56,7 @@ func chatFromGemini(r *generateContentResponse, model string, created int64) (*c
 		case len(msg.ToolCalls) == 0:
 			msg.Content = &s // no text and no calls: "" rather than null
 		}
+		msg.ReasoningContent = thoughts.String()
 		out.Choices[i] = chatChoice{Index: c.Index, Message: msg,
 			FinishReason: finishReasonFromGemini(c.FinishReason, len(msg.ToolCalls) > 0)}
 	}

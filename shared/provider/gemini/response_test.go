@@ -78,13 +78,13 @@ func TestChatFromGemini(t *testing.T) {
 		want string // the chat.completion
 	}{
 		{
-			name: "text, with thoughts skipped and unknown fields ignored",
+			name: "text, thoughts as reasoning (Chat keeps them for clients that asked), unknown fields ignored; thoughts count as output",
 			in: `{"candidates":[{"content":{"role":"model","parts":[{"text":"pondering","thought":true},{"text":"It is "},{"text":"21°C."}]},
 				"finishReason":"STOP","safetyRatings":[{"category":"HARM_CATEGORY_HARASSMENT","probability":"NEGLIGIBLE"}]}],
 				"usageMetadata":{"promptTokenCount":31,"candidatesTokenCount":9,"thoughtsTokenCount":4,"totalTokenCount":44},
 				"modelVersion":"gemini-2.5-flash","responseId":"r1"}`,
 			want: `{"id":"chatcmpl-r1","object":"chat.completion","created":1700000000,"model":"client-model",
-				"choices":[{"index":0,"message":{"role":"assistant","content":"It is 21°C.","refusal":null},"finish_reason":"stop","logprobs":null}],
+				"choices":[{"index":0,"message":{"role":"assistant","content":"It is 21°C.","refusal":null,"reasoning_content":"pondering"},"finish_reason":"stop","logprobs":null}],
 				"usage":{"prompt_tokens":31,"completion_tokens":13,"total_tokens":44,"completion_tokens_details":{"reasoning_tokens":4}}}`,
 		},
 		{

@@ -87,12 +87,18 @@ type harness struct {
 // router resolves GEMINI_API_KEY to ("" for the fake's key).
 func newHarness(t *testing.T, key string) *harness {
 	t.Helper()
+	return newHarnessWith(t, key, routerConfig)
+}
+
+// newHarnessWith is newHarness on yaml, whose FAKE_URL is the fake's.
+func newHarnessWith(t *testing.T, key, yaml string) *harness {
+	t.Helper()
 	fake := geminitest.NewServer(geminitest.Options{})
 	t.Cleanup(fake.Close)
 	if key == "" {
 		key = fake.Key()
 	}
-	cfg, err := config.Parse([]byte(strings.ReplaceAll(routerConfig, "FAKE_URL", fake.URL)))
+	cfg, err := config.Parse([]byte(strings.ReplaceAll(yaml, "FAKE_URL", fake.URL)))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -36,6 +36,9 @@ type stream struct {
 	hasUsage bool
 	finished bool // every candidate seen so far has finished
 	done     bool
+	// thoughts passes thought parts on as reasoning_content (the client
+	// asked for them); otherwise they are skipped.
+	thoughts bool
 }
 
 // candState is what the stream remembers of one candidate (choice).
@@ -97,7 +100,7 @@ func (s *stream) own(e *llm.Error) *llm.Error {
 }
 
 // chunk translates one event; ok is false when the event adds nothing a
-// client would see (a thought, or usage alone).
+// client would see (a thought not asked for, or usage alone).
 func (s *stream) chunk(data []byte) (c llm.Chunk, ok bool, err error) {
 	var r generateContentResponse
 	if json.Unmarshal(data, &r) != nil {
@@ -125,7 +128,7 @@ func (s *stream) chunk(data []byte) (c llm.Chunk, ok bool, err error) {
 	}
 	for i := range r.Candidates {
 		cand := &r.Candidates[i]
-		if cand.FinishReason == "" && !hasVisible(cand) {
+		if cand.FinishReason == "" && !hasVisible(cand, s.thoughts) {
 			continue // nothing for this choice in this event
 		}
 		st := s.cand(cand.Index)
@@ -180,19 +183,28 @@ func (s *stream) appendDelta(b []byte, cand *candidate, st *candState, responseI
 	if cand.Content == nil {
 		return trimComma(b)
 	}
-	text := false
-	for _, p := range cand.Content.Parts {
-		if p.Thought || p.FunctionCall != nil || p.Text == "" {
+	for _, thought := range [...]bool{true, false} {
+		if thought && !s.thoughts {
 			continue
 		}
-		if !text {
-			b = append(b, `"content":"`...)
-			text = true
+		text := false
+		for _, p := range cand.Content.Parts {
+			if p.Thought != thought || p.FunctionCall != nil || p.Text == "" {
+				continue
+			}
+			if !text {
+				if thought {
+					b = append(b, `"reasoning_content":"`...)
+				} else {
+					b = append(b, `"content":"`...)
+				}
+				text = true
+			}
+			b = rawjson.AppendStringBody(b, p.Text)
 		}
-		b = rawjson.AppendStringBody(b, p.Text)
-	}
-	if text {
-		b = append(b, `",`...)
+		if text {
+			b = append(b, `",`...)
+		}
 	}
 	calls := 0
 	for _, p := range cand.Content.Parts {
@@ -236,13 +248,14 @@ func trimComma(b []byte) []byte {
 	return b
 }
 
-// hasVisible reports whether a candidate's parts hold text or calls.
-func hasVisible(c *candidate) bool {
+// hasVisible reports whether a candidate's parts hold text (thoughts, when
+// passed on) or calls.
+func hasVisible(c *candidate, thoughts bool) bool {
 	if c.Content == nil {
 		return false
 	}
 	for _, p := range c.Content.Parts {
-		if !p.Thought && (p.Text != "" || p.FunctionCall != nil) {
+		if (thoughts || !p.Thought) && (p.Text != "" || p.FunctionCall != nil) {
 			return true
 		}
 	}

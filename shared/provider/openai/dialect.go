@@ -100,6 +100,8 @@ type dialect struct {
 	// xGroqUsage reads a stream's usage from x_groq.usage when the chunk has
 	// no OpenAI usage (Groq).
 	xGroqUsage bool
+	// cacheKey sends the route's prompt_cache_key (OpenAI's own API).
+	cacheKey bool
 }
 
 // messageRules is what a dialect changes inside messages.
@@ -127,6 +129,8 @@ func set(keys ...string) map[string]bool {
 func newDialect(name string) *dialect {
 	d := &dialect{name: name, label: name}
 	switch name {
+	case DialectOpenAI:
+		d.cacheKey = true
 	case DialectDeepSeek:
 		// DeepSeek documents max_tokens only, and refuses the developer role
 		// ("unknown variant `developer`"). reasoning_content in history is
@@ -159,7 +163,7 @@ func newDialect(name string) *dialect {
 		// messages[].name and n > 1, and for any message member it does not
 		// know ("property 'reasoning_content' is unsupported").
 		d.label = "Groq"
-		d.drop = set("logprobs", "logit_bias", "top_logprobs")
+		d.drop = set("logprobs", "logit_bias", "top_logprobs", "prompt_cache_key")
 		d.oneChoice = true
 		d.xGroqUsage = true
 		d.messages = &messageRules{allowed: map[string]map[string]bool{
@@ -184,13 +188,17 @@ func (d *dialect) body(req *llm.Request, stream bool) ([]byte, error) {
 			"n must be 1 for this model: its provider ("+d.label+") returns one choice per request")
 	}
 	if !d.needsEdit(req) {
-		return RequestBody(req, stream)
+		body, err := RequestBody(req, stream)
+		if err != nil {
+			return nil, err
+		}
+		return d.finish(body, req)
 	}
 	out, err := d.edit(req, stream)
 	if err != nil {
 		return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body is not a JSON object")
 	}
-	return out, nil
+	return d.finish(out, req)
 }
 
 // needsEdit tells from the parsed request whether the body must change, so

@@ -137,9 +137,14 @@ func TestDialectBodies(t *testing.T) {
 		{
 			name: "sampling and unsupported fields", body: plainRequest,
 			want: map[string]string{
-				DialectDeepSeek: `{"model":"up-model","messages":[{"role":"system","content":"Answer in French."},{"role":"user","content":"Bonjour?","name":"alice"}],"max_tokens":64,"seed":7,"logprobs":true,"top_logprobs":2,"logit_bias":{"50256":-100},"user":"u-1","metadata":{"team":"a"},"store":false,"service_tier":"auto","parallel_tool_calls":false,"reasoning_effort":"low","temperature":0.2,"enable_thinking":true}`,
+				// DeepSeek, and Groq and xAI for a model that is not one of
+				// their reasoning ones, take no reasoning_effort.
+				DialectDeepSeek: `{"model":"up-model","messages":[{"role":"system","content":"Answer in French."},{"role":"user","content":"Bonjour?","name":"alice"}],"max_tokens":64,"seed":7,"logprobs":true,"top_logprobs":2,"logit_bias":{"50256":-100},"user":"u-1","metadata":{"team":"a"},"store":false,"service_tier":"auto","parallel_tool_calls":false,"temperature":0.2,"enable_thinking":true}`,
 				DialectMistral:  `{"model":"up-model","messages":[{"role":"system","content":"Answer in French."},{"role":"user","content":"Bonjour?"}],"max_tokens":64,"random_seed":7,"parallel_tool_calls":false,"temperature":0.2}`,
-				DialectGroq:     `{"model":"up-model","messages":[{"role":"developer","content":"Answer in French."},{"role":"user","content":"Bonjour?"}],"max_completion_tokens":64,"seed":7,"user":"u-1","metadata":{"team":"a"},"store":false,"service_tier":"auto","parallel_tool_calls":false,"reasoning_effort":"low","temperature":0.2,"enable_thinking":true}`,
+				DialectGroq:     `{"model":"up-model","messages":[{"role":"developer","content":"Answer in French."},{"role":"user","content":"Bonjour?"}],"max_completion_tokens":64,"seed":7,"user":"u-1","metadata":{"team":"a"},"store":false,"service_tier":"auto","parallel_tool_calls":false,"temperature":0.2,"enable_thinking":true}`,
+				DialectXAI:      `{"model":"up-model","messages":[{"role":"developer","content":"Answer in French."},{"role":"user","content":"Bonjour?","name":"alice"}],"max_completion_tokens":64,"seed":7,"logprobs":true,"top_logprobs":2,"logit_bias":{"50256":-100},"user":"u-1","metadata":{"team":"a"},"store":false,"service_tier":"auto","parallel_tool_calls":false,"temperature":0.2,"enable_thinking":true}`,
+				// OpenRouter's own form.
+				DialectOpenRouter: `{"reasoning":{"effort":"low"},"model":"up-model","messages":[{"role":"developer","content":"Answer in French."},{"role":"user","content":"Bonjour?","name":"alice"}],"max_completion_tokens":64,"seed":7,"logprobs":true,"top_logprobs":2,"logit_bias":{"50256":-100},"user":"u-1","metadata":{"team":"a"},"store":false,"service_tier":"auto","parallel_tool_calls":false,"temperature":0.2,"enable_thinking":true}`,
 			},
 			rawStatus: map[string]int{DialectDeepSeek: 422, DialectMistral: 422, DialectGroq: 400},
 		},

@@ -163,6 +163,20 @@ func RequestBody(req *llm.Request, askUsage bool) ([]byte, error) {
 	return body, nil
 }
 
+// AzureBody is RequestBody finished as OpenAI's own API takes the router's
+// vocabulary (extensions removed, the route's prompt_cache_key sent,
+// reasoning_effort kept from the models that refuse it, named as Azure's
+// deployments usually are).
+func AzureBody(req *llm.Request, askUsage bool) ([]byte, error) {
+	body, err := RequestBody(req, askUsage)
+	if err != nil {
+		return nil, err
+	}
+	return azureRules.finish(body, req)
+}
+
+var azureRules = newDialect(DialectOpenAI)
+
 // WithModel is body with its model set to model.
 func WithModel(body []byte, model string) ([]byte, error) {
 	out, err := rawjson.Set(body, "model", quote(model))

@@ -189,6 +189,8 @@ func TestRouterDialects(t *testing.T) {
 				rt := newRouter(t, dialect, fake)
 				msgs := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Paris?")}
 				params := openai.ChatCompletionNewParams{Model: "r", Messages: msgs, Tools: []openai.ChatCompletionToolUnionParam{weatherTool()}}
+				// The model's reasoning reaches clients that ask for it.
+				params.SetExtraFields(map[string]any{"include_reasoning": true})
 				first, err := rt.client.Chat.Completions.New(ctx, params)
 				if err != nil {
 					t.Fatalf("first turn: %v", err)

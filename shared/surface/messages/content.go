@@ -53,7 +53,7 @@ func (a at) String() string {
 
 // block is the members of a content block Parse reads.
 type block struct {
-	typ, text, source, id, name, input, toolUseID, content, isError, thinking []byte
+	typ, text, source, id, name, input, toolUseID, content, isError, thinking, signature, data, cacheControl []byte
 }
 
 func readBlock(v []byte) block {
@@ -82,9 +82,45 @@ func readBlock(v []byte) block {
 			b.isError = val
 		case "thinking":
 			b.thinking = val
+		case "signature":
+			b.signature = val
+		case "data":
+			b.data = val
+		case "cache_control":
+			b.cacheControl = val
 		}
 	}
 	return b
+}
+
+// cacheControl reads a cache_control object ({type, ttl?}); null or absent
+// gives nil. Its values are checked with the rest of the request.
+func cacheControl(param string, v []byte) (*llm.CacheControl, *llm.Error) {
+	if wire.IsNull(v) {
+		return nil, nil
+	}
+	if v[0] != '{' {
+		return nil, typeError(param, "object", v)
+	}
+	var typ, ttl []byte
+	m := rawjson.MembersOf(v)
+	for m.Next() {
+		switch string(m.Key()) {
+		case "type":
+			typ = m.Value()
+		case "ttl":
+			ttl = m.Value()
+		}
+	}
+	c := &llm.CacheControl{}
+	var ok bool
+	if c.Type, ok = wire.String(typ); !ok {
+		return nil, typeError(param+".type", "string", typ)
+	}
+	if c.TTL, ok = wire.String(ttl); !ok {
+		return nil, typeError(param+".ttl", "string", ttl)
+	}
+	return c, nil
 }
 
 func (p *parser) message(i int, v []byte) *llm.Error {
@@ -140,21 +176,26 @@ func (p *parser) user(i int, v []byte) *llm.Error {
 			return typeError(a.String(), "object", bv)
 		}
 		b := readBlock(bv)
+		marker, e := cacheControl(a.String()+".cache_control", b.cacheControl)
+		if e != nil {
+			return e
+		}
 		switch string(b.typ) {
 		case `"text"`:
 			s, ok := wire.String(b.text)
 			if !ok {
 				return typeError(a.String()+".text", "string", b.text)
 			}
-			parts = append(parts, llm.Part{Type: "text", Text: s})
+			parts = append(parts, llm.Part{Type: "text", Text: s, CacheControl: marker})
 		case `"image"`:
 			part, e := image(a, b.source)
 			if e != nil {
 				return e
 			}
+			part.CacheControl = marker
 			parts = append(parts, part)
 		case `"tool_result"`:
-			images, e := p.toolResult(a, &b)
+			images, e := p.toolResult(a, &b, marker)
 			if e != nil {
 				return e
 			}
@@ -168,7 +209,9 @@ func (p *parser) user(i int, v []byte) *llm.Error {
 	}
 	msg := llm.Message{Role: "user", Content: llm.Content{Parts: parts, IsParts: true}}
 	if len(parts) == 1 && parts[0].Type == "text" {
+		// One text block is a string, its marker the message's.
 		msg.Content = llm.Content{Text: parts[0].Text}
+		msg.CacheControl = parts[0].CacheControl
 	}
 	p.chat.Messages = append(p.chat.Messages, msg)
 	return nil
@@ -242,8 +285,9 @@ func image(a at, src []byte) (llm.Part, *llm.Error) {
 }
 
 // toolResult adds a tool message for a tool_result block and returns its
-// images, which the user message after the tool messages carries.
-func (p *parser) toolResult(a at, b *block) ([]llm.Part, *llm.Error) {
+// images, which the user message after the tool messages carries. The
+// block's marker, or one inside its content, marks the tool message.
+func (p *parser) toolResult(a at, b *block, marker *llm.CacheControl) ([]llm.Part, *llm.Error) {
 	id, ok := wire.String(b.toolUseID)
 	if !ok || id == "" {
 		if !ok {
@@ -270,6 +314,13 @@ func (p *parser) toolResult(a at, b *block) ([]llm.Part, *llm.Error) {
 				return nil, typeError(ca.String(), "object", cv)
 			}
 			inner := readBlock(cv)
+			innerMarker, e := cacheControl(ca.String()+".cache_control", inner.cacheControl)
+			if e != nil {
+				return nil, e
+			}
+			if innerMarker != nil {
+				marker = innerMarker
+			}
 			switch string(inner.typ) {
 			case `"text"`:
 				s, ok := wire.String(inner.text)
@@ -300,6 +351,7 @@ func (p *parser) toolResult(a at, b *block) ([]llm.Part, *llm.Error) {
 	if isError && !msg.Content.IsParts && msg.Content.Text == "" {
 		msg.Content.Text = "Error"
 	}
+	msg.CacheControl = marker
 	// The turn's user message is added after all its blocks are read, so
 	// the tool messages come first, right after the assistant's calls.
 	p.chat.Messages = append(p.chat.Messages, msg)
@@ -307,7 +359,9 @@ func (p *parser) toolResult(a at, b *block) ([]llm.Part, *llm.Error) {
 }
 
 // assistant translates an assistant turn: its text blocks joined into the
-// content, tool_use blocks into tool calls, thinking into reasoning_content.
+// content, tool_use blocks into tool calls, thinking into reasoning_content
+// and, when signed, into thinking_blocks. A block's cache marker marks the
+// turn, whose blocks become one message.
 func (p *parser) assistant(i int, v []byte) *llm.Error {
 	msg := llm.Message{Role: "assistant"}
 	var text, reasoning joiner
@@ -319,6 +373,13 @@ func (p *parser) assistant(i int, v []byte) *llm.Error {
 			return typeError(a.String(), "object", bv)
 		}
 		b := readBlock(bv)
+		marker, e := cacheControl(a.String()+".cache_control", b.cacheControl)
+		if e != nil {
+			return e
+		}
+		if marker != nil {
+			msg.CacheControl = marker
+		}
 		switch string(b.typ) {
 		case `"text"`:
 			s, ok := wire.String(b.text)
@@ -338,7 +399,15 @@ func (p *parser) assistant(i int, v []byte) *llm.Error {
 				return typeError(a.String()+".thinking", "string", b.thinking)
 			}
 			reasoning.add(s, "")
+			// Signed blocks go back as they came; unsigned ones (the
+			// router renders those for upstreams that sign nothing) cannot.
+			if sig, ok := wire.String(b.signature); ok && sig != "" {
+				msg.ThinkingBlocks = append(msg.ThinkingBlocks, llm.ThinkingBlock{Type: "thinking", Thinking: s, Signature: sig})
+			}
 		case `"redacted_thinking"`:
+			if d, ok := wire.String(b.data); ok && d != "" {
+				msg.ThinkingBlocks = append(msg.ThinkingBlocks, llm.ThinkingBlock{Type: "redacted_thinking", Data: d})
+			}
 		default:
 			return blockError(a.String(), b.typ, "assistant messages hold text, tool_use and thinking blocks")
 		}
@@ -465,10 +534,12 @@ func tool(i int, v []byte) (llm.Tool, *llm.Error) {
 	if v[0] != '{' {
 		return llm.Tool{}, typeError(toolParam(i), "object", v)
 	}
-	var typ, name, desc, schema, strict []byte
+	var typ, name, desc, schema, strict, marker []byte
 	m := rawjson.MembersOf(v)
 	for m.Next() {
 		switch string(m.Key()) {
+		case "cache_control":
+			marker = m.Value()
 		case "type":
 			typ = m.Value()
 		case "name":
@@ -516,5 +587,9 @@ func tool(i int, v []byte) (llm.Tool, *llm.Error) {
 		}
 		fn.Strict = &b
 	}
-	return llm.Tool{Type: "function", Function: fn}, nil
+	cc, e := cacheControl(toolParam(i)+".cache_control", marker)
+	if e != nil {
+		return llm.Tool{}, e
+	}
+	return llm.Tool{Type: "function", Function: fn, CacheControl: cc}, nil
 }

@@ -8,14 +8,20 @@
 // Choices where the two APIs differ:
 //
 //   - system (a string or text blocks) becomes one system message, blocks
-//     joined with "\n"; cache_control markers are dropped everywhere.
+//     joined with "\n" (as text parts when a block has a cache_control
+//     marker, so each keeps its marker).
+//   - cache_control markers are kept: on a text or image block as the
+//     part's, on a tool_result (or a block inside it) as the tool
+//     message's, on an assistant block as the turn's, on a tool as the
+//     tool's, and a top-level one as the last message's.
 //   - A user turn's tool_result blocks become tool messages placed first;
 //     its other blocks follow as one user message. Images inside a
 //     tool_result go to that user message, as chat tool messages hold text.
 //     is_error has no chat equivalent: the result's text reaches the model
 //     as it is ("Error" when it is empty).
 //   - An assistant turn's thinking blocks become its reasoning_content;
-//     redacted_thinking blocks are dropped.
+//     signed thinking and redacted_thinking blocks also become its
+//     thinking_blocks, which go back to Anthropic and Bedrock as they came.
 //   - top_k is dropped without an error: OpenAI's API has no such setting
 //     and refuses unknown ones, and it is a sampling hint, not something the
 //     answer's form depends on. service_tier, container and inference_geo are
@@ -71,7 +77,7 @@ func (r *Request) Stream() bool { return r.Chat.Stream }
 // fields are the raw values of the top-level members Parse reads.
 type fields struct {
 	model, maxTokens, messages, system, stop, temperature, topP, topK, metadata,
-	stream, tools, toolChoice, thinking, outputConfig, mcpServers []byte
+	stream, tools, toolChoice, thinking, outputConfig, mcpServers, cacheControl []byte
 }
 
 // Parse decodes a Messages request. Errors are 400s (*llm.Error of kind
@@ -142,6 +148,8 @@ func parse(body []byte, needMax bool) (*Request, *llm.Error) {
 			f.outputConfig = v
 		case "mcp_servers":
 			f.mcpServers = v
+		case "cache_control":
+			f.cacheControl = v
 		}
 	}
 	if m.Err() != nil {
@@ -196,6 +204,13 @@ func (p *parser) parse(f *fields, needMax bool) *llm.Error {
 	if e := p.messages(f.messages); e != nil {
 		return e
 	}
+	// A top-level marker is Anthropic's automatic caching: the breakpoint
+	// goes on the last block, which is the last message's.
+	if marker, e := cacheControl("cache_control", f.cacheControl); e != nil {
+		return e
+	} else if marker != nil && len(c.Messages) > 0 {
+		c.Messages[len(c.Messages)-1].CacheControl = marker
+	}
 	if e := p.sampling(f); e != nil {
 		return e
 	}
@@ -223,7 +238,9 @@ func (p *parser) parse(f *fields, needMax bool) *llm.Error {
 	return nil
 }
 
-// system translates the system prompt into one system message.
+// system translates the system prompt into one system message: a string,
+// or, when a block carries a cache marker, text parts that keep each
+// block's marker (and the "\n" between blocks, so its text is the same).
 func (p *parser) system(v []byte) *llm.Error {
 	switch {
 	case wire.IsNull(v):
@@ -238,6 +255,8 @@ func (p *parser) system(v []byte) *llm.Error {
 		return typeError("system", "string or array", v)
 	}
 	var b joiner
+	var parts []llm.Part
+	marked := false
 	els := rawjson.ElementsOf(v)
 	for i := 0; els.Next(); i++ {
 		param := "system[" + strconv.Itoa(i) + "]"
@@ -245,7 +264,7 @@ func (p *parser) system(v []byte) *llm.Error {
 		if bv[0] != '{' {
 			return typeError(param, "object", bv)
 		}
-		var typ, text []byte
+		var typ, text, cc []byte
 		m := rawjson.MembersOf(bv)
 		for m.Next() {
 			switch string(m.Key()) {
@@ -253,6 +272,8 @@ func (p *parser) system(v []byte) *llm.Error {
 				typ = m.Value()
 			case "text":
 				text = m.Value()
+			case "cache_control":
+				cc = m.Value()
 			}
 		}
 		if string(typ) != `"text"` {
@@ -262,9 +283,27 @@ func (p *parser) system(v []byte) *llm.Error {
 		if !ok {
 			return typeError(param+".text", "string", text)
 		}
+		marker, e := cacheControl(param+".cache_control", cc)
+		if e != nil {
+			return e
+		}
 		b.add(s, "\n")
+		switch {
+		case s != "":
+			if n := len(parts); n > 0 {
+				parts[n-1].Text += "\n"
+			}
+			parts = append(parts, llm.Part{Type: "text", Text: s, CacheControl: marker})
+		case marker != nil && len(parts) > 0:
+			parts[len(parts)-1].CacheControl = marker // an empty block marks what precedes it
+		}
+		marked = marked || marker != nil
 	}
-	if b.s != "" {
+	switch {
+	case b.s == "":
+	case marked:
+		p.chat.Messages = append(p.chat.Messages, llm.Message{Role: "system", Content: llm.Content{Parts: parts, IsParts: true}})
+	default:
 		p.chat.Messages = append(p.chat.Messages, llm.Message{Role: "system", Content: llm.Content{Text: b.s}})
 	}
 	return nil

@@ -53,16 +53,32 @@ func TestParseMessages(t *testing.T) {
 			[]llm.Message{{Role: "user", Content: text("Hello")}}},
 		{"system string", `"Be terse."`, `[{"role":"user","content":"Hi"}]`,
 			[]llm.Message{{Role: "system", Content: text("Be terse.")}, {Role: "user", Content: text("Hi")}}},
-		{"system blocks joined, cache_control dropped", `[{"type":"text","text":"You are Claude Code."},{"type":"text","text":"Be careful.","cache_control":{"type":"ephemeral"}}]`,
+		{"system blocks joined", `[{"type":"text","text":"You are Claude Code."},{"type":"text","text":"Be careful."}]`,
 			`[{"role":"user","content":"Hi"}]`,
 			[]llm.Message{{Role: "system", Content: text("You are Claude Code.\nBe careful.")}, {Role: "user", Content: text("Hi")}}},
+		{"marked system blocks keep their markers and their text", `[{"type":"text","text":"You are Claude Code."},{"type":"text","text":"Be careful.","cache_control":{"type":"ephemeral","ttl":"1h"}}]`,
+			`[{"role":"user","content":"Hi"}]`,
+			[]llm.Message{{Role: "system", Content: parts(llm.Part{Type: "text", Text: "You are Claude Code.\n"},
+				llm.Part{Type: "text", Text: "Be careful.", CacheControl: &llm.CacheControl{Type: "ephemeral", TTL: "1h"}})},
+				{Role: "user", Content: text("Hi")}}},
+		{"markers on blocks, tool results and the request", ``, `[{"role":"user","content":[{"type":"text","text":"Compare"},` +
+			`{"type":"image","source":{"type":"url","url":"https://x.test/b.jpg"},"cache_control":{"type":"ephemeral"}}]},` +
+			`{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"f","input":{},"cache_control":{"type":"ephemeral"}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"42","cache_control":{"type":"ephemeral"}}]}]},` +
+			`{"role":"assistant","content":"ok"},{"role":"user","content":"next"}]`,
+			[]llm.Message{{Role: "user", Content: parts(llm.Part{Type: "text", Text: "Compare"},
+				llm.Part{Type: "image_url", ImageURL: &llm.ImageURL{URL: "https://x.test/b.jpg"}, CacheControl: &llm.CacheControl{Type: "ephemeral"}})},
+				{Role: "assistant", ToolCalls: []llm.ToolCall{call("toolu_1", "f", `{}`)}, CacheControl: &llm.CacheControl{Type: "ephemeral"}},
+				{Role: "tool", ToolCallID: "toolu_1", Content: text("42"), CacheControl: &llm.CacheControl{Type: "ephemeral"}},
+				{Role: "assistant", Content: text("ok")},
+				{Role: "user", Content: text("next")}}},
 		{"text and images", ``, `[{"role":"user","content":[{"type":"text","text":"Compare"},` +
 			`{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},` +
 			`{"type":"image","source":{"type":"url","url":"https://x.test/b.jpg"}}]}]`,
 			[]llm.Message{{Role: "user", Content: parts(llm.Part{Type: "text", Text: "Compare"},
 				img("data:image/png;base64,iVBORw0KGgo="), img("https://x.test/b.jpg"))}}},
 		{"one text block is a string", ``, `[{"role":"user","content":[{"type":"text","text":"q","cache_control":{"type":"ephemeral"}}]}]`,
-			[]llm.Message{{Role: "user", Content: text("q")}}},
+			[]llm.Message{{Role: "user", Content: text("q"), CacheControl: &llm.CacheControl{Type: "ephemeral"}}}},
 		{"tool round trip", ``, `[{"role":"user","content":"Weather in Paris?"},` +
 			`{"role":"assistant","content":[{"type":"text","text":"Checking."},{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city": "Paris"}}]},` +
 			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"{\"temp\":21}"},{"type":"text","text":"And Lyon?"}]}]`,
@@ -81,10 +97,11 @@ func TestParseMessages(t *testing.T) {
 				{Role: "tool", ToolCallID: "b", Content: parts(llm.Part{Type: "text", Text: "bin"}, llm.Part{Type: "text", Text: "etc"})},
 				{Role: "tool", ToolCallID: "c", Content: text("Error")},
 				{Role: "user", Content: parts(img("https://x.test/s.png"))}}},
-		{"thinking becomes reasoning_content", ``, `[{"role":"user","content":"q"},` +
+		{"thinking becomes reasoning_content and signed blocks", ``, `[{"role":"user","content":"q"},` +
 			`{"role":"assistant","content":[{"type":"thinking","thinking":"Let me see.","signature":"sig"},{"type":"redacted_thinking","data":"x"},` +
-			`{"type":"text","text":"A"},{"type":"text","text":"B"}]}]`,
-			[]llm.Message{{Role: "user", Content: text("q")}, {Role: "assistant", Content: text("A\nB"), ReasoningContent: "Let me see."}}},
+			`{"type":"thinking","thinking":"unsigned","signature":""},{"type":"text","text":"A"},{"type":"text","text":"B"}]}]`,
+			[]llm.Message{{Role: "user", Content: text("q")}, {Role: "assistant", Content: text("A\nB"), ReasoningContent: "Let me see.unsigned",
+				ThinkingBlocks: []llm.ThinkingBlock{{Type: "thinking", Thinking: "Let me see.", Signature: "sig"}, {Type: "redacted_thinking", Data: "x"}}}}},
 		{"prefill", ``, `[{"role":"user","content":"Say hi"},{"role":"assistant","content":"Hi"}]`,
 			[]llm.Message{{Role: "user", Content: text("Say hi")}, {Role: "assistant", Content: text("Hi")}}},
 	}
@@ -99,6 +116,30 @@ func TestParseMessages(t *testing.T) {
 				t.Errorf("messages\n got %#v\nwant %#v", req.Chat.Messages, tt.want)
 			}
 		})
+	}
+}
+
+// A top-level cache_control (Anthropic's automatic caching) marks the last
+// message; tool markers stay on their tools.
+func TestParseTopLevelAndToolMarkers(t *testing.T) {
+	req := mustParse(t, `{"model":"claude-sonnet-4-5","max_tokens":1024,"cache_control":{"type":"ephemeral","ttl":"1h"},`+
+		`"tools":[{"name":"f","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}],`+
+		`"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":"c"}]}`)
+	if c := req.Chat.Messages[2].CacheControl; c == nil || c.TTL != "1h" || req.Chat.Messages[0].CacheControl != nil {
+		t.Errorf("last message marker = %+v", c)
+	}
+	if c := req.Chat.Tools[0].CacheControl; c == nil || c.Type != "ephemeral" {
+		t.Errorf("tool marker = %+v", c)
+	}
+	back, err := llm.ParseChat(req.Body)
+	if err != nil || !reflect.DeepEqual(back, req.Chat) {
+		t.Errorf("the chat body reads back as %+v, %v", back, err)
+	}
+	for _, bad := range []string{`"cache_control":{"type":"persistent"}`, `"cache_control":{"type":"ephemeral","ttl":"2h"}`, `"cache_control":"ephemeral"`} {
+		body := `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"x",` + bad + `}]}]}`
+		if _, e := Parse([]byte(body)); e == nil || e.Status != 400 {
+			t.Errorf("Parse accepted %s", bad)
+		}
 	}
 }
 

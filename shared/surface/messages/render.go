@@ -52,7 +52,7 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 	if m.Err() != nil || len(msg) == 0 || msg[0] != '{' {
 		return dst, errBadCompletion
 	}
-	var content, refusal, reasoning, calls []byte
+	var content, refusal, reasoning, calls, thinking []byte
 	m = rawjson.MembersOf(msg)
 	for m.Next() {
 		switch string(m.Key()) {
@@ -64,6 +64,8 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 			reasoning = m.Value()
 		case "tool_calls":
 			calls = m.Value()
+		case "thinking_blocks":
+			thinking = m.Value()
 		}
 	}
 	if m.Err() != nil {
@@ -82,10 +84,19 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 		}
 		n++
 	}
-	if s := body(reasoning); req.thinking && len(s) > 0 {
+	switch blocks := thinkingBlocks(thinking); {
+	case !req.thinking:
+	case len(blocks) > 0:
+		// Signed blocks, as the upstream issued them: the client sends
+		// them back in its tool loop.
+		for i := range blocks {
+			block()
+			dst = wire.AppendThinkingBlock(dst, &blocks[i])
+		}
+	case len(body(reasoning)) > 0:
 		block()
 		dst = append(dst, `{"type":"thinking","thinking":"`...)
-		dst = append(dst, s...)
+		dst = append(dst, body(reasoning)...)
 		dst = append(dst, `","signature":""}`...)
 	}
 	for _, s := range [][]byte{body(content), body(refusal)} {
@@ -145,6 +156,37 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 	dst = append(dst, `,"usage":`...)
 	dst = appendUsage(dst, &usage)
 	return append(dst, '}'), nil
+}
+
+// thinkingBlocks reads an answer's thinking_blocks, keeping the well-formed
+// ones; a thinking block keeps its signature even when empty.
+func thinkingBlocks(v []byte) []llm.ThinkingBlock {
+	if len(v) == 0 || v[0] != '[' {
+		return nil
+	}
+	var out []llm.ThinkingBlock
+	els := rawjson.ElementsOf(v)
+	for els.Next() {
+		var b llm.ThinkingBlock
+		m := rawjson.MembersOf(els.Value())
+		for m.Next() {
+			s, _ := wire.String(m.Value())
+			switch string(m.Key()) {
+			case "type":
+				b.Type = s
+			case "thinking":
+				b.Thinking = s
+			case "signature":
+				b.Signature = s
+			case "data":
+				b.Data = s
+			}
+		}
+		if b.Type == "thinking" || b.Type == "redacted_thinking" {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // appendInput writes a tool call's arguments (the escaped body of a JSON

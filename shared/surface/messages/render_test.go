@@ -34,7 +34,7 @@ func choice(message, finish string) string {
 
 // wantBlock is what a test expects of a content block.
 type wantBlock struct {
-	typ, text, id, name, input string
+	typ, text, id, name, input, signature string
 }
 
 func checkContent(t *testing.T, got []anthropic.ContentBlockUnion, want []wantBlock) {
@@ -54,8 +54,12 @@ func checkContent(t *testing.T, got []anthropic.ContentBlockUnion, want []wantBl
 				t.Errorf("block %d: text %q, want %q", i, b.Text, w.text)
 			}
 		case "thinking":
-			if b.Thinking != w.text {
-				t.Errorf("block %d: thinking %q, want %q", i, b.Thinking, w.text)
+			if b.Thinking != w.text || b.Signature != w.signature {
+				t.Errorf("block %d: thinking %q signed %q, want %q signed %q", i, b.Thinking, b.Signature, w.text, w.signature)
+			}
+		case "redacted_thinking":
+			if b.Data != w.text {
+				t.Errorf("block %d: redacted data %q, want %q", i, b.Data, w.text)
 			}
 		case "tool_use":
 			if b.ID != w.id || b.Name != w.name || string(b.Input) != w.input {
@@ -98,6 +102,10 @@ var renderCases = []struct {
 	{"reasoning with thinking", `,"thinking":{"type":"enabled","budget_tokens":2048}`,
 		choice(`{"role":"assistant","content":"42","reasoning_content":"Hmm."}`, "stop"), "end_turn", "",
 		[]wantBlock{{typ: "thinking", text: "Hmm."}, {typ: "text", text: "42"}}},
+	{"signed thinking blocks go out as they came", `,"thinking":{"type":"enabled","budget_tokens":2048}`,
+		choice(`{"role":"assistant","content":null,"reasoning_content":"Hmm.","thinking_blocks":[{"type":"thinking","thinking":"Hmm.","signature":"c2ln"},{"type":"redacted_thinking","data":"ZW5j"}],`+
+			`"tool_calls":[{"id":"toolu_a","type":"function","function":{"name":"f","arguments":"{}"}}]}`, "tool_calls"), "tool_use", "",
+		[]wantBlock{{typ: "thinking", text: "Hmm.", signature: "c2ln"}, {typ: "redacted_thinking", text: "ZW5j"}, {typ: "tool_use", id: "toolu_a", name: "f", input: `{}`}}},
 	{"empty", ``, choice(`{"role":"assistant","content":""}`, "stop"), "end_turn", "", nil},
 }
 

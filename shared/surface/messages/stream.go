@@ -14,6 +14,8 @@ import (
 //	first chunk        message_start (empty content, zero usage), ping
 //	reasoning_content  content_block_start (thinking), thinking_delta… (when
 //	                   the client enabled thinking; dropped otherwise)
+//	thinking_blocks    signature_delta for the open thinking block, and
+//	                   redacted_thinking blocks (likewise only with thinking)
 //	content, refusal   content_block_start (text), text_delta…
 //	tool_calls[k]      content_block_start (tool_use, input {}), input_json_delta…
 //	Finish             content_block_stop, message_delta (stop_reason and the
@@ -45,6 +47,7 @@ type Stream struct {
 const (
 	blockText     = 't'
 	blockThinking = 'k'
+	blockRedacted = 'r'
 	blockTool     = 'u'
 )
 
@@ -129,7 +132,7 @@ func (s *Stream) Chunk(dst, chunk []byte) ([]byte, error) {
 }
 
 func (s *Stream) delta(dst, delta []byte) ([]byte, error) {
-	var content, refusal, reasoning, calls []byte
+	var content, refusal, reasoning, calls, thinking []byte
 	m := rawjson.MembersOf(delta)
 	for m.Next() {
 		switch string(m.Key()) {
@@ -141,6 +144,8 @@ func (s *Stream) delta(dst, delta []byte) ([]byte, error) {
 			reasoning = m.Value()
 		case "tool_calls":
 			calls = m.Value()
+		case "thinking_blocks":
+			thinking = m.Value()
 		}
 	}
 	if m.Err() != nil && len(delta) > 0 {
@@ -148,6 +153,9 @@ func (s *Stream) delta(dst, delta []byte) ([]byte, error) {
 	}
 	if s.req.thinking {
 		dst = s.text(dst, blockThinking, body(reasoning))
+		for _, b := range thinkingBlocks(thinking) {
+			dst = s.thinkingBlock(dst, &b)
+		}
 	}
 	dst = s.text(dst, blockText, body(content))
 	dst = s.text(dst, blockText, body(refusal))
@@ -189,6 +197,32 @@ func (s *Stream) text(dst []byte, kind byte, text []byte) []byte {
 	dst = append(dst, text...)
 	dst = append(dst, `"}`...)
 	return append(dst, wire.EventEnd...)
+}
+
+// thinkingBlock appends a complete signed block of the answer: the
+// signature of the thinking block streaming (its text came as
+// reasoning_content), or a block of its own when none is open, and a
+// redacted_thinking block as a block of its own.
+func (s *Stream) thinkingBlock(dst []byte, b *llm.ThinkingBlock) []byte {
+	if b.Type == "redacted_thinking" {
+		dst = s.stop(dst)
+		dst = s.startBlock(dst, blockRedacted)
+		dst = wire.AppendThinkingBlock(dst, b)
+		return append(dst, wire.EventEnd...)
+	}
+	if s.open < 0 || s.blocks[s.open] != blockThinking {
+		dst = s.text(dst, blockThinking, rawjson.AppendStringBody(nil, b.Thinking))
+	}
+	if s.open < 0 || s.blocks[s.open] != blockThinking {
+		return dst // no text: nothing to sign
+	}
+	dst = s.deltaHead(dst)
+	dst = append(dst, `{"type":"signature_delta","signature":`...)
+	dst = rawjson.AppendString(dst, b.Signature)
+	dst = append(dst, '}')
+	dst = append(dst, wire.EventEnd...)
+	// The block is whole: more reasoning starts another.
+	return s.stop(dst)
 }
 
 // toolCall appends the events of one tool_calls element of a delta.

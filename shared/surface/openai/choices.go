@@ -125,13 +125,7 @@ func emptyObject(obj []byte) bool {
 	return !m.Next() && m.Err() == nil
 }
 
-func addUsage(a, b llm.Usage) llm.Usage {
-	return llm.Usage{PromptTokens: a.PromptTokens + b.PromptTokens,
-		CompletionTokens: a.CompletionTokens + b.CompletionTokens,
-		CachedTokens:     a.CachedTokens + b.CachedTokens,
-		CacheWriteTokens: a.CacheWriteTokens + b.CacheWriteTokens,
-		ReasoningTokens:  a.ReasoningTokens + b.ReasoningTokens}
-}
+func addUsage(a, b llm.Usage) llm.Usage { return a.Add(b) }
 
 // AppendChunkAs appends to dst a copy of a chat.completion.chunk whose id is
 // set to id (unless id is empty) and whose choices all have index index. When

@@ -169,7 +169,7 @@ func TestParseSettings(t *testing.T) {
 		{"metadata is echoed, not sent", `"metadata":{"team":"triage"},"store":false,"background":false,"previous_response_id":null`,
 			func(c *llm.ChatRequest) bool { return true }, nil, []string{"metadata", "store", "background"}},
 		{"settings the vocabulary lacks go in the body", `"service_tier":"flex","prompt_cache_key":"k","safety_identifier":"s"`,
-			func(c *llm.ChatRequest) bool { return true }, []string{`"service_tier":"flex"`, `"prompt_cache_key":"k"`, `"safety_identifier":"s"`}, nil},
+			func(c *llm.ChatRequest) bool { return c.PromptCacheKey == "k" }, []string{`"service_tier":"flex"`, `"prompt_cache_key":"k"`, `"safety_identifier":"s"`}, nil},
 		{"echoed-only settings", `"truncation":"auto","include":["reasoning.encrypted_content"],"max_tool_calls":3,"top_logprobs":2,"stream_options":{"include_obfuscation":false}`,
 			func(c *llm.ChatRequest) bool { return true }, nil, []string{"truncation", "include", "max_tool_calls", "top_logprobs"}},
 	}

@@ -44,7 +44,7 @@ type Request struct {
 	// modified once the engine has it.
 	Chat *llm.ChatRequest
 	// Body is Chat as a Chat Completions JSON body, plus the settings the
-	// vocabulary has no field for (service_tier, prompt_cache_key,
+	// vocabulary has no field for (service_tier,
 	// safety_identifier, verbosity), for upstreams that relay bodies. A
 	// streamed request asks for stream_options.include_usage: the
 	// response.completed event carries usage.
@@ -223,10 +223,13 @@ func (p *parser) parse(f *fields) *llm.Error {
 	if c.Stream {
 		c.StreamOptions = &llm.StreamOptions{IncludeUsage: true}
 	}
+	if c.PromptCacheKey, ok = wire.String(f.cacheKey); !ok {
+		return typeError("prompt_cache_key", "string", f.cacheKey)
+	}
 	for _, s := range [...]struct {
 		name string
 		v    []byte
-	}{{"service_tier", f.serviceTier}, {"prompt_cache_key", f.cacheKey}, {"safety_identifier", f.safetyID}} {
+	}{{"service_tier", f.serviceTier}, {"safety_identifier", f.safetyID}} {
 		if wire.IsNull(s.v) {
 			continue
 		}

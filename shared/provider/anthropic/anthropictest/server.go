@@ -35,8 +35,13 @@ type Reply struct {
 	ToolUses []ToolUse
 	// StopReason defaults to tool_use when there are ToolUses, else end_turn.
 	StopReason string
-	// Usage is reported as given; nil reports 10 input and 20 output tokens.
+	// Usage is reported as given; nil reports 10 input and 20 output
+	// tokens, or, for a request with cache breakpoints, what the fake's
+	// prompt cache gives (cache.go) and 20 output tokens.
 	Usage *Usage
+	// RedactedThinking, when set, follows the thinking as a
+	// redacted_thinking block with this data.
+	RedactedThinking string
 	// Status, when set and not 200, answers with an error of this status.
 	Status int
 	// ErrorType is the type of the error (default: the one Status stands for,
@@ -77,6 +82,9 @@ type Usage struct {
 	OutputTokens             int
 	CacheCreationInputTokens int
 	CacheReadInputTokens     int
+	// CacheCreation1hInputTokens is the part of CacheCreationInputTokens
+	// written to the one-hour cache.
+	CacheCreation1hInputTokens int
 }
 
 // Request is one request the server received, whatever its answer.
@@ -113,6 +121,8 @@ type Server struct {
 	def   Reply
 	reqs  []Request
 	n     int // answers given, for ids
+	// cache holds the prompt prefixes written to the cache (cache.go).
+	cache map[[32]byte]bool
 }
 
 // NewServer starts a server. It accepts any non-empty x-api-key until
@@ -215,6 +225,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply.StreamErrorMessage = providertest.Quote(reply.StreamErrorMessage, r.Header, body.Bytes())
+	if reply.Usage == nil {
+		if u, ok := s.cacheUsage(req.top, req.Model, 20); ok {
+			reply.Usage = &u
+		}
+	}
 	a := newAnswer(reply, req.Model, n)
 	if req.Stream {
 		a.stream(w, r, reqID)
@@ -385,21 +400,22 @@ func (a *answer) usageJSON(output int) map[string]any {
 		"input_tokens":                a.usage.InputTokens,
 		"cache_creation_input_tokens": a.usage.CacheCreationInputTokens,
 		"cache_read_input_tokens":     a.usage.CacheReadInputTokens,
-		"cache_creation": map[string]any{"ephemeral_5m_input_tokens": a.usage.CacheCreationInputTokens,
-			"ephemeral_1h_input_tokens": 0},
+		"cache_creation": map[string]any{"ephemeral_5m_input_tokens": a.usage.CacheCreationInputTokens - a.usage.CacheCreation1hInputTokens,
+			"ephemeral_1h_input_tokens": a.usage.CacheCreation1hInputTokens},
 		"output_tokens":   output,
 		"service_tier":    "standard",
 		"server_tool_use": nil,
 	}
 }
 
-const signature = "EqQBCkYIBRgCKkBmYWtlIHNpZ25hdHVyZQ=="
-
 // blocks are the answer's content blocks, in order.
 func (a *answer) blocks() []map[string]any {
 	var out []map[string]any
 	if a.Thinking != "" {
-		out = append(out, map[string]any{"type": "thinking", "thinking": a.Thinking, "signature": signature})
+		out = append(out, map[string]any{"type": "thinking", "thinking": a.Thinking, "signature": Sign(a.Thinking)})
+	}
+	if a.RedactedThinking != "" {
+		out = append(out, map[string]any{"type": "redacted_thinking", "data": a.RedactedThinking})
 	}
 	if a.Text != "" {
 		out = append(out, map[string]any{"type": "text", "text": a.Text, "citations": nil})
@@ -477,7 +493,11 @@ func (a *answer) stream(w http.ResponseWriter, r *http.Request, reqID string) {
 		for _, piece := range words(a.Thinking) {
 			delta(map[string]any{"type": "thinking_delta", "thinking": piece})
 		}
-		delta(map[string]any{"type": "signature_delta", "signature": signature})
+		delta(map[string]any{"type": "signature_delta", "signature": Sign(a.Thinking)})
+		blockStop()
+	}
+	if a.RedactedThinking != "" {
+		blockStart(map[string]any{"type": "redacted_thinking", "data": a.RedactedThinking})
 		blockStop()
 	}
 	if a.Text != "" {

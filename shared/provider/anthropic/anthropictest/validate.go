@@ -12,6 +12,7 @@ import (
 type parsedRequest struct {
 	Model  string
 	Stream bool
+	top    map[string]json.RawMessage
 }
 
 // topLevel lists the members of a Messages request (MessageNewParams of
@@ -29,13 +30,17 @@ func topLevel(name string) bool {
 }
 
 type wireBlock struct {
-	Type      string          `json:"type"`
-	Text      *string         `json:"text"`
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Input     json.RawMessage `json:"input"`
-	ToolUseID string          `json:"tool_use_id"`
-	Source    *struct {
+	Type         string            `json:"type"`
+	Text         *string           `json:"text"`
+	Thinking     *string           `json:"thinking"`
+	Signature    string            `json:"signature"`
+	Data         string            `json:"data"`
+	CacheControl *wireCacheControl `json:"cache_control"`
+	ID           string            `json:"id"`
+	Name         string            `json:"name"`
+	Input        json.RawMessage   `json:"input"`
+	ToolUseID    string            `json:"tool_use_id"`
+	Source       *struct {
 		Type      string `json:"type"`
 		MediaType string `json:"media_type"`
 		Data      string `json:"data"`
@@ -60,7 +65,7 @@ func validate(body []byte) (parsedRequest, string) {
 			return parsedRequest{}, name + ": Extra inputs are not permitted"
 		}
 	}
-	var req parsedRequest
+	req := parsedRequest{top: top}
 	for _, f := range []string{"model", "max_tokens", "messages"} {
 		if _, ok := top[f]; !ok {
 			return req, f + ": Field required"
@@ -112,7 +117,123 @@ func validate(body []byte) (parsedRequest, string) {
 	if json.Unmarshal(top["messages"], &msgs) != nil {
 		return req, "messages: Input should be a valid list"
 	}
-	return req, validateMessages(msgs)
+	if msg := validateMessages(msgs); msg != "" {
+		return req, msg
+	}
+	if msg := validateCacheControl(top); msg != "" {
+		return req, msg
+	}
+	return req, validateThinking(top, maxTokens, msgs)
+}
+
+// validateCacheControl checks the breakpoints: ephemeral, a TTL of 5m or
+// 1h, at most four, none on a thinking block, and no one-hour one after a
+// five-minute one.
+func validateCacheControl(top map[string]json.RawMessage) string {
+	units, _ := promptUnits(top)
+	n, shorter := 0, false
+	for _, u := range units {
+		m := u.marker
+		if m == nil {
+			continue
+		}
+		n++
+		switch {
+		case m.Type != "ephemeral":
+			return "cache_control: Input tag '" + m.Type + "' found using 'type' does not match any of the expected tags: 'ephemeral'"
+		case m.TTL != "" && m.TTL != "5m" && m.TTL != "1h":
+			return "cache_control.ephemeral.ttl: Input should be '5m' or '1h'"
+		case m.TTL == "1h" && shorter:
+			return "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block. Note that blocks are processed in the following order: `tools`, `system`, `messages`."
+		case m.TTL != "1h":
+			shorter = true
+		}
+	}
+	if n > 4 {
+		return "A maximum of 4 blocks with cache_control may be provided. Found " + strconv.Itoa(n) + "."
+	}
+	return ""
+}
+
+// validateThinking checks extended thinking's rules: a budget of at least
+// 1024 below max_tokens; temperature 1 or unset, top_p at least 0.95 or
+// unset, no top_k, no forced tool; and a final assistant turn (a prefill,
+// or the one a tool loop continues) that starts with its thinking.
+func validateThinking(top map[string]json.RawMessage, maxTokens int, msgs []wireMessage) string {
+	raw, ok := top["thinking"]
+	if !ok {
+		return ""
+	}
+	var th struct {
+		Type   string `json:"type"`
+		Budget *int   `json:"budget_tokens"`
+	}
+	if json.Unmarshal(raw, &th) != nil {
+		return "thinking: Input should be a valid dictionary or object"
+	}
+	switch th.Type {
+	case "disabled", "adaptive":
+		return ""
+	case "enabled":
+	default:
+		return "thinking: Input tag '" + th.Type + "' found using 'type' does not match any of the expected tags: 'adaptive', 'disabled', 'enabled'"
+	}
+	switch {
+	case th.Budget == nil:
+		return "thinking.enabled.budget_tokens: Field required"
+	case *th.Budget < 1024:
+		return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+	case maxTokens <= *th.Budget:
+		return "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
+	}
+	if t, ok := top["temperature"]; ok {
+		var v float64
+		if json.Unmarshal(t, &v) != nil || v != 1 {
+			return "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
+		}
+	}
+	if p, ok := top["top_p"]; ok {
+		var v float64
+		if json.Unmarshal(p, &v) != nil || v < 0.95 {
+			return "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
+		}
+	}
+	if _, ok := top["top_k"]; ok {
+		return "`top_k` must be unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
+	}
+	if tc, ok := top["tool_choice"]; ok {
+		var c struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(tc, &c) == nil && (c.Type == "any" || c.Type == "tool") {
+			return "Thinking may not be enabled when tool_choice forces tool use."
+		}
+	}
+	final := len(msgs) - 1
+	if final >= 0 && msgs[final].Role == "user" {
+		blocks, _ := contentBlocks("", msgs[final].Content)
+		onlyResults := len(blocks) > 0
+		for _, b := range blocks {
+			onlyResults = onlyResults && b.Type == "tool_result"
+		}
+		if !onlyResults {
+			return ""
+		}
+		final--
+	}
+	if final < 0 || msgs[final].Role != "assistant" {
+		return ""
+	}
+	blocks, _ := contentBlocks("", msgs[final].Content)
+	if len(blocks) == 0 || blocks[0].Type != "thinking" && blocks[0].Type != "redacted_thinking" {
+		found := "nothing"
+		if len(blocks) > 0 {
+			found = "`" + blocks[0].Type + "`"
+		}
+		return "messages." + strconv.Itoa(final) + ".content.0.type: Expected `thinking` or `redacted_thinking`, but found " + found +
+			". When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+	}
+	return ""
 }
 
 func validateSystem(raw json.RawMessage) string {
@@ -234,7 +355,21 @@ func validateMessages(msgs []wireMessage) string {
 						". Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
 				}
 				answered[b.ToolUseID] = true
-			case "document", "thinking", "redacted_thinking", "search_result", "server_tool_use",
+			case "thinking":
+				if m.Role != "assistant" {
+					return bp + ": thinking blocks may only appear in assistant messages"
+				}
+				if b.Thinking == nil || b.Signature != Sign(*b.Thinking) {
+					return bp + ": Invalid `signature` in `thinking` block"
+				}
+				if b.CacheControl != nil {
+					return bp + ".thinking.cache_control: Extra inputs are not permitted"
+				}
+			case "redacted_thinking":
+				if b.Data == "" {
+					return bp + ".redacted_thinking.data: Field required"
+				}
+			case "document", "search_result", "server_tool_use",
 				"web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result", "container_upload":
 			default:
 				return bp + ".type: Input tag '" + b.Type + "' found using 'type' does not match any of the expected tags"

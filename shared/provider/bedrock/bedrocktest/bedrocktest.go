@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ type Server struct {
 	srv *httptest.Server
 	// Script queues replies and logs requests: Push, Requests, Last.
 	providertest.Script[Request, Reply]
+
+	mu    sync.Mutex
+	cache map[[32]byte]bool // prompt prefixes cached (cache.go)
 }
 
 // Request is what the fake received.
@@ -62,8 +66,10 @@ func (r Request) Decode(v any) error { return json.Unmarshal(r.Body, v) }
 type Reply struct {
 	// Text is the answer; streamed word by word.
 	Text string
-	// Reasoning, when set, comes first as a reasoningContent block.
+	// Reasoning, when set, comes first as a reasoningContent block, signed.
 	Reasoning string
+	// RedactedReasoning, when set, follows it as redacted reasoning.
+	RedactedReasoning []byte
 	// ToolUses are toolUse blocks after the text.
 	ToolUses []ToolUse
 	// StopReason defaults to tool_use when ToolUses are set, else end_turn.
@@ -88,9 +94,13 @@ type ToolUse struct {
 }
 
 // Usage is the token usage reported. totalTokens is the sum of all four:
-// inputTokens excludes cache reads and writes.
+// inputTokens excludes cache reads and writes. A reply without cache
+// counts to a request with cache points reports what the fake's prompt
+// cache gives (cache.go).
 type Usage struct {
 	Input, Output, CacheRead, CacheWrite int
+	// CacheWrite1h is the part of CacheWrite with a one-hour TTL.
+	CacheWrite1h int
 }
 
 // Exception is a Bedrock error.
@@ -178,9 +188,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.invoke(w, body)
 		return
 	}
-	if msg := validateConverse(body); msg != "" {
+	msg := validateConverse(body)
+	if msg == "" {
+		msg = validateCache(model, body)
+	}
+	if msg == "" {
+		msg = validateReasoning(model, body)
+	}
+	if msg != "" {
 		writeException(w, &Exception{Name: "ValidationException", Message: msg})
 		return
+	}
+	if reply.Usage.CacheRead == 0 && reply.Usage.CacheWrite == 0 {
+		if u, ok := s.cacheUsage(model, body); ok {
+			u.Output = reply.Usage.Output
+			reply.Usage = u
+		}
 	}
 	if op == "converse" {
 		writeJSON(w, http.StatusOK, converseAnswer(reply))
@@ -317,11 +340,33 @@ func usageJSON(u Usage) map[string]int {
 	return m
 }
 
+// usageObject is usageJSON with cacheDetails, the writes by TTL (1h first).
+func usageObject(u Usage) map[string]any {
+	m := map[string]any{}
+	for k, v := range usageJSON(u) {
+		m[k] = v
+	}
+	var details []map[string]any
+	if u.CacheWrite1h > 0 {
+		details = append(details, map[string]any{"inputTokens": u.CacheWrite1h, "ttl": "1h"})
+	}
+	if w := u.CacheWrite - u.CacheWrite1h; w > 0 {
+		details = append(details, map[string]any{"inputTokens": w, "ttl": "5m"})
+	}
+	if details != nil {
+		m["cacheDetails"] = details
+	}
+	return m
+}
+
 func converseAnswer(r Reply) map[string]any {
 	content := []any{}
 	if r.Reasoning != "" {
 		content = append(content, map[string]any{"reasoningContent": map[string]any{
-			"reasoningText": map[string]string{"text": r.Reasoning, "signature": "fake-signature"}}})
+			"reasoningText": map[string]string{"text": r.Reasoning, "signature": Sign(r.Reasoning)}}})
+	}
+	if len(r.RedactedReasoning) > 0 {
+		content = append(content, map[string]any{"reasoningContent": map[string]any{"redactedContent": r.RedactedReasoning}})
 	}
 	if r.Text != "" {
 		content = append(content, map[string]string{"text": r.Text})
@@ -333,7 +378,7 @@ func converseAnswer(r Reply) map[string]any {
 	return map[string]any{
 		"output":     map[string]any{"message": map[string]any{"role": "assistant", "content": content}},
 		"stopReason": stopReason(r),
-		"usage":      usageJSON(r.Usage),
+		"usage":      usageObject(r.Usage),
 		"metrics":    map[string]int{"latencyMs": 42},
 	}
 }
@@ -370,7 +415,13 @@ func streamAnswer(w http.ResponseWriter, req *http.Request, r Reply) {
 		frame("event", "contentBlockDelta", map[string]any{"contentBlockIndex": block,
 			"delta": map[string]any{"reasoningContent": map[string]string{"text": r.Reasoning}}})
 		frame("event", "contentBlockDelta", map[string]any{"contentBlockIndex": block,
-			"delta": map[string]any{"reasoningContent": map[string]string{"signature": "fake-signature"}}})
+			"delta": map[string]any{"reasoningContent": map[string]string{"signature": Sign(r.Reasoning)}}})
+		frame("event", "contentBlockStop", map[string]any{"contentBlockIndex": block})
+		block++
+	}
+	if len(r.RedactedReasoning) > 0 {
+		frame("event", "contentBlockDelta", map[string]any{"contentBlockIndex": block,
+			"delta": map[string]any{"reasoningContent": map[string]any{"redactedContent": r.RedactedReasoning}}})
 		frame("event", "contentBlockStop", map[string]any{"contentBlockIndex": block})
 		block++
 	}
@@ -406,7 +457,7 @@ func streamAnswer(w http.ResponseWriter, req *http.Request, r Reply) {
 		return
 	}
 	frame("event", "messageStop", map[string]any{"stopReason": stopReason(r)})
-	frame("event", "metadata", map[string]any{"usage": usageJSON(r.Usage), "metrics": map[string]int{"latencyMs": 42}})
+	frame("event", "metadata", map[string]any{"usage": usageObject(r.Usage), "metrics": map[string]int{"latencyMs": 42}})
 }
 
 // pause waits d, or less when the client goes away; it reports whether the

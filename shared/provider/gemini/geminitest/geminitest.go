@@ -283,6 +283,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch method {
 	case "generateContent", "streamGenerateContent":
 		req, err := decodeGenerate(body, s.opts.RequireThoughtSignatures)
+		if err == nil {
+			err = checkThinking(resource, req.GenerationConfig)
+		}
 		if err != nil {
 			writeError(w, err)
 			return
@@ -504,6 +507,53 @@ type wireGenConfig struct {
 	ImageConfig                json.RawMessage `json:"imageConfig"`
 	AudioTranscriptionConfig   json.RawMessage `json:"audioTranscriptionConfig"`
 	EnableEnhancedCivicAnswers json.RawMessage `json:"enableEnhancedCivicAnswers"`
+}
+
+// checkThinking checks generationConfig.thinkingConfig against the model
+// as the service does: a budget or a level, not both; levels only on
+// Gemini 3 (Pro low and high, Flash minimal to high); budgets within the
+// model's range (2.5 Pro 128 to 32768 and cannot be 0, Flash 0 to 24576,
+// Flash-Lite 0 or 512 to 24576; -1 is dynamic).
+func checkThinking(model string, g *wireGenConfig) *Error {
+	if g == nil || len(g.ThinkingConfig) == 0 {
+		return nil
+	}
+	var tc struct {
+		Budget          *int   `json:"thinkingBudget"`
+		Level           string `json:"thinkingLevel"`
+		IncludeThoughts bool   `json:"includeThoughts"`
+	}
+	if e := decodeStrict(g.ThinkingConfig, &tc); e != nil {
+		return e
+	}
+	m := strings.ToLower(model)
+	gen3, pro := strings.HasPrefix(m, "gemini-3"), strings.Contains(m, "pro")
+	if tc.Budget != nil && tc.Level != "" {
+		return invalid("You cannot use both thinking_level and the legacy thinking_budget parameter in the same request.")
+	}
+	if tc.Level != "" {
+		level := strings.ToLower(tc.Level) // the enum's name, or the lower case the docs show
+		ok := gen3 && (level == "low" || level == "high" || !pro && (level == "minimal" || level == "medium"))
+		if !ok {
+			return invalid("Thinking level %s is not supported for this model.", tc.Level)
+		}
+	}
+	if b := tc.Budget; b != nil && *b != -1 && !gen3 {
+		lo, hi := 0, 24576
+		switch {
+		case pro:
+			lo, hi = 128, 32768
+		case strings.Contains(m, "lite") && *b != 0:
+			lo = 512
+		}
+		if *b == 0 && pro {
+			return invalid("Budget 0 is invalid. This model only works in thinking mode.")
+		}
+		if *b < lo || *b > hi {
+			return invalid("The thinking budget %d is invalid. Please choose a value between %d and %d.", *b, lo, hi)
+		}
+	}
+	return nil
 }
 
 // decodeGenerate decodes and checks a generateContent body as the service

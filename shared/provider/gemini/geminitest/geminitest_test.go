@@ -367,3 +367,32 @@ func TestRejectsWhatGeminiRejects(t *testing.T) {
 		})
 	}
 }
+
+// The SDK's thinkingConfig: accepted as the service takes it, refused where
+// the service refuses it.
+func TestSDKThinkingConfig(t *testing.T) {
+	srv := start(t, geminitest.Options{})
+	client := newClient(t, srv, srv.Key())
+	budget := func(n int32) *int32 { return &n }
+	for _, tt := range []struct {
+		model string
+		tc    genai.ThinkingConfig
+		ok    bool
+	}{
+		{"gemini-2.5-flash", genai.ThinkingConfig{ThinkingBudget: budget(1024), IncludeThoughts: true}, true},
+		{"gemini-2.5-flash", genai.ThinkingConfig{ThinkingBudget: budget(0)}, true},
+		{"gemini-2.5-pro", genai.ThinkingConfig{ThinkingBudget: budget(0)}, false},
+		{"gemini-2.5-flash", genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevelLow}, false},
+		{"gemini-3-pro-preview", genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevelHigh}, true},
+		{"gemini-3-pro-preview", genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevelMedium}, false},
+		{"gemini-3-flash-preview", genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevelMinimal}, true},
+		{"gemini-3-flash-preview", genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevelLow, ThinkingBudget: budget(1024)}, false},
+	} {
+		tc := tt.tc
+		_, err := client.Models.GenerateContent(context.Background(), tt.model, genai.Text("hi"), &genai.GenerateContentConfig{ThinkingConfig: &tc})
+		var apiErr genai.APIError
+		if tt.ok && err != nil || !tt.ok && (!errors.As(err, &apiErr) || apiErr.Code != 400) {
+			t.Errorf("%s %+v: err = %v, want ok %v", tt.model, tt.tc, err, tt.ok)
+		}
+	}
+}

@@ -104,6 +104,14 @@ func AppendChat(dst []byte, r *llm.ChatRequest, extra []byte) []byte {
 		dst = append(dst, `,"reasoning_effort":`...)
 		dst = rawjson.AppendString(dst, r.ReasoningEffort)
 	}
+	if r.PromptCacheKey != "" {
+		dst = append(dst, `,"prompt_cache_key":`...)
+		dst = rawjson.AppendString(dst, r.PromptCacheKey)
+	}
+	if r.IncludeReasoning != nil {
+		dst = append(dst, `,"include_reasoning":`...)
+		dst = strconv.AppendBool(dst, *r.IncludeReasoning)
+	}
 	if len(extra) > 0 {
 		dst = append(dst, ',')
 		dst = append(dst, extra...)
@@ -183,6 +191,46 @@ func appendMessage(dst []byte, m *llm.Message) []byte {
 		dst = append(dst, `,"reasoning_content":`...)
 		dst = rawjson.AppendString(dst, m.ReasoningContent)
 	}
+	if len(m.ThinkingBlocks) > 0 {
+		dst = append(dst, `,"thinking_blocks":[`...)
+		for i := range m.ThinkingBlocks {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendThinkingBlock(dst, &m.ThinkingBlocks[i])
+		}
+		dst = append(dst, ']')
+	}
+	dst = appendCacheControl(dst, m.CacheControl)
+	return append(dst, '}')
+}
+
+// AppendThinkingBlock appends one thinking block object.
+func AppendThinkingBlock(dst []byte, b *llm.ThinkingBlock) []byte {
+	dst = append(dst, `{"type":`...)
+	dst = rawjson.AppendString(dst, b.Type)
+	for _, f := range [...]struct{ key, v string }{{"thinking", b.Thinking}, {"signature", b.Signature}, {"data", b.Data}} {
+		if f.v != "" {
+			dst = append(dst, ',', '"')
+			dst = append(dst, f.key...)
+			dst = append(dst, '"', ':')
+			dst = rawjson.AppendString(dst, f.v)
+		}
+	}
+	return append(dst, '}')
+}
+
+// appendCacheControl appends a cache_control member, nothing for nil.
+func appendCacheControl(dst []byte, c *llm.CacheControl) []byte {
+	if c == nil {
+		return dst
+	}
+	dst = append(dst, `,"cache_control":{"type":`...)
+	dst = rawjson.AppendString(dst, c.Type)
+	if c.TTL != "" {
+		dst = append(dst, `,"ttl":`...)
+		dst = rawjson.AppendString(dst, c.TTL)
+	}
 	return append(dst, '}')
 }
 
@@ -207,6 +255,7 @@ func appendPart(dst []byte, p *llm.Part) []byte {
 		dst = append(dst, `,"text":`...)
 		dst = rawjson.AppendString(dst, p.Text)
 	}
+	dst = appendCacheControl(dst, p.CacheControl)
 	return append(dst, '}')
 }
 
@@ -225,5 +274,8 @@ func appendTool(dst []byte, t *llm.Tool) []byte {
 		dst = append(dst, `,"strict":`...)
 		dst = strconv.AppendBool(dst, *t.Function.Strict)
 	}
-	return append(dst, "}}"...)
+	dst = appendCacheControl(dst, t.Function.CacheControl)
+	dst = append(dst, '}')
+	dst = appendCacheControl(dst, t.CacheControl)
+	return append(dst, '}')
 }

@@ -153,19 +153,20 @@ func TestAppendCompact(t *testing.T) {
 func TestAppendChat(t *testing.T) {
 	f, n, seed := 0.5, 100, int64(7)
 	strict := true
-	full := &llm.ChatRequest{Model: "m\"x", Stream: true, StreamOptions: &llm.StreamOptions{IncludeUsage: true},
+	eph, hour := &llm.CacheControl{Type: "ephemeral"}, &llm.CacheControl{Type: "ephemeral", TTL: "1h"}
+	full := &llm.ChatRequest{PromptCacheKey: "route-k", IncludeReasoning: &strict, Model: "m\"x", Stream: true, StreamOptions: &llm.StreamOptions{IncludeUsage: true},
 		Temperature: &f, TopP: &f, MaxTokens: &n, MaxCompletionTokens: &n, Stop: llm.Stop{"a", "b\n"}, N: &n, Seed: &seed,
 		PresencePenalty: &f, FrequencyPenalty: &f, ParallelToolCalls: &strict, User: "u", ReasoningEffort: "low",
 		ToolChoice: json.RawMessage(`{"type":"function","function":{"name":"f"}}`),
 		Tools: []llm.Tool{{Type: "function", Function: llm.FunctionDecl{Name: "f", Description: "d", Parameters: json.RawMessage(`{"type":"object"}`), Strict: &strict}},
-			{Type: "function", Function: llm.FunctionDecl{Name: "g"}}},
+			{Type: "function", Function: llm.FunctionDecl{Name: "g", CacheControl: eph}, CacheControl: hour}},
 		ResponseFormat: &llm.ResponseFormat{Type: "json_schema", JSONSchema: &llm.JSONSchema{Name: "s", Description: "d", Schema: json.RawMessage(`{}`), Strict: &strict}},
 		Messages: []llm.Message{
-			{Role: "system", Content: llm.Content{Text: "sys"}},
-			{Role: "user", Content: llm.Content{IsParts: true, Parts: []llm.Part{{Type: "text", Text: "t"},
+			{Role: "system", Content: llm.Content{Text: "sys"}, CacheControl: hour},
+			{Role: "user", Content: llm.Content{IsParts: true, Parts: []llm.Part{{Type: "text", Text: "t", CacheControl: eph},
 				{Type: "image_url", ImageURL: &llm.ImageURL{URL: "https://x.test/a.png", Detail: "low"}}}}},
 			{Role: "assistant", ToolCalls: []llm.ToolCall{{ID: "c", Type: "function", Function: llm.FunctionCall{Name: "f", Arguments: `{"a":1}`}}},
-				ReasoningContent: "r"},
+				ReasoningContent: "r", ThinkingBlocks: []llm.ThinkingBlock{{Type: "thinking", Thinking: "r", Signature: "s\n"}, {Type: "redacted_thinking", Data: "d"}}},
 			{Role: "tool", ToolCallID: "c", Content: llm.Content{}},
 			{Role: "assistant", Content: llm.Content{IsParts: true, Parts: []llm.Part{{Type: "refusal", Refusal: "no"}}}, Name: "bot"},
 		}}

@@ -24,8 +24,8 @@ func (g *Gateway) serveResponses(w http.ResponseWriter, r *http.Request) {
 			c.chat, c.body, c.rec.Stream = req.Chat, req.Body, req.Stream()
 			return req.Chat.Model, nil
 		},
-		render: func(dst, completion []byte, u llm.Usage) ([]byte, error) {
-			return responses.Render(dst, req, completion, u)
+		render: func(completion []byte, u llm.Usage) ([]byte, error) {
+			return responses.Render(make([]byte, 0, len(completion)+256), req, completion, u)
 		},
 		stream: func(*call) streamWriter { return &responsesWriter{s: responses.NewStream(req)} },
 	}
@@ -52,8 +52,8 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request) {
 			c.chat, c.body, c.rec.Stream = req.Chat, req.Body, req.Stream()
 			return req.Chat.Model, nil
 		},
-		render: func(dst, completion []byte, u llm.Usage) ([]byte, error) {
-			return messages.Render(dst, req, completion, u)
+		render: func(completion []byte, u llm.Usage) ([]byte, error) {
+			return messages.Render(make([]byte, 0, len(completion)+256), req, completion, u)
 		},
 		stream: func(*call) streamWriter { return &messagesWriter{s: messages.NewStream(req)} },
 	}

@@ -45,11 +45,11 @@ var chatSurface = surface{
 
 // withoutReasoning renders a chat.completion without its choices'
 // reasoning (reasoning_content, reasoning, thinking_blocks).
-func withoutReasoning(dst, completion []byte, _ llm.Usage) ([]byte, error) {
+func withoutReasoning(completion []byte, _ llm.Usage) ([]byte, error) {
 	if !llm.HasReasoning(completion) {
 		return completion, nil
 	}
-	out, _, err := llm.AppendWithoutReasoning(dst, completion, "message")
+	out, _, err := llm.AppendWithoutReasoning(make([]byte, 0, len(completion)), completion, "message")
 	return out, err
 }
 

@@ -63,7 +63,7 @@ type call struct {
 	shape *shape
 	// render writes a one-piece answer in the surface's shape (nil: as the
 	// chat.completion came); rendered is the error answered when it failed.
-	render   func(dst, completion []byte, u llm.Usage) ([]byte, error)
+	render   func(completion []byte, u llm.Usage) ([]byte, error)
 	rendered *llm.Error
 	// writeErr writes an error in the surface's shape.
 	writeErr func(http.ResponseWriter, *llm.Error)

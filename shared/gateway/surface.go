@@ -22,7 +22,7 @@ type surface struct {
 	parse func(c *call) (model string, e *llm.Error)
 	// render writes a one-piece answer from the chat.completion body; nil
 	// answers the chat.completion as it is.
-	render func(dst, completion []byte, u llm.Usage) ([]byte, error)
+	render func(completion []byte, u llm.Usage) ([]byte, error)
 	// stream starts the writer of a streamed answer.
 	stream func(c *call) streamWriter
 }
@@ -131,7 +131,7 @@ func (c *call) deliver(res *engine.Result) {
 	c.servedBy(res.Served, len(res.Attempts))
 	body := res.Response.Body
 	if c.render != nil {
-		out, err := c.render(make([]byte, 0, len(body)+256), body, res.Response.Usage)
+		out, err := c.render(body, res.Response.Usage)
 		if err != nil {
 			c.g.logger().Error("an answer could not be rendered", "request_id", c.rec.RequestID, "endpoint", c.rec.Endpoint,
 				"provider", res.Served.Provider.Name)

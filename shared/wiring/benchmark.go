@@ -8,21 +8,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/llm-router/router/shared/awshttp"
 	"github.com/llm-router/router/shared/benchmark"
 	"github.com/llm-router/router/shared/config"
 	"github.com/llm-router/router/shared/cost"
-	"github.com/llm-router/router/shared/gateway"
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/provider"
-	"github.com/llm-router/router/shared/secret"
-	"github.com/llm-router/router/shared/secret/awssecrets"
 	"github.com/llm-router/router/shared/store/dynamo"
-	"github.com/llm-router/router/shared/store/file"
 )
 
 // Benchmark is the assembled benchmark function.
@@ -46,17 +39,7 @@ type Benchmark struct {
 func BuildBenchmark(ctx context.Context, p Process, s Settings) (*Benchmark, error) {
 	log := slog.New(slog.NewJSONHandler(p.Stderr, nil))
 	b := &Benchmark{Settings: s, Log: log}
-	var awsCfg *aws.Config
-	loadAWS := func() (aws.Config, error) {
-		if awsCfg == nil {
-			cfg, err := awshttp.Config(ctx, p.AWS)
-			if err != nil {
-				return aws.Config{}, err
-			}
-			awsCfg = &cfg
-		}
-		return *awsCfg, nil
-	}
+	loadAWS := awsLoader(ctx, p)
 	var source benchmark.ConfigSource
 	needSecrets := s.OnLambda
 	switch s.Store {
@@ -70,25 +53,15 @@ func BuildBenchmark(ctx context.Context, p Process, s Settings) (*Benchmark, err
 		b.State = &dynamo.StateStore{DB: db, Table: s.StateTable}
 		needSecrets = true
 	default:
-		c := config.Default()
-		source = gateway.Static{C: c}
-		if s.ConfigPath != "" {
-			f := &file.Source{Path: s.ConfigPath, TTL: s.CacheTTL, Log: log}
-			var err error
-			if c, err = f.Load(); err != nil {
-				return nil, err
-			}
-			source = f
-		}
-		needSecrets = needSecrets || namesSecrets(c)
-	}
-	keys := &secret.Resolver{Env: p.Env, DefaultSecret: s.SecretID}
-	if needSecrets {
-		cfg, err := loadAWS()
+		src, named, err := fileSource(s, log)
 		if err != nil {
 			return nil, err
 		}
-		keys.Secrets = &secret.Cache{Store: &awssecrets.Store{Client: secretsmanager.NewFromConfig(cfg)}}
+		source, needSecrets = src, needSecrets || named
+	}
+	keys, err := keyResolver(p, s, needSecrets, loadAWS)
+	if err != nil {
+		return nil, err
 	}
 	prices, err := cost.DefaultCatalog()
 	if err != nil {

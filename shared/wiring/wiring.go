@@ -244,17 +244,7 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 	log := slog.New(slog.NewJSONHandler(p.Stderr, nil))
 	r := &Router{Settings: s, Audit: audit.NewWriter(p.Stdout), Log: log}
 
-	var awsCfg *aws.Config
-	loadAWS := func() (aws.Config, error) {
-		if awsCfg == nil {
-			cfg, err := awshttp.Config(ctx, p.AWS)
-			if err != nil {
-				return aws.Config{}, err
-			}
-			awsCfg = &cfg
-		}
-		return *awsCfg, nil
-	}
+	loadAWS := awsLoader(ctx, p)
 
 	var source gateway.ConfigSource
 	needSecrets := s.OnLambda
@@ -269,28 +259,17 @@ func Build(ctx context.Context, p Process, s Settings) (*Router, error) {
 		source = r.Source
 		needSecrets = true // the table's configuration may name secrets at any time
 	default:
-		c := config.Default()
-		source = gateway.Static{C: c}
-		if s.ConfigPath != "" {
-			// Reloaded when it changes, so scripts/keys takes effect within
-			// the cache TTL without a restart.
-			f := &file.Source{Path: s.ConfigPath, TTL: s.CacheTTL, Log: log}
-			var err error
-			if c, err = f.Load(); err != nil {
-				return nil, err
-			}
-			source = f
-		}
-		needSecrets = needSecrets || namesSecrets(c)
-	}
-
-	keys := &secret.Resolver{Env: p.Env, DefaultSecret: s.SecretID}
-	if needSecrets {
-		cfg, err := loadAWS()
-		if err != nil {
+		var named bool
+		var err error
+		if source, named, err = fileSource(s, log); err != nil {
 			return nil, err
 		}
-		keys.Secrets = &secret.Cache{Store: &awssecrets.Store{Client: secretsmanager.NewFromConfig(cfg)}}
+		needSecrets = needSecrets || named
+	}
+
+	keys, err := keyResolver(p, s, needSecrets, loadAWS)
+	if err != nil {
+		return nil, err
 	}
 
 	var sink audit.Sink = r.Audit
@@ -367,6 +346,54 @@ func (s Settings) maxDuration() time.Duration {
 		return 0
 	}
 	return s.FunctionTimeout - lambdaapi.DefaultDeadlineMargin
+}
+
+// awsLoader returns a function that loads the AWS configuration on its
+// first call and returns the same one after: a process that needs no AWS
+// service never loads it.
+func awsLoader(ctx context.Context, p Process) func() (aws.Config, error) {
+	var awsCfg *aws.Config
+	return func() (aws.Config, error) {
+		if awsCfg == nil {
+			cfg, err := awshttp.Config(ctx, p.AWS)
+			if err != nil {
+				return aws.Config{}, err
+			}
+			awsCfg = &cfg
+		}
+		return *awsCfg, nil
+	}
+}
+
+// fileSource is the configuration without DynamoDB: the embedded default,
+// or s.ConfigPath loaded once now (so a broken file says why at start) and
+// reloaded when it changes, so scripts/keys takes effect within the cache
+// TTL without a restart. named reports whether it names secrets.
+func fileSource(s Settings, log *slog.Logger) (src gateway.ConfigSource, named bool, err error) {
+	if s.ConfigPath == "" {
+		c := config.Default()
+		return gateway.Static{C: c}, namesSecrets(c), nil
+	}
+	f := &file.Source{Path: s.ConfigPath, TTL: s.CacheTTL, Log: log}
+	c, err := f.Load()
+	if err != nil {
+		return nil, false, err
+	}
+	return f, namesSecrets(c), nil
+}
+
+// keyResolver resolves provider keys from the environment and, when
+// needSecrets, from Secrets Manager behind its cache.
+func keyResolver(p Process, s Settings, needSecrets bool, loadAWS func() (aws.Config, error)) (*secret.Resolver, error) {
+	keys := &secret.Resolver{Env: p.Env, DefaultSecret: s.SecretID}
+	if needSecrets {
+		cfg, err := loadAWS()
+		if err != nil {
+			return nil, err
+		}
+		keys.Secrets = &secret.Cache{Store: &awssecrets.Store{Client: secretsmanager.NewFromConfig(cfg)}}
+	}
+	return keys, nil
 }
 
 // namesSecrets reports whether any provider key is a secret: reference, so a

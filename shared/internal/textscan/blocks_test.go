@@ -59,13 +59,6 @@ func TestBlocks(t *testing.T) {
 	if blocks != want {
 		t.Error("blocks.go is stale: go test ./shared/internal/textscan -run TestBlocks -update")
 	}
-	for r := rune(0x80); r < 0x10000; r++ {
-		c1, s1 := classifyFast(r)
-		c2, s2 := classify(r)
-		if c1 != c2 || s1 != s2 {
-			t.Fatalf("classifyFast(%U) = %d/%d, classify = %d/%d", r, c1, s1, c2, s2)
-		}
-	}
 }
 
 // TestScanClassifiesEveryRune checks that Scan's own decoding and table

@@ -847,18 +847,11 @@ func classify(r rune) (uint8, Script) {
 	return generic(r)
 }
 
-// decode is utf8.DecodeRuneInString with the two- and three-byte forms
-// inlined: every letter outside ASCII below U+10000 takes one of them.
+// decode is utf8.DecodeRuneInString with the two-byte form inlined (the
+// scan decodes the three-byte forms itself before it calls decode).
 func decode(text string, i int) (rune, int) {
-	c := text[i]
-	switch {
-	case c >= 0xC2 && c < 0xE0 && i+1 < len(text) && text[i+1]&0xC0 == 0x80:
+	if c := text[i]; c >= 0xC2 && c < 0xE0 && i+1 < len(text) && text[i+1]&0xC0 == 0x80 {
 		return rune(c&0x1F)<<6 | rune(text[i+1]&0x3F), 2
-	case c >= 0xE0 && c < 0xF0 && i+2 < len(text) && text[i+1]&0xC0 == 0x80 && text[i+2]&0xC0 == 0x80:
-		r := rune(c&0x0F)<<12 | rune(text[i+1]&0x3F)<<6 | rune(text[i+2]&0x3F)
-		if r >= 0x800 && (r < 0xD800 || r > 0xDFFF) {
-			return r, 3
-		}
 	}
 	return utf8.DecodeRuneInString(text[i:])
 }
@@ -875,17 +868,6 @@ var cjkPunct, fullwidth = func() (a [0x40]uint8, b [0x70]uint8) {
 	}
 	return a, b
 }()
-
-// classifyFast is classify through the blocks table where it can (the
-// scan does the same by hand).
-func classifyFast(r rune) (uint8, Script) {
-	if r < 0x10000 {
-		if b := blocks[r>>7]; b != 0 {
-			return uint8(b>>8) - 1, Script(b)
-		}
-	}
-	return classify(r)
-}
 
 func latinCase(r rune) uint8 {
 	if unicode.IsUpper(r) {

@@ -239,13 +239,7 @@ func pointer(v any, base, p string) (any, string, bool) {
 		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 		switch x := v.(type) {
 		case map[string]any:
-			if id, ok := x["$id"].(string); ok {
-				if u, err := resolveURI(base, id); err == nil {
-					if doc, frag, _ := strings.Cut(u, "#"); frag == "" || strings.HasPrefix(frag, "/") {
-						base = doc
-					}
-				}
-			}
+			base = rebase(base, x)
 			var ok bool
 			if v, ok = x[tok]; !ok {
 				return nil, "", false
@@ -261,6 +255,19 @@ func pointer(v any, base, p string) (any, string, bool) {
 		}
 	}
 	return v, base, true
+}
+
+// rebase is the base URI inside schema m: moved by its $id, unless the $id
+// is a plain-name fragment (an anchor, which names m and moves nothing).
+func rebase(base string, m map[string]any) string {
+	if id, ok := m["$id"].(string); ok {
+		if u, err := resolveURI(base, id); err == nil {
+			if doc, frag, _ := strings.Cut(u, "#"); frag == "" || strings.HasPrefix(frag, "/") {
+				return doc
+			}
+		}
+	}
+	return base
 }
 
 var knownTypes = []string{"null", "boolean", "object", "array", "number", "integer", "string"}
@@ -288,13 +295,7 @@ func (c *compiler) compile(v any, base, loc string) (*node, error) {
 		// $id included, are ignored.
 		m = map[string]any{"$ref": m["$ref"]}
 	}
-	if id, ok := m["$id"].(string); ok {
-		if u, err := resolveURI(base, id); err == nil {
-			if doc, frag, _ := strings.Cut(u, "#"); frag == "" || strings.HasPrefix(frag, "/") {
-				base = doc
-			}
-		}
-	}
+	base = rebase(base, m)
 	sub := func(kw string, x any) (*node, error) { return c.compile(x, base, loc+"/"+escapePointer(kw)) }
 	subs := func(kw string) ([]*node, error) {
 		list, ok := m[kw].([]any)

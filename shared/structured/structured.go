@@ -195,14 +195,9 @@ func (s *Schema) Check(doc []byte) ([]byte, error) {
 // Canonical is the JSON document doc compact, with sorted keys, numbers as
 // written and no HTML escaping.
 func Canonical(doc []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := decode(doc)
+	if err != nil {
 		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the JSON value")
 	}
 	return canonical(v)
 }

@@ -1,5 +1,7 @@
 package config
 
+import "github.com/llm-router/router/shared/llm"
+
 // Prompt-caching policies of a route.
 const (
 	// PromptCacheAuto marks the stable prefix of every request (tools, the
@@ -21,16 +23,13 @@ type Reasoning struct {
 	Max string `yaml:"max,omitempty" json:"max,omitempty"`
 }
 
-// efforts are the reasoning efforts a route may name, in order.
-var efforts = []string{"none", "minimal", "low", "medium", "high"}
-
+// effortRank orders the reasoning efforts a route may name (xhigh, which
+// few models take, is not one of them); -1 for any other value.
 func effortRank(e string) int {
-	for i, v := range efforts {
-		if v == e {
-			return i
-		}
+	if e == llm.EffortXHigh {
+		return -1
 	}
-	return -1
+	return llm.EffortRank(e)
 }
 
 // validateCaching checks a route's prompt_cache and reasoning.

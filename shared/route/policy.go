@@ -71,9 +71,7 @@ func (p *Policy) Apply(req *llm.Request, t *Target) (*llm.Request, error) {
 			if err != nil {
 				return nil, err
 			}
-			effort := chat.ReasoningEffort
-			chat = *c.WithoutCacheMarkers()
-			chat.ReasoningEffort = effort
+			chat = *chat.WithoutCacheMarkers()
 			out.Body, changed = body, true
 		}
 	case config.PromptCacheAuto:

@@ -97,7 +97,7 @@ func effortFor(dialect, model, effort string) (string, bool) {
 	case DialectGroq:
 		switch {
 		case strings.Contains(model, "gpt-oss"):
-			return levels(effort, true), true
+			return levels(effort), true
 		case strings.Contains(model, "qwen3"):
 			if effort == llm.EffortNone {
 				return effort, true
@@ -113,7 +113,7 @@ func effortFor(dialect, model, effort string) (string, bool) {
 			}
 			return llm.EffortLow, true
 		case strings.HasPrefix(model, "grok-4."):
-			return levels(effort, true), true
+			return levels(effort), true
 		}
 		return "", false
 	}
@@ -122,7 +122,7 @@ func effortFor(dialect, model, effort string) (string, bool) {
 
 // levels maps an effort onto low, medium and high (none and minimal are
 // low, xhigh high); unknown values pass as they are.
-func levels(effort string, _ bool) string {
+func levels(effort string) string {
 	switch effort {
 	case llm.EffortNone, llm.EffortMinimal:
 		return llm.EffortLow

@@ -3,6 +3,9 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/route"
 )
 
 type modelList struct {
@@ -24,15 +27,8 @@ const routeOwner = "llm-router"
 // serveModels lists, in OpenAI's format, the routes and models the caller's
 // key may use.
 func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request) {
-	w.Header()["X-Request-Id"] = []string{newRequestID()}
-	snap, err := g.current(r.Context())
-	if err != nil {
-		writeError(w, errNoConfig(err))
-		return
-	}
-	key, e := snap.authenticate(r, g.now())
-	if e != nil {
-		writeError(w, e)
+	snap, key, ok := g.modelsCaller(w, r)
+	if !ok {
 		return
 	}
 	list := modelList{Object: "list", Data: []modelObject{}}
@@ -41,11 +37,7 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request) {
 		if !allows(key, rt) {
 			continue
 		}
-		owner := routeOwner
-		if rt.Implicit {
-			owner = rt.Targets[0].Provider.Name
-		}
-		list.Data = append(list.Data, modelObject{ID: name, Object: "model", OwnedBy: owner})
+		list.Data = append(list.Data, modelOf(name, rt))
 	}
 	body, _ := json.Marshal(list)
 	writeJSON(w, http.StatusOK, body)
@@ -56,15 +48,8 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request) {
 // 404 model_not_found for the others, so a key learns nothing of what it may
 // not use.
 func (g *Gateway) serveModel(w http.ResponseWriter, r *http.Request, id string) {
-	w.Header()["X-Request-Id"] = []string{newRequestID()}
-	snap, err := g.current(r.Context())
-	if err != nil {
-		writeError(w, errNoConfig(err))
-		return
-	}
-	key, e := snap.authenticate(r, g.now())
-	if e != nil {
-		writeError(w, e)
+	snap, key, ok := g.modelsCaller(w, r)
+	if !ok {
 		return
 	}
 	rt, ok := snap.table.Lookup(id)
@@ -72,10 +57,33 @@ func (g *Gateway) serveModel(w http.ResponseWriter, r *http.Request, id string) 
 		writeError(w, errModelNotFound(id))
 		return
 	}
+	body, _ := json.Marshal(modelOf(rt.Name, rt))
+	writeJSON(w, http.StatusOK, body)
+}
+
+// modelsCaller starts a models answer: its request id, the configuration
+// and the caller's key, or the error already written (ok false).
+func (g *Gateway) modelsCaller(w http.ResponseWriter, r *http.Request) (*snapshot, *config.Key, bool) {
+	w.Header()["X-Request-Id"] = []string{newRequestID()}
+	snap, err := g.current(r.Context())
+	if err != nil {
+		writeError(w, errNoConfig(err))
+		return nil, nil, false
+	}
+	key, e := snap.authenticate(r, g.now())
+	if e != nil {
+		writeError(w, e)
+		return nil, nil, false
+	}
+	return snap, key, true
+}
+
+// modelOf is route rt listed as id: owned by the router, or, for a model
+// named directly, by its provider.
+func modelOf(id string, rt *route.Route) modelObject {
 	owner := routeOwner
 	if rt.Implicit {
 		owner = rt.Targets[0].Provider.Name
 	}
-	body, _ := json.Marshal(modelObject{ID: rt.Name, Object: "model", OwnedBy: owner})
-	writeJSON(w, http.StatusOK, body)
+	return modelObject{ID: id, Object: "model", OwnedBy: owner}
 }

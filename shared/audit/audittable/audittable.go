@@ -34,6 +34,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/llm-router/router/shared/audit"
+	"github.com/llm-router/router/shared/store/ddbtable"
 )
 
 // Attribute and index names of the table, besides the audit line's own.
@@ -528,15 +529,7 @@ func attempts(as []audit.Attempt) types.AttributeValue {
 // CreateTable creates the table with its index and TTL when it is missing,
 // as template.yaml does; it is for local emulators (moto, DynamoDB Local).
 func CreateTable(ctx context.Context, db Admin, table string) error {
-	_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-	if err == nil {
-		return nil
-	}
-	var missing *types.ResourceNotFoundException
-	if !errors.As(err, &missing) {
-		return fmt.Errorf("audittable: describe table %s: %w", table, err)
-	}
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{ // the schema template.yaml's AuditTable has
+	err := ddbtable.Ensure(ctx, db, &dynamodb.CreateTableInput{ // the schema template.yaml's AuditTable has
 		TableName:   aws.String(table),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -551,29 +544,12 @@ func CreateTable(ctx context.Context, db Admin, table string) error {
 				{AttributeName: aws.String(AttrTS), KeyType: types.KeyTypeRange}},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
-	})
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) { // in use: created meanwhile by another caller
-		return fmt.Errorf("audittable: create table %s: %w", table, err)
-	}
-	// DynamoDB creates tables asynchronously; TTL and writes need ACTIVE.
-	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)},
-		2*time.Minute); err != nil {
-		return fmt.Errorf("audittable: table %s did not become active: %w", table, err)
-	}
-	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(AttrExpires), Enabled: aws.Bool(true)}})
+	}, AttrExpires)
 	if err != nil {
-		return fmt.Errorf("audittable: enable TTL on %s: %w", table, err)
+		return fmt.Errorf("audittable: %w", err)
 	}
 	return nil
 }
 
 // Admin is what CreateTable needs.
-type Admin interface {
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
-}
-
-var _ Admin = (*dynamodb.Client)(nil)
+type Admin = ddbtable.Admin

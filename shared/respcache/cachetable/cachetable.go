@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/llm-router/router/shared/respcache"
+	"github.com/llm-router/router/shared/store/ddbtable"
 )
 
 // Attribute names of an item.
@@ -336,41 +337,17 @@ func (t *Table) maxPendingBytes() int {
 // CreateTable creates the table with its TTL when it is missing, as
 // template.yaml does; it is for local emulators (moto, DynamoDB Local).
 func CreateTable(ctx context.Context, db Admin, table string) error {
-	_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-	if err == nil {
-		return nil
-	}
-	var missing *types.ResourceNotFoundException
-	if !errors.As(err, &missing) {
-		return fmt.Errorf("cachetable: describe table %s: %w", table, err)
-	}
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+	err := ddbtable.Ensure(ctx, db, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(AttrKey), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(AttrKey), KeyType: types.KeyTypeHash}},
-	})
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("cachetable: create table %s: %w", table, err)
-	}
-	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)},
-		2*time.Minute); err != nil {
-		return fmt.Errorf("cachetable: table %s did not become active: %w", table, err)
-	}
-	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(AttrExpires), Enabled: aws.Bool(true)}})
+	}, AttrExpires)
 	if err != nil {
-		return fmt.Errorf("cachetable: enable TTL on %s: %w", table, err)
+		return fmt.Errorf("cachetable: %w", err)
 	}
 	return nil
 }
 
 // Admin is what CreateTable needs.
-type Admin interface {
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
-}
-
-var _ Admin = (*dynamodb.Client)(nil)
+type Admin = ddbtable.Admin

@@ -16,15 +16,14 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/llm-router/router/shared/config"
+	"github.com/llm-router/router/shared/store/ddbtable"
 )
 
 // DB is the part of the DynamoDB client the stores use. *dynamodb.Client
@@ -39,11 +38,7 @@ type DB interface {
 }
 
 // TableAdmin is what CreateTables needs besides DB.
-type TableAdmin interface {
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
-}
+type TableAdmin = ddbtable.Admin
 
 var (
 	_ DB         = (*dynamodb.Client)(nil)
@@ -75,15 +70,11 @@ var ErrNoConfig = fmt.Errorf("%w: no configuration in the table (write one with:
 // for local emulators (moto, DynamoDB Local); in AWS the template owns them.
 func CreateTables(ctx context.Context, db TableAdmin, configTable, stateTable string) error {
 	for _, name := range []string{configTable, stateTable} {
-		_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-		if err == nil {
-			continue
+		ttl := ""
+		if name == stateTable {
+			ttl = AttrExpires
 		}
-		var missing *types.ResourceNotFoundException
-		if !errors.As(err, &missing) {
-			return fmt.Errorf("dynamo: describe table %s: %w", name, err)
-		}
-		_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		err := ddbtable.Ensure(ctx, db, &dynamodb.CreateTableInput{
 			TableName:   aws.String(name),
 			BillingMode: types.BillingModePayPerRequest,
 			AttributeDefinitions: []types.AttributeDefinition{
@@ -94,23 +85,9 @@ func CreateTables(ctx context.Context, db TableAdmin, configTable, stateTable st
 				{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
 			},
-		})
-		var inUse *types.ResourceInUseException
-		if err != nil && !errors.As(err, &inUse) { // in use: created meanwhile by another caller
-			return fmt.Errorf("dynamo: create table %s: %w", name, err)
-		}
-		// DynamoDB creates tables asynchronously; TTL and writes need ACTIVE.
-		if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)},
-			2*time.Minute); err != nil {
-			return fmt.Errorf("dynamo: table %s did not become active: %w", name, err)
-		}
-		if name != stateTable {
-			continue
-		}
-		_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
-			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(AttrExpires), Enabled: aws.Bool(true)}})
+		}, ttl)
 		if err != nil {
-			return fmt.Errorf("dynamo: enable TTL on %s: %w", name, err)
+			return fmt.Errorf("dynamo: %w", err)
 		}
 	}
 	return nil

@@ -153,8 +153,8 @@ func reasoning(in *bedrockruntime.ConverseInput, c *llm.ChatRequest, modelID str
 		if limit <= 0 {
 			limit = maxTokens
 		}
-		budget := min(llm.ThinkingBudget(effort), limit*3/4)
-		if budget < minThinkingBudget {
+		budget := llm.ClaudeBudget(effort, limit)
+		if budget == 0 {
 			return
 		}
 		ic := in.InferenceConfig
@@ -180,9 +180,6 @@ func reasoning(in *bedrockruntime.ConverseInput, c *llm.ChatRequest, modelID str
 	}
 }
 
-// minThinkingBudget is Claude's floor for budget_tokens.
-const minThinkingBudget = 1024
-
 // thinks reports whether a Claude model on Bedrock takes extended thinking:
 // Claude 3.7 Sonnet and Claude 4 on.
 func thinks(modelID string) bool {
@@ -204,16 +201,10 @@ func thinkingAllowed(c *llm.ChatRequest, in *bedrockruntime.ConverseInput) bool 
 	if n := len(in.Messages); n > 0 && in.Messages[n-1].Role == types.ConversationRoleAssistant {
 		return false
 	}
-	for i := len(c.Messages) - 1; i >= 0; i-- {
-		switch m := &c.Messages[i]; m.Role {
-		case "tool":
-			continue
-		case "assistant":
-			return len(m.ToolCalls) == 0 || len(reasoningBlocks(m)) > 0
-		}
-		return true
-	}
-	return true
+	// reasoningBlocks, not Signed: a redacted block whose data is not base64
+	// is not sent back, so it does not count.
+	i := llm.ToolLoopTurn(c.Messages)
+	return i < 0 || len(c.Messages[i].ToolCalls) == 0 || len(reasoningBlocks(&c.Messages[i])) > 0
 }
 
 // setField adds a member to additionalModelRequestFields.
@@ -238,10 +229,11 @@ func reasoningBlocks(m *llm.Message) []types.ContentBlock {
 	var out []types.ContentBlock
 	for _, b := range m.ThinkingBlocks {
 		switch {
-		case b.Type == "thinking" && b.Signature != "":
+		case !b.Signed():
+		case b.Type == "thinking":
 			out = append(out, &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberReasoningText{
 				Value: types.ReasoningTextBlock{Text: aws.String(b.Thinking), Signature: aws.String(b.Signature)}}})
-		case b.Type == "redacted_thinking" && b.Data != "":
+		default:
 			if raw, err := base64.StdEncoding.DecodeString(b.Data); err == nil {
 				out = append(out, &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberRedactedContent{Value: raw}})
 			}

@@ -74,3 +74,39 @@ func ThinkingBudget(effort string) int {
 	}
 	return 0
 }
+
+// ClaudeBudget is the budget_tokens of Claude's extended thinking at effort
+// under an output limit of limit tokens, on Anthropic's API and on Bedrock:
+// the effort's budget, at most three quarters of limit (thinking shares the
+// limit with the answer and must stay below it). 0 means no thinking: for
+// none, an effort the router does not know, or a budget under Claude's
+// floor of BudgetMinimal.
+func ClaudeBudget(effort string, limit int) int {
+	if budget := min(ThinkingBudget(effort), limit*3/4); budget >= BudgetMinimal {
+		return budget
+	}
+	return 0
+}
+
+// Signed reports whether b can go back to Claude: a thinking block with its
+// signature, or a redacted block with its data. Claude refuses the others.
+func (b *ThinkingBlock) Signed() bool {
+	return b.Type == "thinking" && b.Signature != "" || b.Type == "redacted_thinking" && b.Data != ""
+}
+
+// ToolLoopTurn is the index of the assistant turn that the tool messages
+// ending msgs answer (the last message, when it is an assistant turn), or
+// -1 when no assistant turn precedes them. Claude, thinking, needs that
+// turn's signed thinking back.
+func ToolLoopTurn(msgs []Message) int {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		switch msgs[i].Role {
+		case "tool":
+			continue
+		case "assistant":
+			return i
+		}
+		return -1
+	}
+	return -1
+}

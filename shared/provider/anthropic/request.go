@@ -407,10 +407,11 @@ func toAnthropicAssistantBlocks(i int, m *llm.Message, thinkingOn bool) ([]conte
 	if thinkingOn {
 		for _, tb := range m.ThinkingBlocks {
 			switch {
-			case tb.Type == "thinking" && tb.Signature != "":
+			case !tb.Signed():
+			case tb.Type == "thinking":
 				text := tb.Thinking
 				blocks = append(blocks, contentBlock{Type: "thinking", Thinking: &text, Signature: tb.Signature})
-			case tb.Type == "redacted_thinking" && tb.Data != "":
+			default:
 				blocks = append(blocks, contentBlock{Type: "redacted_thinking", Data: tb.Data})
 			}
 		}

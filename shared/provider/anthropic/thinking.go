@@ -6,26 +6,16 @@ import (
 	"github.com/llm-router/router/shared/llm"
 )
 
-// Extended thinking from reasoning_effort. The budget is the effort's
-// (llm.ThinkingBudget: minimal 1024, low 2048, medium 8192, high 24576
-// tokens) and at most three quarters of max_tokens, which thinking shares
-// with the answer and which it must stay below; a budget that leaves under
-// Anthropic's floor of 1024 tokens (max_tokens under 1366) means no
-// thinking. "none", and efforts the router does not know, mean none too.
-
-// minThinkingBudget is Anthropic's floor for budget_tokens.
-const minThinkingBudget = 1024
+// Extended thinking from reasoning_effort: llm.ClaudeBudget's budget (the
+// effort's, at most three quarters of max_tokens, none under Anthropic's
+// floor of 1024 tokens) on a model that thinks.
 
 // thinkingBudget is the budget for req on a model that thinks, 0 for none.
 func thinkingBudget(req *llm.Request, maxTokens int) int {
-	budget := llm.ThinkingBudget(req.Chat.ReasoningEffort)
-	if budget == 0 || !thinks(req.Upstream) {
+	if !thinks(req.Upstream) {
 		return 0
 	}
-	if budget = min(budget, maxTokens*3/4); budget < minThinkingBudget {
-		return 0
-	}
-	return budget
+	return llm.ClaudeBudget(req.Chat.ReasoningEffort, maxTokens)
 }
 
 // thinks reports whether a Claude model takes extended thinking: Claude 3.7
@@ -55,21 +45,17 @@ func thinkingAllowed(c *llm.ChatRequest, out *messagesRequest) bool {
 	if n := len(out.Messages); n > 0 && out.Messages[n-1].Role == "assistant" {
 		return false
 	}
-	for i := len(c.Messages) - 1; i >= 0; i-- {
-		switch m := &c.Messages[i]; m.Role {
-		case "tool":
-			continue
-		case "assistant":
-			return len(m.ToolCalls) == 0 || i == len(c.Messages)-1 || signed(m.ThinkingBlocks)
-		}
+	i := llm.ToolLoopTurn(c.Messages)
+	if i < 0 {
 		return true
 	}
-	return true
+	m := &c.Messages[i]
+	return len(m.ToolCalls) == 0 || i == len(c.Messages)-1 || signed(m.ThinkingBlocks)
 }
 
 func signed(blocks []llm.ThinkingBlock) bool {
-	for _, b := range blocks {
-		if b.Type == "thinking" && b.Signature != "" || b.Type == "redacted_thinking" && b.Data != "" {
+	for i := range blocks {
+		if blocks[i].Signed() {
 			return true
 		}
 	}

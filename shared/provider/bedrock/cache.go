@@ -138,24 +138,24 @@ func compact[T comparable](list []T) []T {
 // {type: enabled, maxReasoningEffort: low|medium|high}. Other models take
 // no reasoning setting here and get none.
 
-// reasoning sets in up for the request's reasoning effort; maxTokens is
-// the output limit to send when thinking needs one and the client set
-// none.
-func reasoning(in *bedrockruntime.ConverseInput, c *llm.ChatRequest, modelID string, maxTokens int) {
+// reasoning sets in up for the request's reasoning effort and reports
+// whether it turned reasoning on; maxTokens is the output limit to send when
+// thinking needs one and the client set none.
+func reasoning(in *bedrockruntime.ConverseInput, c *llm.ChatRequest, modelID string, maxTokens int) bool {
 	effort := c.ReasoningEffort
 	switch {
 	case effort == "" || effort == llm.EffortNone:
 	case isClaude(modelID):
 		if !thinks(modelID) || !thinkingAllowed(c, in) {
-			return
+			return false
 		}
 		limit := c.MaxOutputTokens()
 		if limit <= 0 {
 			limit = maxTokens
 		}
-		budget := min(llm.ThinkingBudget(effort), limit*3/4)
-		if budget < minThinkingBudget {
-			return
+		budget := llm.ClaudeBudget(effort, limit)
+		if budget == 0 {
+			return false
 		}
 		ic := in.InferenceConfig
 		if ic == nil {
@@ -165,6 +165,7 @@ func reasoning(in *bedrockruntime.ConverseInput, c *llm.ChatRequest, modelID str
 		ic.MaxTokens = aws.Int32(int32(limit))
 		ic.Temperature, ic.TopP = nil, nil
 		setField(in, "thinking", map[string]any{"type": "enabled", "budget_tokens": budget})
+		return true
 	case strings.Contains(strings.ToLower(modelID), "nova-2"):
 		level := effort
 		switch effort {
@@ -174,14 +175,13 @@ func reasoning(in *bedrockruntime.ConverseInput, c *llm.ChatRequest, modelID str
 			level = llm.EffortHigh
 		case llm.EffortLow, llm.EffortMedium, llm.EffortHigh:
 		default:
-			return
+			return false
 		}
 		setField(in, "reasoningConfig", map[string]any{"type": "enabled", "maxReasoningEffort": level})
+		return true
 	}
+	return false
 }
-
-// minThinkingBudget is Claude's floor for budget_tokens.
-const minThinkingBudget = 1024
 
 // thinks reports whether a Claude model on Bedrock takes extended thinking:
 // Claude 3.7 Sonnet and Claude 4 on.
@@ -204,32 +204,16 @@ func thinkingAllowed(c *llm.ChatRequest, in *bedrockruntime.ConverseInput) bool 
 	if n := len(in.Messages); n > 0 && in.Messages[n-1].Role == types.ConversationRoleAssistant {
 		return false
 	}
-	for i := len(c.Messages) - 1; i >= 0; i-- {
-		switch m := &c.Messages[i]; m.Role {
-		case "tool":
-			continue
-		case "assistant":
-			return len(m.ToolCalls) == 0 || len(reasoningBlocks(m)) > 0
-		}
-		return true
-	}
-	return true
+	// reasoningBlocks, not Signed: a redacted block whose data is not base64
+	// is not sent back, so it does not count.
+	i := llm.ToolLoopTurn(c.Messages)
+	return i < 0 || len(c.Messages[i].ToolCalls) == 0 || len(reasoningBlocks(&c.Messages[i])) > 0
 }
 
-// setField adds a member to additionalModelRequestFields.
+// setField sets additionalModelRequestFields to the one member: a request
+// takes one reasoning setting, and nothing else writes the field.
 func setField(in *bedrockruntime.ConverseInput, key string, v any) {
-	fields := map[string]any{key: v}
-	if in.AdditionalModelRequestFields != nil {
-		var cur map[string]any
-		if err := in.AdditionalModelRequestFields.UnmarshalSmithyDocument(&cur); err == nil {
-			for k, v := range cur {
-				if _, taken := fields[k]; !taken {
-					fields[k] = v
-				}
-			}
-		}
-	}
-	in.AdditionalModelRequestFields = document.NewLazyDocument(fields)
+	in.AdditionalModelRequestFields = document.NewLazyDocument(map[string]any{key: v})
 }
 
 // reasoningBlocks are an assistant message's signed thinking blocks as
@@ -238,10 +222,11 @@ func reasoningBlocks(m *llm.Message) []types.ContentBlock {
 	var out []types.ContentBlock
 	for _, b := range m.ThinkingBlocks {
 		switch {
-		case b.Type == "thinking" && b.Signature != "":
+		case !b.Signed():
+		case b.Type == "thinking":
 			out = append(out, &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberReasoningText{
 				Value: types.ReasoningTextBlock{Text: aws.String(b.Thinking), Signature: aws.String(b.Signature)}}})
-		case b.Type == "redacted_thinking" && b.Data != "":
+		default:
 			if raw, err := base64.StdEncoding.DecodeString(b.Data); err == nil {
 				out = append(out, &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberRedactedContent{Value: raw}})
 			}

@@ -58,8 +58,7 @@ func converseRequest(req *llm.Request) (*bedrockruntime.ConverseInput, string, *
 	if e != nil {
 		return nil, "", e
 	}
-	reasoning(in, c, req.Upstream, req.MaxTokens)
-	if wantThinking && in.AdditionalModelRequestFields == nil {
+	if on := reasoning(in, c, req.Upstream, req.MaxTokens); wantThinking && !on {
 		withoutReasoning(in)
 	}
 	limitCachePoints(in)

@@ -159,13 +159,14 @@ func (e *invalidOutput) clientError(provider string) *llm.Error {
 		Provider: provider, Message: msg + ": " + strings.Join(e.problems, "; ")}
 }
 
-// checked wraps an attempt's Do with the check and the route's policy. An
-// answer that fails is an engine.OutputError carrying what the discarded
-// answers cost; the policy says whether another target may be tried. It
-// touches only its attempt, as hedged attempts run concurrently.
-func (c *call) checked(sh *shape, do func(context.Context, *engine.Attempt) (*llm.Response, error)) func(context.Context, *engine.Attempt) (*llm.Response, error) {
+// checked is an attempt's Do that makes its calls through send, checks the
+// answer and applies the route's policy. An answer that fails is an
+// engine.OutputError carrying what the discarded answers cost; the policy
+// says whether another target may be tried. It touches only its attempt, as
+// hedged attempts run concurrently.
+func (c *call) checked(sh *shape, send func(context.Context, *engine.Attempt, *llm.Request) (*llm.Response, error)) func(context.Context, *engine.Attempt) (*llm.Response, error) {
 	return func(ctx context.Context, a *engine.Attempt) (*llm.Response, error) {
-		resp, err := do(ctx, a)
+		resp, err := send(ctx, a, c.chatRequest(a.Target))
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +190,7 @@ func (c *call) checked(sh *shape, do func(context.Context, *engine.Attempt) (*ll
 		if rerr != nil {
 			return nil, fail(problems, resp.Usage, true, false)
 		}
-		again, err := a.Provider.Chat(ctx, req)
+		again, err := send(ctx, a, req)
 		if err != nil {
 			return nil, err
 		}

@@ -64,10 +64,7 @@ func (g *Gateway) serveChatLike(c *call, s *surface) {
 		return
 	}
 	p := c.enginePlan(&d)
-	n := 1
-	if c.chat.N != nil && *c.chat.N > 1 {
-		n = *c.chat.N
-	}
+	n := c.choices()
 	if c.chat.Stream {
 		p.Open = func(ctx context.Context, a *engine.Attempt) (llm.Stream, error) {
 			if n > 1 && !multiChoice(a.Provider) {

@@ -78,13 +78,6 @@ var rules = map[string]rule{
 	audit.OutcomeUnsupported: {fallback: true},
 }
 
-// Rule reports whether an attempt outcome lets the next candidate be tried,
-// and whether it counts as a failed attempt.
-func Rule(outcome string) (fallback, failed bool) {
-	r := rules[outcome]
-	return r.fallback, r.failed
-}
-
 // Gate may refuse an attempt just before it starts: a half-open circuit
 // breaker lets one trial through at a time, an open one none.
 type Gate interface {

@@ -449,7 +449,7 @@ func (r *run) classify(a *attempt) (string, *llm.Error) {
 // Outcome names the outcome an upstream's error stands for when it ends an
 // attempt before its commit point, with the error that stands for it (an
 // error that is not an *llm.Error is the provider's being unreachable). The
-// decision table says what each outcome does (Rule).
+// decision table says what each outcome does (rules).
 func Outcome(err error, provider string) (string, *llm.Error) {
 	e := llm.AsError(err)
 	if e == nil {

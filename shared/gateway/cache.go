@@ -197,8 +197,7 @@ func (c *call) cachedTarget(e *respcache.Entry) *route.Target {
 func (c *call) serveHit(s *surface, e *respcache.Entry, t *route.Target, chunks []llm.Chunk) {
 	rec := &c.rec
 	rec.Cache, rec.CacheSavedUSD = audit.CacheHit, e.CostUSD
-	rec.Model, rec.Provider, rec.UpstreamModel = t.Model.ID, t.Provider.Name, t.Model.UpstreamName()
-	rec.ProviderCompliance = t.Provider.Compliance
+	c.recordServed(t)
 	c.w.Header()[hdrCache] = cacheHitValue
 	if chunks == nil {
 		// c.render is the surface's, set before the lookup.

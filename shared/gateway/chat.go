@@ -120,8 +120,7 @@ func (c *call) run(p *engine.Plan) {
 		rec.Structured = res.Structured
 	}
 	if t := res.Served; t != nil {
-		rec.Model, rec.Provider, rec.UpstreamModel = t.Model.ID, t.Provider.Name, t.Model.UpstreamName()
-		rec.ProviderCompliance = t.Provider.Compliance
+		c.recordServed(t)
 		rec.Usage = audit.Usage{PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens,
 			CachedTokens: res.Usage.CachedTokens, CacheWriteTokens: res.Usage.CacheWriteTokens}
 		rec.UsageMissing = !res.UsageKnown
@@ -143,6 +142,14 @@ func (c *call) run(p *engine.Plan) {
 	default:
 		c.fail(c.upstreamAnswer(res.Err))
 	}
+}
+
+// recordServed puts the target that answered on the audit record, whether
+// the engine ran or the cache answered.
+func (c *call) recordServed(t *route.Target) {
+	rec := &c.rec
+	rec.Model, rec.Provider, rec.UpstreamModel = t.Model.ID, t.Provider.Name, t.Model.UpstreamName()
+	rec.ProviderCompliance = t.Provider.Compliance
 }
 
 // servedBy sets the response headers that name the target that answered,

@@ -19,10 +19,10 @@ import (
 // one answer (or one stream) and falls back as for any other. Usage and cost
 // are the sum of the calls, as the provider bills them.
 
-// fanOut makes n one-choice calls in parallel and merges their answers. The
-// first failure cancels the others and is the attempt's.
-func (c *call) fanOut(ctx context.Context, a *engine.Attempt, n int) (*llm.Response, error) {
-	req, err := c.oneChoice(a.Target)
+// fanOut makes n one-choice calls of req in parallel and merges their
+// answers. The first failure cancels the others and is the attempt's.
+func (c *call) fanOut(ctx context.Context, a *engine.Attempt, req *llm.Request, n int) (*llm.Response, error) {
+	req, err := oneChoice(req)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func firstError(errs []error) error {
 // one stream of n choices: each chunk's choice index is its stream's, all
 // under one id; the streams' usages become one usage chunk at the end.
 func (c *call) fanOutStream(ctx context.Context, a *engine.Attempt, n int) (llm.Stream, error) {
-	req, err := c.oneChoice(a.Target)
+	req, err := oneChoice(c.chatRequest(a.Target))
 	if err != nil {
 		return nil, err
 	}

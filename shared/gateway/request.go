@@ -503,10 +503,8 @@ func (c *call) plan(capable func(*route.Target) (bool, string)) route.Decision {
 		span.Annotate("route", c.route.Name)
 		defer span.End(nil)
 	}
-	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: len(c.body) / 4, Check: check}
-	if c.chat != nil {
-		in.OutputTokens = c.chat.MaxOutputTokens()
-	}
+	in := route.Input{Route: c.route, Require: c.need.tags, Seed: c.seed, PromptTokens: c.promptEstimate(),
+		OutputTokens: c.outputReserve(), Check: check}
 	return route.Plan(in, c.g.Health, c.g.Latency)
 }
 

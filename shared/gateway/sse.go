@@ -83,7 +83,7 @@ func (s *sseSink) Close(u *llm.Usage) *llm.Error {
 	if s.check != nil {
 		if p := s.check.verify(); p != nil {
 			s.c.rec.Structured = audit.StructuredInvalid
-			e := (&invalidOutput{problems: p, final: true}).clientError(s.provider)
+			e := invalidOutput(s.provider, p, false)
 			s.Fail(e)
 			return e
 		}

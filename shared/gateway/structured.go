@@ -135,37 +135,26 @@ func present(raw []byte) bool {
 	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
 }
 
-// invalidOutput is an attempt whose answer failed the check. final ends the
-// request (policy error, or a repair that failed again); otherwise the next
-// target is tried.
-type invalidOutput struct {
-	problems []string
-	final    bool
-	repaired bool
-}
-
-func (e *invalidOutput) Error() string {
-	return "the answer is not the JSON asked for: " + strings.Join(e.problems, "; ")
-}
-
-// clientError is the error the client sees, naming the problems (which come
-// from the check, about the client's own answer; they are never logged).
-func (e *invalidOutput) clientError(provider string) *llm.Error {
+// invalidOutput is the error the client sees for an answer that failed the
+// check, naming the problems (which come from the check, about the client's
+// own answer; they are never logged). repaired says a repair failed again.
+func invalidOutput(provider string, problems []string, repaired bool) *llm.Error {
 	msg := "the model's answer did not match the requested JSON schema"
-	if e.repaired {
+	if repaired {
 		msg += ", also after a repair attempt"
 	}
 	return &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Type: "api_error", Code: codeInvalidOutput,
-		Provider: provider, Message: msg + ": " + strings.Join(e.problems, "; ")}
+		Provider: provider, Message: msg + ": " + strings.Join(problems, "; ")}
 }
 
-// checked wraps an attempt's Do with the check and the route's policy. An
-// answer that fails is an engine.OutputError carrying what the discarded
-// answers cost; the policy says whether another target may be tried. It
-// touches only its attempt, as hedged attempts run concurrently.
-func (c *call) checked(sh *shape, do func(context.Context, *engine.Attempt) (*llm.Response, error)) func(context.Context, *engine.Attempt) (*llm.Response, error) {
+// checked is an attempt's Do that makes its calls through send, checks the
+// answer and applies the route's policy. An answer that fails is an
+// engine.OutputError carrying what the discarded answers cost; the policy
+// says whether another target may be tried. It touches only its attempt, as
+// hedged attempts run concurrently.
+func (c *call) checked(sh *shape, send func(context.Context, *engine.Attempt, *llm.Request) (*llm.Response, error)) func(context.Context, *engine.Attempt) (*llm.Response, error) {
 	return func(ctx context.Context, a *engine.Attempt) (*llm.Response, error) {
-		resp, err := do(ctx, a)
+		resp, err := send(ctx, a, c.chatRequest(a.Target))
 		if err != nil {
 			return nil, err
 		}
@@ -175,8 +164,7 @@ func (c *call) checked(sh *shape, do func(context.Context, *engine.Attempt) (*ll
 			return &llm.Response{Body: body, Usage: resp.Usage}, nil
 		}
 		fail := func(problems []string, spent llm.Usage, final, repaired bool) error {
-			inv := &invalidOutput{problems: problems, final: final, repaired: repaired}
-			return &engine.OutputError{Err: inv.clientError(a.Target.Provider.Name), Usage: spent, Final: final}
+			return &engine.OutputError{Err: invalidOutput(a.Target.Provider.Name, problems, repaired), Usage: spent, Final: final}
 		}
 		switch sh.policy {
 		case config.OnInvalidFallback:
@@ -189,7 +177,7 @@ func (c *call) checked(sh *shape, do func(context.Context, *engine.Attempt) (*ll
 		if rerr != nil {
 			return nil, fail(problems, resp.Usage, true, false)
 		}
-		again, err := a.Provider.Chat(ctx, req)
+		again, err := send(ctx, a, req)
 		if err != nil {
 			return nil, err
 		}

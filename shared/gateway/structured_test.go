@@ -476,6 +476,52 @@ func TestRepairIsMetered(t *testing.T) {
 	}
 }
 
+// A repair of an n > 1 answer from a provider that answers one choice per
+// call fans out as the first try does: the client gets n checked answers,
+// and n never reaches the provider.
+func TestRepairFansOut(t *testing.T) {
+	fake := anthropictest.NewServer()
+	defer fake.Close()
+	fake.SetDefault(anthropictest.Reply{ToolUses: []anthropictest.ToolUse{{Name: "person", Input: goodJSON}}})
+	fake.Enqueue(anthropictest.Reply{ToolUses: []anthropictest.ToolUse{{Name: "person", Input: wrongTypes}}})
+	u := &nativeUpstream{provider: fmt.Sprintf(`{name: up, type: anthropic, base_url: %q, key: "env:UP_KEY"}`, fake.URL),
+		model: "claude-sonnet-4-5"}
+	h := newHarness(t, oneTarget(u, ""), upKey)
+	got, err := h.client("unused").Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "extract", Messages: userMessage("Ann, 41"), ResponseFormat: personFormat(), N: openai.Int(3)})
+	rec := h.audit.next(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Choices) != 3 {
+		t.Fatalf("%d choices, want 3: %s", len(got.Choices), got.RawJSON())
+	}
+	for i, c := range got.Choices {
+		if c.Index != int64(i) || c.Message.Content != canonicalJSON {
+			t.Errorf("choice %d: %s", i, c.RawJSON())
+		}
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 6 {
+		t.Fatalf("Anthropic got %d calls, want 3 and 3 for the repair", len(reqs))
+	}
+	repairs := 0
+	for _, r := range reqs {
+		if _, ok := r.JSON()["n"]; ok {
+			t.Errorf("n reached Anthropic: %s", r.Body)
+		}
+		if bytes.Contains(r.Body, []byte("Reply again with only the corrected JSON value")) {
+			repairs++
+		}
+	}
+	if repairs != 3 {
+		t.Errorf("%d repair calls, want 3", repairs)
+	}
+	if rec.Structured != audit.StructuredRepaired || rec.Usage.PromptTokens != 60 || rec.Usage.CompletionTokens != 120 {
+		t.Errorf("audit structured %q usage %+v; want repaired and the sum of six calls (60, 120)", rec.Structured, rec.Usage)
+	}
+}
+
 // twoUpstreams is a route with a primary and a backup OpenAI upstream.
 func twoUpstreams(primary, backup *nativeUpstream, route string) string {
 	return fmt.Sprintf(`

@@ -64,10 +64,7 @@ func (g *Gateway) serveChatLike(c *call, s *surface) {
 		return
 	}
 	p := c.enginePlan(&d)
-	n := 1
-	if c.chat.N != nil && *c.chat.N > 1 {
-		n = *c.chat.N
-	}
+	n := c.choices()
 	if c.chat.Stream {
 		p.Open = func(ctx context.Context, a *engine.Attempt) (llm.Stream, error) {
 			if n > 1 && !multiChoice(a.Provider) {
@@ -77,14 +74,19 @@ func (g *Gateway) serveChatLike(c *call, s *surface) {
 		}
 		p.Sink = newSSESink(c, c.recordStream(s.stream(c)))
 	} else {
-		p.Do = func(ctx context.Context, a *engine.Attempt) (*llm.Response, error) {
+		// send is every call of an attempt, a repair's too: n > 1 fans out
+		// on a provider that answers one choice per call.
+		send := func(ctx context.Context, a *engine.Attempt, req *llm.Request) (*llm.Response, error) {
 			if n > 1 && !multiChoice(a.Provider) {
-				return c.fanOut(ctx, a, n)
+				return c.fanOut(ctx, a, req, n)
 			}
-			return a.Provider.Chat(ctx, c.chatRequest(a.Target))
+			return a.Provider.Chat(ctx, req)
+		}
+		p.Do = func(ctx context.Context, a *engine.Attempt) (*llm.Response, error) {
+			return send(ctx, a, c.chatRequest(a.Target))
 		}
 		if sh != nil {
-			p.Do = c.checked(sh, p.Do)
+			p.Do = c.checked(sh, send)
 		}
 	}
 	c.run(p)
@@ -112,18 +114,18 @@ func (c *call) chatRequest(t *route.Target) *llm.Request {
 	return req
 }
 
-// oneChoice is the attempt's request with n = 1, for a provider that
-// answers one choice per call.
-func (c *call) oneChoice(t *route.Target) (*llm.Request, error) {
-	req := c.chatRequest(t)
+// oneChoice is a copy of req with n = 1, for a provider that answers one
+// choice per call.
+func oneChoice(req *llm.Request) (*llm.Request, error) {
 	chat := *req.Chat
 	chat.N = nil
 	body, err := rawjson.Delete(req.Body, "n")
 	if err != nil {
 		return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body must be a JSON object")
 	}
-	req.Chat, req.Body = &chat, body
-	return req, nil
+	out := *req
+	out.Chat, out.Body = &chat, body
+	return &out, nil
 }
 
 // deliver writes an answer in one piece, in the surface's shape.

@@ -133,6 +133,16 @@ func TestScalars(t *testing.T) {
 	}
 }
 
+func TestCount(t *testing.T) {
+	for in, want := range map[string]int{
+		``: 0, `null`: 0, `{"a":1}`: 0, `[]`: 0, `[ ]`: 0, `[1]`: 1, `[{"a":[1,2]}, "x", null]`: 3,
+	} {
+		if got := Count([]byte(in)); got != want {
+			t.Errorf("Count(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
 func TestAppendCompact(t *testing.T) {
 	for _, s := range []string{
 		"{\n \"a\" : [ 1 , 2 ],\t\"b\\\" c\" : \"x  y\\\\\" \r\n}",

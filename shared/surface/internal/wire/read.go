@@ -57,6 +57,18 @@ func plain(b []byte) bool {
 
 var null = []byte("null")
 
+// StringBody is the escaped body of a raw JSON string, nil for anything
+// else.
+func StringBody(raw []byte) []byte {
+	if !IsString(raw) {
+		return nil
+	}
+	return raw[1 : len(raw)-1]
+}
+
+// IsString reports whether raw is a JSON string (a value rawjson found).
+func IsString(raw []byte) bool { return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' }
+
 // IsNull reports whether v is the JSON null (or absent).
 func IsNull(v []byte) bool { return len(v) == 0 || bytes.Equal(v, null) }
 

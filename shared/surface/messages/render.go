@@ -200,7 +200,7 @@ func appendInput(dst, args []byte) []byte {
 	for i < len(text) && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t') {
 		i++
 	}
-	if !ok || i == len(text) || text[i] != '{' || !wire.Valid(text, llm.MaxJSONDepth) {
+	if !ok || i == len(text) || text[i] != '{' || !rawjson.Valid(text, llm.MaxJSONDepth) {
 		return append(dst, "{}"...)
 	}
 	return wire.AppendCompact(dst, text)

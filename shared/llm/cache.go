@@ -9,14 +9,8 @@ func (r *ChatRequest) CacheMarked() bool {
 		}
 	}
 	for i := range r.Messages {
-		m := &r.Messages[i]
-		if m.CacheControl != nil {
+		if r.Messages[i].Marked() {
 			return true
-		}
-		for j := range m.Content.Parts {
-			if m.Content.Parts[j].CacheControl != nil {
-				return true
-			}
 		}
 	}
 	return false

@@ -82,6 +82,20 @@ func Check(data []byte, maxDepth int) error {
 
 // CheckSummary is Check, and what it learned of the document.
 func CheckSummary(data []byte, maxDepth int) (Summary, error) {
+	return check(data, maxDepth, true)
+}
+
+// Valid reports whether data is one well-formed JSON value nesting at most
+// maxDepth deep: Check without its rule on repeated names, for JSON the
+// router passes on as it came rather than reads (a tool call's arguments).
+func Valid(data []byte, maxDepth int) bool {
+	_, err := check(data, maxDepth, false)
+	return err == nil
+}
+
+// check is Check, finding repeated names only when names is set; without
+// them it records no name, which pathOf then leaves out.
+func check(data []byte, maxDepth int, names bool) (Summary, error) {
 	var sum Summary
 	// The state lives in local slices backed by arrays on the stack; the
 	// helpers take and return them rather than share a struct, which would
@@ -183,13 +197,15 @@ func CheckSummary(data []byte, maxDepth int) (Summary, error) {
 			if !ok {
 				return sum, checkError(ErrSyntax, end, data, frames, keys)
 			}
-			k := keySpan{start: i + 1, end: end - 1, plain: plain}
 			sum.CasedNames = sum.CasedNames || cased
-			f := &frames[len(frames)-1]
-			dup := seen(data, keys[f.keys:], f, k)
-			keys = append(keys, k)
-			if dup {
-				return sum, checkError(ErrDuplicate, i, data, frames, keys)
+			if names {
+				k := keySpan{start: i + 1, end: end - 1, plain: plain}
+				f := &frames[len(frames)-1]
+				dup := seen(data, keys[f.keys:], f, k)
+				keys = append(keys, k)
+				if dup {
+					return sum, checkError(ErrDuplicate, i, data, frames, keys)
+				}
 			}
 			i = skipSpace(b, end)
 			if i >= len(b) || b[i] != ':' {

@@ -202,3 +202,61 @@ func TestCheckSummaryCasedNames(t *testing.T) {
 		}
 	}
 }
+
+var validSamples = []string{
+	`{}`, `[]`, `""`, `0`, `-0`, `1.5e-3`, `true`, `false`, `null`, ` {"a" : [1, 2, {"b": null}] } `,
+	`"\u00e9\ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t"`, `"é"`, "\"\xff\"", `"\ud800"`, `"\udc00x"`, `"\ud800\u0041"`,
+	`{"a":1,}`, `[1,]`, `[1 2]`, `{"a" 1}`, `{1:2}`, `01`, `1.`, `.5`, `1e`, `-`, `+1`, `tru`, `nul`, `"a`, `"\x"`,
+	`"\u12"`, "\"a\nb\"", `[`, `]`, `{"a":[1,2}`, `{} {}`, ``, ` `, `"\u00zz"`, `1e+`, `[-]`, `{"a":"b"}x`,
+	`{"a":1,"a":2}`, `{"a":1,"\u0061":2}`,
+}
+
+func TestValid(t *testing.T) {
+	for _, s := range validSamples {
+		if got, want := Valid([]byte(s), 64), json.Valid([]byte(s)); got != want {
+			t.Errorf("Valid(%q) = %v, json.Valid says %v", s, got, want)
+		}
+	}
+	deep := strings.Repeat("[", 65) + strings.Repeat("]", 65)
+	if Valid([]byte(deep), 64) || !Valid([]byte(deep[1:len(deep)-1]), 64) {
+		t.Error("the depth limit is not 64 levels")
+	}
+	// Repeated names are Check's rule, not Valid's, and cost no map.
+	many := []byte(`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"a":18}`)
+	if n := testing.AllocsPerRun(100, func() {
+		if !Valid(many, 64) {
+			t.Fatal("Valid refused an object with a repeated name")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations, want 0", n)
+	}
+}
+
+func FuzzValid(f *testing.F) {
+	for _, s := range validSamples {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := Valid(b, 1000), json.Valid(b); got != want {
+			t.Fatalf("Valid(%q) = %v, json.Valid says %v", b, got, want)
+		}
+	})
+}
+
+func BenchmarkValid(b *testing.B) {
+	body := []byte(`{"model":"gpt-4.1-mini","instructions":"You are a concise assistant for a travel agency.","input":[{"role":"user","content":"What's the weather in Paris?"},` +
+		`{"type":"function_call","call_id":"call_abc123","name":"get_weather","arguments":"{\"city\":\"Paris\",\"unit\":\"celsius\"}"}],` +
+		`"tools":[{"type":"function","name":"get_weather","description":"Current weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}],"temperature":0.3}`)
+	b.Run("rawjson", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			Valid(body, 64)
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			json.Valid(body)
+		}
+	})
+}

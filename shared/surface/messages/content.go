@@ -463,11 +463,7 @@ func (p *parser) tools(v, choice []byte) *llm.Error {
 		if v[0] != '[' {
 			return typeError("tools", "array", v)
 		}
-		n := 0
-		for els := rawjson.ElementsOf(v); els.Next(); {
-			n++
-		}
-		if n > 0 {
+		if n := wire.Count(v); n > 0 {
 			p.chat.Tools = make([]llm.Tool, 0, n)
 		}
 		els := rawjson.ElementsOf(v)

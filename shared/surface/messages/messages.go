@@ -85,7 +85,13 @@ type fields struct {
 // request has it (messages[1].content[0].source.type); AppendError renders
 // them in Anthropic's shape.
 func Parse(body []byte) (*Request, *llm.Error) {
-	return parse(body, true)
+	p, e := parse(body, true)
+	if e != nil {
+		return nil, e
+	}
+	req := &Request{Chat: p.chat, ID: wire.RandomID("msg_"), thinking: p.thinking}
+	req.Body = wire.AppendChat(make([]byte, 0, len(body)+64), p.chat, nil)
+	return req, nil
 }
 
 // ParseCountTokens decodes a count_tokens request: the body of a Messages
@@ -93,11 +99,11 @@ func Parse(body []byte) (*Request, *llm.Error) {
 // returns is what the router estimates tokens from; AppendCount writes the
 // answer.
 func ParseCountTokens(body []byte) (*llm.ChatRequest, *llm.Error) {
-	req, e := parse(body, false)
+	p, e := parse(body, false)
 	if e != nil {
 		return nil, e
 	}
-	return req.Chat, nil
+	return p.chat, nil
 }
 
 // AppendCount appends count_tokens' answer, {"input_tokens":n}.
@@ -107,11 +113,12 @@ func AppendCount(dst []byte, inputTokens int) []byte {
 	return append(dst, '}')
 }
 
-func parse(body []byte, needMax bool) (*Request, *llm.Error) {
+// parse decodes and validates a request; only Parse needs an id and a body.
+func parse(body []byte, needMax bool) (parser, *llm.Error) {
 	// One check for every API: syntax, depth, and no member twice (a
 	// duplicate name could be read one way here and another upstream).
 	if e := llm.CheckBody(body); e != nil {
-		return nil, e
+		return parser{}, e
 	}
 	var f fields
 	m := rawjson.MembersOf(body)
@@ -153,18 +160,16 @@ func parse(body []byte, needMax bool) (*Request, *llm.Error) {
 		}
 	}
 	if m.Err() != nil {
-		return nil, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body must be a JSON object")
+		return parser{}, llm.InvalidRequest("", llm.CodeInvalidJSON, "the request body must be a JSON object")
 	}
 	p := parser{chat: &llm.ChatRequest{Messages: make([]llm.Message, 0, 8)}}
 	if e := p.parse(&f, needMax); e != nil {
-		return nil, e
+		return parser{}, e
 	}
 	if err := p.chat.Validate(); err != nil {
-		return nil, llm.AsError(err)
+		return parser{}, llm.AsError(err)
 	}
-	req := &Request{Chat: p.chat, ID: wire.RandomID("msg_"), thinking: p.thinking}
-	req.Body = wire.AppendChat(make([]byte, 0, len(body)+64), p.chat, nil)
-	return req, nil
+	return p, nil
 }
 
 // parser builds the chat request.

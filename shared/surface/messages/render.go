@@ -28,7 +28,7 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 			choices = m.Value()
 		}
 	}
-	if m.Err() != nil || len(choices) == 0 || choices[0] != '[' || !isString(model) {
+	if m.Err() != nil || len(choices) == 0 || choices[0] != '[' || !wire.IsString(model) {
 		return dst, errBadCompletion
 	}
 	var choice []byte
@@ -44,7 +44,7 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 		case "finish_reason":
 			finish = m.Value()
 		case "stop_reason", "matched_stop":
-			if isString(m.Value()) {
+			if wire.IsString(m.Value()) {
 				matched = m.Value()
 			}
 		}
@@ -93,13 +93,13 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 			block()
 			dst = wire.AppendThinkingBlock(dst, &blocks[i])
 		}
-	case len(body(reasoning)) > 0:
+	case len(wire.StringBody(reasoning)) > 0:
 		block()
 		dst = append(dst, `{"type":"thinking","thinking":"`...)
-		dst = append(dst, body(reasoning)...)
+		dst = append(dst, wire.StringBody(reasoning)...)
 		dst = append(dst, `","signature":""}`...)
 	}
-	for _, s := range [][]byte{body(content), body(refusal)} {
+	for _, s := range [][]byte{wire.StringBody(content), wire.StringBody(refusal)} {
 		if len(s) > 0 {
 			block()
 			dst = append(dst, `{"type":"text","text":"`...)
@@ -127,10 +127,10 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 				case "name":
 					name = f.Value()
 				case "arguments":
-					args = body(f.Value())
+					args = wire.StringBody(f.Value())
 				}
 			}
-			if c.Err() != nil || f.Err() != nil || !isString(id) || !isString(name) {
+			if c.Err() != nil || f.Err() != nil || !wire.IsString(id) || !wire.IsString(name) {
 				return dst, errBadCompletion
 			}
 			block()
@@ -144,7 +144,7 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 			dst = append(dst, '}')
 		}
 	}
-	reason, seq := stopReason(string(body(finish)), tools > 0, matched, req.Chat.Stop)
+	reason, seq := stopReason(string(wire.StringBody(finish)), tools > 0, matched, req.Chat.Stop)
 	dst = append(dst, `],"stop_reason":"`...)
 	dst = append(dst, reason...)
 	dst = append(dst, `","stop_sequence":`...)
@@ -200,7 +200,7 @@ func appendInput(dst, args []byte) []byte {
 	for i < len(text) && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t') {
 		i++
 	}
-	if !ok || i == len(text) || text[i] != '{' || !wire.Valid(text, llm.MaxJSONDepth) {
+	if !ok || i == len(text) || text[i] != '{' || !rawjson.Valid(text, llm.MaxJSONDepth) {
 		return append(dst, "{}"...)
 	}
 	return wire.AppendCompact(dst, text)
@@ -248,13 +248,3 @@ func appendUsage(dst []byte, u *llm.Usage) []byte {
 	dst = strconv.AppendInt(dst, int64(u.CompletionTokens), 10)
 	return append(dst, '}')
 }
-
-// body is the escaped body of a raw JSON string, nil for anything else.
-func body(raw []byte) []byte {
-	if !isString(raw) {
-		return nil
-	}
-	return raw[1 : len(raw)-1]
-}
-
-func isString(raw []byte) bool { return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' }

@@ -87,6 +87,9 @@ var renderCases = []struct {
 	{"tool call finished with stop", ``, choice(`{"role":"assistant","content":null,"tool_calls":[`+
 		`{"id":"c","type":"function","function":{"name":"f","arguments":"[1,2]"}}]}`, "stop"), "tool_use", "",
 		[]wantBlock{{typ: "tool_use", id: "c", name: "f", input: `{}`}}},
+	{"arguments with a repeated name go out as they came", ``, choice(`{"role":"assistant","content":null,"tool_calls":[`+
+		`{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\": 1, \"a\": 2}"}}]}`, "tool_calls"), "tool_use", "",
+		[]wantBlock{{typ: "tool_use", id: "c", name: "f", input: `{"a":1,"a":2}`}}},
 	{"max tokens", ``, choice(`{"role":"assistant","content":"Once upon"}`, "length"), "max_tokens", "",
 		[]wantBlock{{typ: "text", text: "Once upon"}}},
 	{"content filter", ``, choice(`{"role":"assistant","content":null,"refusal":"I can't help with that."}`, "content_filter"), "refusal", "",

@@ -84,7 +84,7 @@ func (s *Stream) Chunk(dst, chunk []byte) ([]byte, error) {
 		return dst, errBadChunk
 	}
 	if !s.started {
-		if isString(model) {
+		if wire.IsString(model) {
 			s.model = append([]byte(nil), model...)
 		}
 		dst = s.start(dst)
@@ -109,7 +109,7 @@ func (s *Stream) Chunk(dst, chunk []byte) ([]byte, error) {
 			case "finish_reason":
 				finish = c.Value()
 			case "stop_reason", "matched_stop":
-				if isString(c.Value()) {
+				if wire.IsString(c.Value()) {
 					s.matched = append(s.matched[:0], c.Value()...)
 				}
 			}
@@ -120,7 +120,7 @@ func (s *Stream) Chunk(dst, chunk []byte) ([]byte, error) {
 		if index != 0 {
 			continue
 		}
-		if f := body(finish); len(f) > 0 {
+		if f := wire.StringBody(finish); len(f) > 0 {
 			s.finish = string(f)
 		}
 		return s.delta(dst, delta)
@@ -152,13 +152,13 @@ func (s *Stream) delta(dst, delta []byte) ([]byte, error) {
 		return dst, errBadChunk
 	}
 	if s.req.thinking {
-		dst = s.text(dst, blockThinking, body(reasoning))
+		dst = s.text(dst, blockThinking, wire.StringBody(reasoning))
 		for _, b := range thinkingBlocks(thinking) {
 			dst = s.thinkingBlock(dst, &b)
 		}
 	}
-	dst = s.text(dst, blockText, body(content))
-	dst = s.text(dst, blockText, body(refusal))
+	dst = s.text(dst, blockText, wire.StringBody(content))
+	dst = s.text(dst, blockText, wire.StringBody(refusal))
 	if len(calls) == 0 || calls[0] != '[' {
 		return dst, nil
 	}
@@ -246,7 +246,7 @@ func (s *Stream) toolCall(dst, call []byte) ([]byte, error) {
 		case "name":
 			name = f.Value()
 		case "arguments":
-			args = body(f.Value())
+			args = wire.StringBody(f.Value())
 		}
 	}
 	if m.Err() != nil || (len(fn) > 0 && f.Err() != nil) || k > 1024 {
@@ -260,13 +260,13 @@ func (s *Stream) toolCall(dst, call []byte) ([]byte, error) {
 			return dst, errInterleaved
 		}
 	} else {
-		if !isString(name) || len(name) == 2 {
+		if !wire.IsString(name) || len(name) == 2 {
 			return dst, errBadChunk
 		}
 		dst = s.stop(dst)
 		dst = s.startBlock(dst, blockTool)
 		dst = append(dst, `{"type":"tool_use","id":`...)
-		if isString(id) && len(id) > 2 {
+		if wire.IsString(id) && len(id) > 2 {
 			dst = append(dst, id...)
 		} else {
 			// A call the upstream gave no id: one derived from the message's.

@@ -24,7 +24,7 @@ var errNotCompletion = errors.New("choices: the answer is not a JSON object with
 func AppendMerged(dst []byte, answers []llm.Response) ([]byte, llm.Usage, error) {
 	var total llm.Usage
 	for _, a := range answers {
-		total = addUsage(total, a.Usage)
+		total = total.Add(a.Usage)
 	}
 	if len(answers) == 0 {
 		return dst, total, errNotCompletion
@@ -124,8 +124,6 @@ func emptyObject(obj []byte) bool {
 	m := rawjson.MembersOf(obj)
 	return !m.Next() && m.Err() == nil
 }
-
-func addUsage(a, b llm.Usage) llm.Usage { return a.Add(b) }
 
 // AppendChunkAs appends to dst a copy of a chat.completion.chunk whose id is
 // set to id (unless id is empty) and whose choices all have index index. When

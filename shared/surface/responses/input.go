@@ -418,7 +418,7 @@ func (p *parser) tools(v []byte) *llm.Error {
 	if v[0] != '[' {
 		return typeError("tools", "array", v)
 	}
-	if n := countItems(v); n > 0 {
+	if n := wire.Count(v); n > 0 {
 		p.chat.Tools = make([]llm.Tool, 0, n)
 	}
 	els := rawjson.ElementsOf(v)

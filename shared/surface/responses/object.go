@@ -17,11 +17,7 @@ func (p *parser) appendEcho(dst []byte, f *fields) []byte {
 		dst = append(dst, ',', '"')
 		dst = append(dst, key...)
 		dst = append(dst, '"', ':')
-		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-			dst = append(dst, def...)
-			return
-		}
-		dst = appendCompact(dst, raw)
+		dst = appendOr(dst, raw, def)
 	}
 	dst = append(dst, `,"background":false,"previous_response_id":null,"store":false`...)
 	member("instructions", f.instructions, "null")

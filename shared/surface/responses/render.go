@@ -5,6 +5,7 @@ import (
 
 	"github.com/llm-router/router/shared/llm"
 	"github.com/llm-router/router/shared/rawjson"
+	"github.com/llm-router/router/shared/surface/internal/wire"
 )
 
 // errBadCompletion is returned for an answer that is not a chat.completion.
@@ -29,7 +30,7 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 			choices = m.Value()
 		}
 	}
-	if m.Err() != nil || len(choices) == 0 || choices[0] != '[' || !isString(resp.model) {
+	if m.Err() != nil || len(choices) == 0 || choices[0] != '[' || !wire.IsString(resp.model) {
 		return dst, errBadCompletion
 	}
 	var choice []byte
@@ -56,7 +57,7 @@ func Render(dst []byte, req *Request, completion []byte, usage llm.Usage) ([]byt
 	}
 	resp.items = items
 	var reason string
-	resp.status, reason = statusOf(string(body(finish)))
+	resp.status, reason = statusOf(string(wire.StringBody(finish)))
 	resp.incomplete = reason
 	for i := range items {
 		items[i].status = "completed"
@@ -87,15 +88,15 @@ func (r *Request) answerItems(msg []byte) ([]item, error) {
 		return nil, errBadCompletion
 	}
 	items := make([]item, 0, 2)
-	if s := body(reasoning); len(s) > 0 {
+	if s := wire.StringBody(reasoning); len(s) > 0 {
 		items = append(items, item{kind: kindReasoning, id: itemID(r.ID, kindReasoning, len(items)),
 			parts: []part{{kind: partReasoning, text: s}}})
 	}
 	var parts []part
-	if s := body(content); len(s) > 0 {
+	if s := wire.StringBody(content); len(s) > 0 {
 		parts = append(parts, part{kind: partText, text: s})
 	}
-	if s := body(refusal); len(s) > 0 {
+	if s := wire.StringBody(refusal); len(s) > 0 {
 		parts = append(parts, part{kind: partRefusal, text: s})
 	}
 	if len(parts) > 0 {
@@ -121,10 +122,10 @@ func (r *Request) answerItems(msg []byte) ([]item, error) {
 				case "name":
 					it.name = f.Value()
 				case "arguments":
-					it.args = body(f.Value())
+					it.args = wire.StringBody(f.Value())
 				}
 			}
-			if c.Err() != nil || f.Err() != nil || !isString(it.callID) || !isString(it.name) {
+			if c.Err() != nil || f.Err() != nil || !wire.IsString(it.callID) || !wire.IsString(it.name) {
 				return nil, errBadCompletion
 			}
 			items = append(items, it)
@@ -136,16 +137,6 @@ func (r *Request) answerItems(msg []byte) ([]item, error) {
 	}
 	return items, nil
 }
-
-// body is the escaped body of a raw JSON string, nil for anything else.
-func body(raw []byte) []byte {
-	if !isString(raw) {
-		return nil
-	}
-	return raw[1 : len(raw)-1]
-}
-
-func isString(raw []byte) bool { return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' }
 
 // atoi reads a non-negative JSON integer, 0 for anything else.
 func atoi(b []byte) int {

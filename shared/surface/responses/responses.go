@@ -371,19 +371,6 @@ func (p *parser) addExtra(key string, raw []byte) {
 	p.extra = append(p.extra, raw...)
 }
 
-// countItems is the number of elements of an array (0 for anything else),
-// to size the message list once.
-func countItems(v []byte) int {
-	if len(v) == 0 || v[0] != '[' {
-		return 0
-	}
-	n := 0
-	for els := rawjson.ElementsOf(v); els.Next(); {
-		n++
-	}
-	return n
-}
-
 func typeError(param, want string, v []byte) *llm.Error {
 	return llm.InvalidRequest(param, llm.CodeInvalidType, param+" must be of type "+want+", not "+wire.Type(v))
 }

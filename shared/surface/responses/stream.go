@@ -84,7 +84,7 @@ func (s *Stream) Chunk(dst, chunk []byte) ([]byte, error) {
 		return dst, errBadChunk
 	}
 	if !s.started {
-		if isString(model) {
+		if wire.IsString(model) {
 			s.resp.model = append([]byte(nil), model...)
 		}
 		s.resp.created = created
@@ -119,7 +119,7 @@ func (s *Stream) Chunk(dst, chunk []byte) ([]byte, error) {
 		if index != 0 {
 			continue
 		}
-		if f := body(finish); len(f) > 0 {
+		if f := wire.StringBody(finish); len(f) > 0 {
 			s.finish = string(f)
 		}
 		return s.delta(dst, delta)
@@ -149,9 +149,9 @@ func (s *Stream) delta(dst, delta []byte) ([]byte, error) {
 	if m.Err() != nil && len(delta) > 0 {
 		return dst, errBadChunk
 	}
-	dst = s.text(dst, kindReasoning, partReasoning, body(reasoning))
-	dst = s.text(dst, kindMessage, partText, body(content))
-	dst = s.text(dst, kindMessage, partRefusal, body(refusal))
+	dst = s.text(dst, kindReasoning, partReasoning, wire.StringBody(reasoning))
+	dst = s.text(dst, kindMessage, partText, wire.StringBody(content))
+	dst = s.text(dst, kindMessage, partRefusal, wire.StringBody(refusal))
 	if len(calls) == 0 || calls[0] != '[' {
 		return dst, nil
 	}
@@ -230,7 +230,7 @@ func (s *Stream) toolCall(dst, call []byte) ([]byte, error) {
 		case "name":
 			name = f.Value()
 		case "arguments":
-			args = body(f.Value())
+			args = wire.StringBody(f.Value())
 		}
 	}
 	if m.Err() != nil || (len(fn) > 0 && f.Err() != nil) || k > 1024 {
@@ -244,12 +244,12 @@ func (s *Stream) toolCall(dst, call []byte) ([]byte, error) {
 			return dst, errInterleaved
 		}
 	} else {
-		if !isString(name) || len(name) == 2 {
+		if !wire.IsString(name) || len(name) == 2 {
 			return dst, errBadChunk
 		}
 		dst = s.closeItem(dst, "completed")
 		it := item{kind: kindCall, name: append([]byte(nil), name...)}
-		if isString(id) && len(id) > 2 {
+		if wire.IsString(id) && len(id) > 2 {
 			it.callID = append([]byte(nil), id...)
 		} else {
 			// A call the upstream gave no id: the item's id stands in.

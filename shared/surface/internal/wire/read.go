@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/llm-router/router/shared/rawjson"
 )
 
 // String reads a JSON string; null and an absent value (nil) give "". ok is
@@ -55,8 +57,33 @@ func plain(b []byte) bool {
 
 var null = []byte("null")
 
+// StringBody is the escaped body of a raw JSON string, nil for anything
+// else.
+func StringBody(raw []byte) []byte {
+	if !IsString(raw) {
+		return nil
+	}
+	return raw[1 : len(raw)-1]
+}
+
+// IsString reports whether raw is a JSON string (a value rawjson found).
+func IsString(raw []byte) bool { return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' }
+
 // IsNull reports whether v is the JSON null (or absent).
 func IsNull(v []byte) bool { return len(v) == 0 || bytes.Equal(v, null) }
+
+// Count is the number of elements of an array (0 for anything else), to
+// size a slice once before filling it.
+func Count(v []byte) int {
+	if len(v) == 0 || v[0] != '[' {
+		return 0
+	}
+	n := 0
+	for els := rawjson.ElementsOf(v); els.Next(); {
+		n++
+	}
+	return n
+}
 
 // Bool reads true or false; null and an absent value give false. ok is false
 // for other values.

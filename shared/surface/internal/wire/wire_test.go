@@ -16,26 +16,13 @@ var jsonSamples = []string{
 	`"\u12"`, "\"a\nb\"", `[`, `]`, `{"a":[1,2}`, `{} {}`, ``, ` `, `"\u00zz"`, `1e+`, `[-]`, `{"a":"b"}x`,
 }
 
-func TestValid(t *testing.T) {
-	for _, s := range jsonSamples {
-		if got, want := Valid([]byte(s), 64), json.Valid([]byte(s)); got != want {
-			t.Errorf("Valid(%q) = %v, json.Valid says %v", s, got, want)
-		}
-	}
-	deep := strings.Repeat("[", 65) + strings.Repeat("]", 65)
-	if Valid([]byte(deep), 64) || !Valid([]byte(deep[1:len(deep)-1]), 64) {
-		t.Error("the depth limit is not 64 levels")
-	}
-}
-
-func FuzzValid(f *testing.F) {
+// FuzzAppend holds AppendCompact and AppendUnquoted to encoding/json on valid
+// documents.
+func FuzzAppend(f *testing.F) {
 	for _, s := range jsonSamples {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := Valid(b, 1000), json.Valid(b); got != want {
-			t.Fatalf("Valid(%q) = %v, json.Valid says %v", b, got, want)
-		}
 		if !json.Valid(b) {
 			return
 		}
@@ -133,6 +120,16 @@ func TestScalars(t *testing.T) {
 	}
 }
 
+func TestCount(t *testing.T) {
+	for in, want := range map[string]int{
+		``: 0, `null`: 0, `{"a":1}`: 0, `[]`: 0, `[ ]`: 0, `[1]`: 1, `[{"a":[1,2]}, "x", null]`: 3,
+	} {
+		if got := Count([]byte(in)); got != want {
+			t.Errorf("Count(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
 func TestAppendCompact(t *testing.T) {
 	for _, s := range []string{
 		"{\n \"a\" : [ 1 , 2 ],\t\"b\\\" c\" : \"x  y\\\\\" \r\n}",
@@ -196,22 +193,4 @@ func TestAppendEventHead(t *testing.T) {
 	if a, b := RandomID("msg_"), RandomID("msg_"); len(a) != 36 || a[:4] != "msg_" || a == b {
 		t.Errorf("RandomID gave %q and %q", a, b)
 	}
-}
-
-func BenchmarkValid(b *testing.B) {
-	body := []byte(`{"model":"gpt-4.1-mini","instructions":"You are a concise assistant for a travel agency.","input":[{"role":"user","content":"What's the weather in Paris?"},` +
-		`{"type":"function_call","call_id":"call_abc123","name":"get_weather","arguments":"{\"city\":\"Paris\",\"unit\":\"celsius\"}"}],` +
-		`"tools":[{"type":"function","name":"get_weather","description":"Current weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}],"temperature":0.3}`)
-	b.Run("wire", func(b *testing.B) {
-		b.SetBytes(int64(len(body)))
-		for b.Loop() {
-			Valid(body, 64)
-		}
-	})
-	b.Run("encoding_json", func(b *testing.B) {
-		b.SetBytes(int64(len(body)))
-		for b.Loop() {
-			json.Valid(body)
-		}
-	})
 }

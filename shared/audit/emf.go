@@ -135,40 +135,39 @@ func NewEMF(namespace string, tagDimensions []string) *EMF {
 	}
 	e := &EMF{tagDims: tagDimensions}
 	e.head = []byte(`{"_aws":{"Timestamp":`)
-	tail := []byte(`,"CloudWatchMetrics":[{"Namespace":`)
-	tail = rawjson.AppendString(tail, namespace)
-	tail = append(tail, `,"Dimensions":[["Route"],["Model","Provider"]`...)
-	for _, d := range tagDimensions {
-		tail = append(tail, ",["...)
-		tail = rawjson.AppendString(tail, d)
-		tail = append(tail, ']')
-	}
-	tail = append(tail, `],"Metrics":[`...)
-	for i, m := range RequestMetrics() {
-		if i > 0 {
-			tail = append(tail, ',')
-		}
-		tail = append(tail, `{"Name":"`...)
-		tail = append(tail, m.Name...)
-		tail = append(tail, `","Unit":"`...)
-		tail = append(tail, m.Unit...)
-		tail = append(tail, `"}`...)
-	}
-	e.tail = append(tail, `]}]}`...)
-	ct := append(tail[:len(tail):len(tail)], `]},{"Namespace":`...)
-	ct = rawjson.AppendString(ct, namespace)
-	ct = append(ct, `,"Dimensions":[["Route"]],"Metrics":[`...)
-	for i, m := range CacheMetrics() {
-		if i > 0 {
-			ct = append(ct, ',')
-		}
-		ct = append(ct, `{"Name":"`+m.Name+`","Unit":"`+m.Unit+`"}`...)
-	}
-	e.cacheTail = append(ct, `]}]}`...)
-	at := []byte(`,"CloudWatchMetrics":[{"Namespace":`)
-	at = rawjson.AppendString(at, namespace)
-	e.attemptTail = append(at, `,"Dimensions":[["Model","Provider"]],"Metrics":[{"Name":"`+MetricFailedAttempts+`","Unit":"Count"}]}]}`...)
+	tail := AppendDirective([]byte(`,"CloudWatchMetrics":[`), namespace, RequestDimensionSets(tagDimensions), RequestMetrics())
+	e.tail = append(tail[:len(tail):len(tail)], "]}"...)
+	ct := AppendDirective(append(tail, ','), namespace, CacheDimensionSets(), CacheMetrics())
+	e.cacheTail = append(ct, "]}"...)
+	at := AppendDirective([]byte(`,"CloudWatchMetrics":[`), namespace, AttemptDimensionSets(), []Metric{{MetricFailedAttempts, "Count"}})
+	e.attemptTail = append(at, "]}"...)
 	return e
+}
+
+// AppendDirective appends one directive of an EMF line's CloudWatchMetrics
+// list: metrics in namespace, reported for each of the dimension sets.
+func AppendDirective(dst []byte, namespace string, sets [][]string, metrics []Metric) []byte {
+	dst = append(dst, `{"Namespace":`...)
+	dst = rawjson.AppendString(dst, namespace)
+	dst = append(dst, `,"Dimensions":[`...)
+	for i, set := range sets {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendStrings(dst, set)
+	}
+	dst = append(dst, `],"Metrics":[`...)
+	for i, m := range metrics {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"Name":`...)
+		dst = rawjson.AppendString(dst, m.Name)
+		dst = append(dst, `,"Unit":`...)
+		dst = rawjson.AppendString(dst, m.Unit)
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
 }
 
 // AttemptDimensionSets are the dimension sets of a failed attempt's line.

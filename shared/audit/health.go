@@ -3,8 +3,6 @@ package audit
 import (
 	"strconv"
 	"time"
-
-	"github.com/llm-router/router/shared/rawjson"
 )
 
 // The health metric: after each probe round the health-check function
@@ -42,9 +40,9 @@ func AppendHealthLines(dst []byte, namespace string, at time.Time, c HealthCount
 	}{{StatusHealthy, c.Healthy}, {StatusDegraded, c.Degraded}, {StatusUnhealthy, c.Unhealthy}} {
 		dst = append(dst, `{"_aws":{"Timestamp":`...)
 		dst = strconv.AppendInt(dst, at.UnixMilli(), 10)
-		dst = append(dst, `,"CloudWatchMetrics":[{"Namespace":`...)
-		dst = rawjson.AppendString(dst, namespace)
-		dst = append(dst, `,"Dimensions":[["`+DimStatus+`"]],"Metrics":[{"Name":"`+MetricHealthTargets+`","Unit":"Count"}]}]},"`+DimStatus+`":"`...)
+		dst = append(dst, `,"CloudWatchMetrics":[`...)
+		dst = AppendDirective(dst, namespace, [][]string{{DimStatus}}, []Metric{{MetricHealthTargets, "Count"}})
+		dst = append(dst, `]},"`+DimStatus+`":"`...)
 		dst = append(dst, s.status...)
 		dst = append(dst, `","`+MetricHealthTargets+`":`...)
 		dst = strconv.AppendInt(dst, int64(s.n), 10)

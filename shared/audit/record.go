@@ -4,6 +4,7 @@
 package audit
 
 import (
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -159,7 +160,7 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = appendStrings(dst, r.Require)
 	if len(r.RequireFrom) > 0 {
 		dst = append(dst, `,"require_from":`...)
-		dst = appendRequireFrom(dst, r.Require, r.RequireFrom)
+		dst = appendRequireFrom(dst, r)
 	}
 	dst = append(dst, `,"model":`...)
 	dst = rawjson.AppendString(dst, r.Model)
@@ -267,25 +268,35 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
+// SourcesOf yields where the required tag came from, in the order the sources
+// were added. An iterator rather than a slice keeps the audit line writer
+// free of allocations.
+func (r *Record) SourcesOf(tag string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, f := range r.RequireFrom {
+			if f.Tag == tag && !yield(f.Source) {
+				return
+			}
+		}
+	}
+}
+
 // appendRequireFrom writes {"TAG":["SOURCE",...],...} with tags in require's
 // order and each tag's sources in the order they were added.
-func appendRequireFrom(dst []byte, require []string, from []RequireSource) []byte {
+func appendRequireFrom(dst []byte, r *Record) []byte {
 	dst = append(dst, '{')
-	for i, tag := range require {
+	for i, tag := range r.Require {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = rawjson.AppendString(dst, tag)
 		dst = append(dst, ":["...)
 		n := 0
-		for _, f := range from {
-			if f.Tag != tag {
-				continue
-			}
+		for source := range r.SourcesOf(tag) {
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = rawjson.AppendString(dst, f.Source)
+			dst = rawjson.AppendString(dst, source)
 			n++
 		}
 		dst = append(dst, ']')

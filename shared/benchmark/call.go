@@ -49,11 +49,7 @@ func prepare(cfg *config.Config) ([]*prompt, error) {
 			if pp.schema, err = structured.Compile(doc); err != nil {
 				return nil, fmt.Errorf("benchmark: prompt %s: schema %s: %w", p.Name, p.Schema, err)
 			}
-			js := &llm.JSONSchema{Name: p.Schema, Schema: json.RawMessage(doc)}
-			if structured.StrictCompatible(doc) {
-				js.Strict = llm.Ptr(true)
-			}
-			rf, err := json.Marshal(llm.ResponseFormat{Type: "json_schema", JSONSchema: js})
+			rf, err := json.Marshal(structured.ResponseFormat(p.Schema, doc))
 			if err != nil {
 				return nil, err
 			}

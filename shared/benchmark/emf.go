@@ -79,16 +79,13 @@ func AppendMetricLine(dst []byte, namespace string, r health.BenchmarkResult) []
 	}
 	dst = append(dst, `{"_aws":{"Timestamp":`...)
 	dst = strconv.AppendInt(dst, r.RunAt.UnixMilli(), 10)
-	dst = append(dst, `,"CloudWatchMetrics":[{"Namespace":`...)
-	dst = rawjson.AppendString(dst, namespace)
-	dst = append(dst, `,"Dimensions":[["`+audit.DimModel+`","`+audit.DimProvider+`"]],"Metrics":[`...)
+	metrics := make([]audit.Metric, len(vals))
 	for i, v := range vals {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `{"Name":"`+v.m.Name+`","Unit":"`+v.m.Unit+`"}`...)
+		metrics[i] = v.m
 	}
-	dst = append(dst, `]}]},"type":"benchmark","run_id":`...)
+	dst = append(dst, `,"CloudWatchMetrics":[`...)
+	dst = audit.AppendDirective(dst, namespace, [][]string{DimensionSet()}, metrics)
+	dst = append(dst, `]},"type":"benchmark","run_id":`...)
 	dst = rawjson.AppendString(dst, r.RunID)
 	dst = append(dst, `,"`+audit.DimModel+`":`...)
 	dst = rawjson.AppendString(dst, r.Model)

@@ -66,11 +66,7 @@ func compileShapes(cfg *config.Config) (map[string]*routeShape, error) {
 				return nil, fmt.Errorf("routes[%d].schema: %w", i, err)
 			}
 			rs.schema = s
-			js := &llm.JSONSchema{Name: r.Schema, Schema: json.RawMessage(doc)}
-			if structured.StrictCompatible(doc) {
-				js.Strict = llm.Ptr(true)
-			}
-			rs.rf = &llm.ResponseFormat{Type: "json_schema", JSONSchema: js}
+			rs.rf = structured.ResponseFormat(r.Schema, doc)
 			if rs.format, err = json.Marshal(rs.rf); err != nil {
 				return nil, fmt.Errorf("routes[%d].schema: %w", i, err)
 			}

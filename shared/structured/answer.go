@@ -138,6 +138,17 @@ func Instruction(f *llm.ResponseFormat) string {
 	return s + ":\n" + b.String()
 }
 
+// ResponseFormat is the json_schema response_format that asks for JSON of
+// schema doc under name, strict when StrictCompatible: the one the router
+// sends for a route's schema and the benchmark for a prompt's.
+func ResponseFormat(name string, doc []byte) *llm.ResponseFormat {
+	js := &llm.JSONSchema{Name: name, Schema: json.RawMessage(doc)}
+	if StrictCompatible(doc) {
+		js.Strict = llm.Ptr(true)
+	}
+	return &llm.ResponseFormat{Type: "json_schema", JSONSchema: js}
+}
+
 // StrictCompatible reports whether a schema meets OpenAI's strict mode
 // rules that a schema written for the router need not: every object lists
 // all its properties in required and sets additionalProperties to false.

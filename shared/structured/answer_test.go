@@ -88,6 +88,21 @@ func TestStrictCompatible(t *testing.T) {
 	}
 }
 
+func TestResponseFormat(t *testing.T) {
+	tests := []struct{ schema, want string }{
+		{`{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}`,
+			`{"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false},"strict":true}}`},
+		{`{"type":"object","properties":{"a":{"type":"string"}}}`,
+			`{"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object","properties":{"a":{"type":"string"}}}}}`},
+	}
+	for _, tt := range tests {
+		got, err := json.Marshal(ResponseFormat("s", []byte(tt.schema)))
+		if err != nil || string(got) != tt.want {
+			t.Errorf("ResponseFormat(%s) = %s, %v; want %s", tt.schema, got, err, tt.want)
+		}
+	}
+}
+
 func TestInstanceMatchesItsSchema(t *testing.T) {
 	schemas := []string{
 		personSchema,

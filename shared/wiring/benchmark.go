@@ -3,7 +3,6 @@ package wiring
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -67,17 +66,9 @@ func BuildBenchmark(ctx context.Context, p Process, s Settings) (*Benchmark, err
 	if err != nil {
 		return nil, err
 	}
-	deps := llm.Deps{HTTP: provider.HTTPClient(), Keys: keys}
-	factories := provider.Builtin()
 	b.Runner = &benchmark.Runner{
-		Source: source,
-		Adapter: func(pc *config.Provider) (llm.Provider, error) {
-			f := factories[pc.Type]
-			if f == nil {
-				return nil, fmt.Errorf("provider type %q is not built into this binary", pc.Type)
-			}
-			return f(pc, deps)
-		},
+		Source:    source,
+		Adapter:   providerAdapter(llm.Deps{HTTP: provider.HTTPClient(), Keys: keys}),
 		Prices:    prices,
 		Log:       log,
 		Metrics:   p.Stdout,

@@ -101,18 +101,10 @@ func BuildHealthCheck(ctx context.Context, p Process, s Settings) (*HealthCheck,
 	}
 	keys := &secret.Resolver{Env: p.Env, DefaultSecret: s.SecretID,
 		Secrets: &secret.Cache{Store: &awssecrets.Store{Client: secretsmanager.NewFromConfig(awsCfg)}}}
-	deps := llm.Deps{HTTP: provider.HTTPClient(), Keys: keys}
-	factories := provider.Builtin()
 	hc := &HealthCheck{Settings: s, Log: log, Checker: &health.Checker{
-		Source: source,
-		Store:  &dynamo.StateStore{DB: db, Table: s.StateTable},
-		Adapter: func(pc *config.Provider) (llm.Provider, error) {
-			f := factories[pc.Type]
-			if f == nil {
-				return nil, fmt.Errorf("provider type %q is not built into this binary", pc.Type)
-			}
-			return f(pc, deps)
-		},
+		Source:    source,
+		Store:     &dynamo.StateStore{DB: db, Table: s.StateTable},
+		Adapter:   providerAdapter(llm.Deps{HTTP: provider.HTTPClient(), Keys: keys}),
 		Interval:  s.HealthInterval,
 		Log:       log,
 		Metrics:   p.Stdout,
@@ -159,4 +151,17 @@ func HealthCheckMain(ctx context.Context, p Process) error {
 	}
 	hc.Log.Info("health checker running locally", "interval", hc.Checker.Interval.String(), "state_table", s.StateTable)
 	return hc.Checker.Loop(ctx)
+}
+
+// providerAdapter builds one target's adapter from the provider types built
+// into this binary, for the functions that call providers outside a gateway.
+func providerAdapter(deps llm.Deps) func(*config.Provider) (llm.Provider, error) {
+	factories := provider.Builtin()
+	return func(pc *config.Provider) (llm.Provider, error) {
+		f := factories[pc.Type]
+		if f == nil {
+			return nil, fmt.Errorf("provider type %q is not built into this binary", pc.Type)
+		}
+		return f(pc, deps)
+	}
 }

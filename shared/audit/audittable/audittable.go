@@ -460,13 +460,7 @@ func Item(r *audit.Record, expires int64) map[string]types.AttributeValue {
 	if len(r.RequireFrom) > 0 {
 		from := make(map[string]types.AttributeValue, len(r.Require))
 		for _, tag := range r.Require {
-			var sources []string
-			for _, f := range r.RequireFrom {
-				if f.Tag == tag {
-					sources = append(sources, f.Source)
-				}
-			}
-			from[tag] = strList(sources)
+			from[tag] = strList(slices.Collect(r.SourcesOf(tag)))
 		}
 		item["require_from"] = &types.AttributeValueMemberM{Value: from}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,12 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,23 +33,6 @@ const upstreamKey = "sk-test-benchmark-upstream"
 // slowDelay is the slow upstream's time before it answers: a floor under
 // every latency the benchmark measures on it.
 const slowDelay = 300 * time.Millisecond
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // answers gives right answers, or a wrong one to the exact prompt.
 func answers(delay time.Duration, wrongExact bool) func(openaitest.Received) openaitest.Reply {
@@ -113,13 +92,7 @@ benchmarks:
 // partition. A router built as main builds it then orders its latency route
 // by those results, with no live traffic yet.
 func TestWeeklyScheduleThroughBootstrap(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := awstest.BuildBootstrap(t, ".")
 
 	m := awstest.Start(t)
 	awsCfg := m.Config()
@@ -147,28 +120,8 @@ func TestWeeklyScheduleThroughBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rt, err := awstest.NewRuntimeAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	var stdout, stderr syncBuffer
-	cmd := exec.Command(bin)
-	cmd.Env = append(m.Env(), "AWS_LAMBDA_RUNTIME_API="+rt.Addr,
-		"AWS_LAMBDA_FUNCTION_NAME=llm-router-BenchmarkFunction", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256")
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("stderr:\n%s\nstdout:\n%s", stderr.String(), stdout.String())
-		}
-	}()
+	fn := awstest.StartFunction(t, bin, append(m.Env(), "AWS_LAMBDA_FUNCTION_NAME=llm-router-BenchmarkFunction", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256")...)
+	rt, stdout, stderr := fn.RT, fn.Stdout, fn.Stderr
 
 	payload, err := os.ReadFile("../../events/benchmark-schedule.json")
 	if err != nil {

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,36 +20,13 @@ import (
 
 const upstreamKey = "sk-test-healthcheck-upstream"
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestScheduleEventThroughBootstrap runs the real bootstrap, as Lambda runs
 // it, against a loopback Runtime API and moto: events/schedule.json starts
 // an invocation that probes the configuration from the config table in
 // rounds ROUTER_HEALTH_INTERVAL apart, stops before the invocation's
 // deadline, and leaves each model's health in the state table.
 func TestScheduleEventThroughBootstrap(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := awstest.BuildBootstrap(t, ".")
 
 	m := awstest.Start(t)
 	awsCfg := m.Config()
@@ -83,28 +56,9 @@ func TestScheduleEventThroughBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rt, err := awstest.NewRuntimeAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	var stdout, stderr syncBuffer
-	cmd := exec.Command(bin)
-	cmd.Env = append(m.Env(), "AWS_LAMBDA_RUNTIME_API="+rt.Addr, "ROUTER_HEALTH_INTERVAL=1s",
-		"AWS_LAMBDA_FUNCTION_NAME=llm-router-HealthCheckFunction", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256")
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("stderr:\n%s", stderr.String())
-		}
-	}()
+	fn := awstest.StartFunction(t, bin, append(m.Env(), "ROUTER_HEALTH_INTERVAL=1s",
+		"AWS_LAMBDA_FUNCTION_NAME=llm-router-HealthCheckFunction", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256")...)
+	rt, stdout, stderr := fn.RT, fn.Stdout, fn.Stderr
 
 	payload, err := os.ReadFile("../../events/schedule.json")
 	if err != nil {
